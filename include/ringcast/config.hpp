@@ -1,0 +1,102 @@
+// ringcastd configuration: the TOML schema as a struct, parsed from a string
+// with every error reported as "path:line:col: reason". Start-up only.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace ringcast {
+
+enum class hugepage_mode : uint8_t {
+    automatic, // use hugepages when reserved and mounted, else --no-huge
+    on,        // require them
+    off,       // always --no-huge
+};
+
+struct eal_config {
+    uint32_t main_lcore = 0;
+    std::string file_prefix = "ringcast";
+    hugepage_mode hugepages = hugepage_mode::automatic;
+    uint32_t memory_mb = 512; // -m / --socket-mem size
+    std::vector<std::string> vdevs; // --vdev each
+    std::vector<std::string> allow; // PCI addresses, -a each; none = --no-pci when vdevs only
+    std::vector<std::string> args;  // extra EAL arguments, appended verbatim
+};
+
+struct lcore_config {
+    std::vector<uint32_t> io{0};
+    std::vector<uint32_t> worker{0};
+};
+
+struct port_config {
+    std::string device;          // ethdev name: vdev name ("net_af_packet0") or PCI address
+    uint32_t ipv4 = 0;           // host byte order
+    uint16_t rx_desc = 1024;
+    uint16_t tx_desc = 1024;
+    bool verify_udp_checksum = true;
+};
+
+struct mempool_config {
+    uint32_t mbufs = 16383;   // receive pool, per port
+    uint32_t cache = 256;
+    uint32_t headers = 16383; // header mbufs for fan-out and replies
+    uint32_t indirect = 8191; // views on frames of multi-frame datagrams
+};
+
+struct ring_config {
+    uint32_t size = 4096; // per io->worker ring, power of two
+};
+
+struct rcp_config {
+    uint16_t udp_port = 7700;
+    uint32_t lease_s = 30;
+    std::string auth_token; // empty: HELLO needs no token
+    uint32_t err_per_s = 100; // ERR replies per source per second
+};
+
+struct limits_config {
+    uint32_t topics = 65536;         // per worker
+    uint32_t subscriptions = 262144; // per worker
+    uint32_t subscribers = 65536;    // per worker, and sources tracked per io lcore
+    uint32_t topic_len = 255;
+};
+
+struct config {
+    eal_config eal;
+    lcore_config lcores;
+    std::vector<port_config> ports;
+    mempool_config mempool;
+    ring_config rings;
+    rcp_config rcp;
+    limits_config limits;
+    std::string path; // file it came from
+};
+
+struct config_error {
+    std::string path;
+    uint32_t line = 0;   // 0 when the error has no position (a missing key)
+    uint32_t column = 0;
+    std::string message; // names the key: "eal.memory_mb: must be between 64 and 1048576, got 3"
+
+    [[nodiscard]] std::string to_string() const; // "path:line:col: message"
+};
+
+struct config_result {
+    config cfg;
+    std::vector<config_error> errors; // every error found, not only the first
+
+    [[nodiscard]] bool ok() const noexcept { return errors.empty(); }
+};
+
+// Parses and validates. Unknown keys, wrong types and out-of-range values are
+// errors. Never throws.
+[[nodiscard]] config_result parse_config(std::string_view text, std::string_view path);
+
+// Reads the file, then parse_config; an unreadable file is one error.
+[[nodiscard]] config_result load_config(const std::string& path);
+
+[[nodiscard]] std::string format_ipv4(uint32_t host_order);
+
+} // namespace ringcast

@@ -1,0 +1,119 @@
+// Per-lcore counters: one writer (the owning lcore), relaxed atomics, summed
+// on read by the telemetry thread. Drop reasons are one list that defines the
+// enum, the counter slots and the telemetry keys together.
+#pragma once
+
+#include <array>
+#include <atomic>
+#include <cstddef>
+#include <cstdint>
+#include <string_view>
+
+namespace ringcast {
+
+// X(name, what it means)
+#define RINGCAST_DROP_REASONS(X)                                                                             \
+    X(runt, "frame shorter than its Ethernet/IPv4/UDP headers")                                            \
+    X(rx_multi_seg, "received packet in several segments")                                                  \
+    X(not_ipv4, "ethertype neither IPv4 nor ARP")                                                           \
+    X(arp_ignored, "ARP that is not a request for our address")                                             \
+    X(ip_bad_header, "IPv4 version, header or total length wrong")                                         \
+    X(ip_options, "IPv4 header with options")                                                               \
+    X(ip_fragment, "IPv4 fragment")                                                                         \
+    X(ip_bad_checksum, "IPv4 header checksum wrong")                                                        \
+    X(ip_not_ours, "IPv4 destination is not the port's address")                                            \
+    X(ip_proto, "IPv4 protocol neither UDP nor ICMP")                                                       \
+    X(icmp_ignored, "ICMP other than a well-formed echo request")                                           \
+    X(udp_bad_length, "UDP length disagrees with the IPv4 length")                                          \
+    X(udp_bad_checksum, "UDP checksum wrong")                                                               \
+    X(udp_port, "UDP destination port not served")                                                          \
+    X(malformed, "RCP frame refused by the parser (ERR sent, rest of datagram dropped)")                    \
+    X(unexpected_op, "MSG, ACK, PONG or ERR sent to the appliance")                                         \
+    X(not_authorized, "HELLO with a wrong token")                                                           \
+    X(bad_topic, "topic or filter refused")                                                                 \
+    X(unsupported, "feature not served yet (wildcards, shared groups, NACK, QoS above 0)")                  \
+    X(limit, "topic, subscription or subscriber table full")                                                \
+    X(ring_full, "io to worker ring full")                                                                  \
+    X(pool_empty, "mempool empty (receive, header or indirect)")                                            \
+    X(tx_full, "TX queue refused the packet")                                                               \
+    X(err_rate_limited, "ERR reply suppressed by the per-source rate limit")
+
+enum class drop : uint8_t {
+#define RINGCAST_X(name, doc) name,
+    RINGCAST_DROP_REASONS(RINGCAST_X)
+#undef RINGCAST_X
+};
+
+inline constexpr std::array drop_names = {
+#define RINGCAST_X(name, doc) std::string_view{#name},
+    RINGCAST_DROP_REASONS(RINGCAST_X)
+#undef RINGCAST_X
+};
+inline constexpr std::array drop_docs = {
+#define RINGCAST_X(name, doc) std::string_view{doc},
+    RINGCAST_DROP_REASONS(RINGCAST_X)
+#undef RINGCAST_X
+};
+inline constexpr size_t drop_count = drop_names.size();
+static_assert(drop_docs.size() == drop_count);
+
+// A counter written by one lcore and read by others: a relaxed load and
+// store, no locked read-modify-write on the hot path.
+class counter {
+public:
+    void add(uint64_t n = 1) noexcept { _v.store(_v.load(std::memory_order_relaxed) + n, std::memory_order_relaxed); }
+    void set(uint64_t n) noexcept { _v.store(n, std::memory_order_relaxed); }
+    [[nodiscard]] uint64_t get() const noexcept { return _v.load(std::memory_order_relaxed); }
+
+private:
+    std::atomic<uint64_t> _v{0};
+    static_assert(std::atomic<uint64_t>::is_always_lock_free);
+};
+
+// X(name) for the totals /ringcast/stats reports besides drops.
+#define RINGCAST_STATS(X)                                                                                    \
+    X(rx_packets)                                                                                            \
+    X(rx_bursts)                                                                                             \
+    X(rx_frames)                                                                                             \
+    X(pub_frames)                                                                                            \
+    X(deliveries)                                                                                            \
+    X(tx_packets)                                                                                            \
+    X(arp_replies)                                                                                           \
+    X(icmp_replies)                                                                                          \
+    X(copy_fallbacks)                                                                                        \
+    X(leases_expired)
+
+enum class stat : uint8_t {
+#define RINGCAST_X(name) name,
+    RINGCAST_STATS(RINGCAST_X)
+#undef RINGCAST_X
+};
+
+inline constexpr std::array stat_names = {
+#define RINGCAST_X(name) std::string_view{#name},
+    RINGCAST_STATS(RINGCAST_X)
+#undef RINGCAST_X
+};
+inline constexpr size_t stat_count = stat_names.size();
+
+// One per lcore, cache-aligned so lcores never share a line.
+struct alignas(64) lcore_counters {
+    std::array<counter, stat_count> stats;
+    std::array<counter, drop_count> drops;
+    counter busy_cycles;  // TSC cycles spent in iterations that did work
+    counter total_cycles; // TSC cycles in the loop
+    // Gauges owned by a worker lcore.
+    counter subscriptions;
+    counter topics;
+    counter subscribers;
+
+    void count(stat s, uint64_t n = 1) noexcept { stats[static_cast<size_t>(s)].add(n); }
+    void count(drop d, uint64_t n = 1) noexcept { drops[static_cast<size_t>(d)].add(n); }
+    [[nodiscard]] uint64_t get(stat s) const noexcept { return stats[static_cast<size_t>(s)].get(); }
+    [[nodiscard]] uint64_t get(drop d) const noexcept { return drops[static_cast<size_t>(d)].get(); }
+};
+
+[[nodiscard]] std::string_view to_string(drop d) noexcept;
+[[nodiscard]] std::string_view to_string(stat s) noexcept;
+
+} // namespace ringcast

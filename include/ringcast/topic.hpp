@@ -1,0 +1,43 @@
+// Topic names and filters: validation, the topic hash, and the worker that
+// owns a topic. Shared by the io loop, the workers and the tests.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <span>
+#include <string_view>
+
+namespace ringcast {
+
+enum class topic_check : uint8_t {
+    ok,
+    empty,
+    too_long,
+    nul,          // a NUL byte
+    reserved,     // starts with '$' (PUB), or a '$' filter other than $share
+    wildcard,     // '+' or '#' in a PUB topic
+    bad_wildcard, // '+' or '#' not alone in its level, or '#' not last
+    empty_level,  // "a//b", "/a", "a/" are allowed by MQTT but not by RCP/1
+};
+
+// A PUB topic: 1..max_len bytes, no NUL, no wildcard, not starting with '$'.
+[[nodiscard]] topic_check check_pub_topic(std::span<const std::byte> topic, size_t max_len) noexcept;
+
+// A SUB/UNSUB filter: as a topic, but '+' may stand as a whole level and '#'
+// as the whole last level. Sets `has_wildcard` when the filter has either.
+[[nodiscard]] topic_check check_filter(std::span<const std::byte> filter, size_t max_len,
+                                       bool& has_wildcard) noexcept;
+
+[[nodiscard]] std::string_view to_string(topic_check c) noexcept;
+
+// 64-bit hash of the topic bytes; the same on every lcore and every run.
+[[nodiscard]] uint64_t topic_hash(std::span<const std::byte> topic) noexcept;
+
+// The worker (0..n_workers-1) that owns a topic with this hash.
+[[nodiscard]] inline uint32_t topic_owner(uint64_t hash, uint32_t n_workers) noexcept {
+    // The high half: the table index uses the low bits of the same hash.
+    const auto h = static_cast<uint32_t>(hash >> 32);
+    return (n_workers & (n_workers - 1)) == 0 ? h & (n_workers - 1) : h % n_workers;
+}
+
+} // namespace ringcast

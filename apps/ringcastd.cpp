@@ -1,0 +1,114 @@
+// ringcastd: the appliance. Reads its TOML config, starts EAL, serves until
+// SIGINT or SIGTERM, then releases everything and exits 0.
+#include <ringcast/appliance.hpp>
+#include <ringcast/config.hpp>
+#include <ringcast/eal_args.hpp>
+#include <ringcast/telemetry.hpp>
+
+#include <rte_eal.h>
+#include <rte_errno.h>
+
+#include <atomic>
+#include <csignal>
+#include <cstdio>
+#include <cstring>
+#include <exception>
+#include <string>
+#include <vector>
+
+namespace {
+
+constexpr const char* usage = R"(Usage: ringcastd -c FILE.toml [--check]
+
+Options:
+  -c, --config FILE   configuration (TOML); see config/*.toml for every key
+      --check         validate the configuration and exit (0: valid, 1: errors)
+  -h, --help          show this help
+
+Signals: SIGINT and SIGTERM stop the appliance; it exits 0.
+Telemetry: dpdk-telemetry.py -f FILE_PREFIX, or ringcast stats -f FILE_PREFIX.
+)";
+
+std::atomic<bool> g_quit{false};
+static_assert(std::atomic<bool>::is_always_lock_free);
+
+void on_signal(int) {
+    g_quit.store(true, std::memory_order_relaxed);
+}
+
+int serve(const ringcast::config& cfg) {
+    const auto args = ringcast::build_eal_args(cfg, ringcast::hugepages_usable());
+    std::string line;
+    std::vector<char*> argv;
+    for (const auto& a : args) {
+        line += " " + a;
+        argv.push_back(const_cast<char*>(a.c_str()));
+    }
+    std::fprintf(stderr, "ringcastd: EAL%s\n", line.c_str());
+    if (rte_eal_init(static_cast<int>(argv.size()), argv.data()) < 0) {
+        std::fprintf(stderr, "ringcastd: rte_eal_init: %s\n", rte_strerror(rte_errno));
+        return 1;
+    }
+    struct sigaction sa {};
+    sa.sa_handler = on_signal;
+    sigaction(SIGINT, &sa, nullptr);
+    sigaction(SIGTERM, &sa, nullptr);
+    int rc = 0;
+    try {
+        ringcast::appliance app(cfg);
+        ringcast::attach_telemetry(&app);
+        app.run(g_quit);
+        ringcast::attach_telemetry(nullptr);
+    } catch (const std::exception& e) {
+        ringcast::attach_telemetry(nullptr);
+        std::fprintf(stderr, "ringcastd: %s\n", e.what());
+        rc = 1;
+    }
+    rte_eal_cleanup();
+    if (rc == 0) {
+        std::fprintf(stderr, "ringcastd: stopped\n");
+    }
+    return rc;
+}
+
+} // namespace
+
+int main(int argc, char** argv) {
+    std::string path;
+    bool check = false;
+    for (int i = 1; i < argc; ++i) {
+        const std::string a = argv[i];
+        if ((a == "-c" || a == "--config") && i + 1 < argc) {
+            path = argv[++i];
+        } else if (a == "--check") {
+            check = true;
+        } else if (a == "-h" || a == "--help") {
+            std::fputs(usage, stdout);
+            return 0;
+        } else {
+            std::fprintf(stderr, "ringcastd: unknown argument '%s'\n%s", a.c_str(), usage);
+            return 2;
+        }
+    }
+    if (path.empty()) {
+        std::fprintf(stderr, "ringcastd: -c FILE.toml is required\n%s", usage);
+        return 2;
+    }
+    const auto loaded = ringcast::load_config(path);
+    if (!loaded.ok()) {
+        for (const auto& e : loaded.errors) {
+            std::fprintf(stderr, "%s\n", e.to_string().c_str());
+        }
+        return 1;
+    }
+    if (check) {
+        std::printf("%s: ok\n", path.c_str());
+        return 0;
+    }
+    try {
+        return serve(loaded.cfg);
+    } catch (const std::exception& e) {
+        std::fprintf(stderr, "ringcastd: %s\n", e.what());
+        return 1;
+    }
+}

@@ -1,0 +1,48 @@
+// The running appliance: mempools, ports, rings and one context per lcore,
+// built from a validated config after rte_eal_init. Main lcore only.
+#pragma once
+
+#include <ringcast/config.hpp>
+#include <ringcast/lcore.hpp>
+
+#include <rte_mempool.h>
+#include <rte_ring.h>
+
+#include <atomic>
+#include <memory>
+#include <vector>
+
+namespace ringcast {
+
+class appliance {
+public:
+    // Creates pools, opens and starts ports, creates rings. Throws
+    // std::runtime_error naming what failed; what was made is released.
+    explicit appliance(const config& cfg);
+    ~appliance();
+    appliance(const appliance&) = delete;
+    appliance& operator=(const appliance&) = delete;
+
+    // Launches every role lcore and returns when all have seen `quit`.
+    void run(std::atomic<bool>& quit);
+
+    [[nodiscard]] const config& cfg() const noexcept { return _cfg; }
+    [[nodiscard]] const std::vector<port_info>& ports() const noexcept { return _ports; }
+    [[nodiscard]] const std::vector<std::unique_ptr<lcore_ctx>>& lcores() const noexcept { return _lcores; }
+    [[nodiscard]] const std::vector<rte_mempool*>& pools() const noexcept { return _pools; }
+    [[nodiscard]] const std::vector<rte_ring*>& rings() const noexcept { return _rings; }
+
+private:
+    void release() noexcept;
+
+    config _cfg;
+    std::vector<rte_mempool*> _pools; // receive pools (one per port), then headers, then indirect
+    std::vector<port_info> _ports;
+    std::vector<rte_ring*> _rings;
+    std::vector<std::unique_ptr<io_state>> _io;
+    std::vector<std::unique_ptr<worker_state>> _workers;
+    std::vector<std::unique_ptr<lcore_ctx>> _lcores;
+    std::atomic<bool> _never{false}; // quit flag before run() hands the real one
+};
+
+} // namespace ringcast

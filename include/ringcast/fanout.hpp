@@ -1,0 +1,34 @@
+// Zero-copy fan-out: one MSG frame, many subscribers. Each delivery is a
+// 42-byte header mbuf chained in front of the shared frame mbuf, whose
+// refcount is raised once for all of them; ports without multi-segment TX
+// get a counted copy instead. Called by worker lcores.
+#pragma once
+
+#include <ringcast/counters.hpp>
+#include <ringcast/net.hpp>
+#include <ringcast/tx.hpp>
+
+#include <rte_mbuf.h>
+
+#include <cstdint>
+#include <span>
+
+namespace ringcast {
+
+struct delivery_target {
+    mac_addr mac{};
+    uint32_t ip = 0;
+    uint16_t port = 0;
+};
+
+// Builds one packet per target into out[0..n) and returns n (0 when a pool
+// ran empty; the caller counts those). Header mbufs come from `headers`;
+// copies, on ports without multi-segment TX, from the port's receive pool.
+// `frame` holds exactly the MSG frame (data_off/data_len trimmed to it) in
+// one segment; the caller keeps its own reference and frees it afterwards.
+// out.size() >= targets.size().
+[[nodiscard]] uint16_t build_deliveries(const port_info& port, rte_mempool* headers, rte_mbuf* frame,
+                                        std::span<const delivery_target> targets, std::span<rte_mbuf*> out,
+                                        lcore_counters& c) noexcept;
+
+} // namespace ringcast

@@ -1,0 +1,14 @@
+// The /ringcast/* commands of the DPDK telemetry socket. Callbacks run on
+// DPDK's telemetry thread and only read: per-lcore counters (relaxed
+// atomics) and the workers' published topic snapshots.
+#pragma once
+
+#include <ringcast/appliance.hpp>
+
+namespace ringcast {
+
+// Registers the commands (once per process) and points them at `app`;
+// nullptr detaches them before the appliance goes away.
+void attach_telemetry(const appliance* app);
+
+} // namespace ringcast

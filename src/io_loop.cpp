@@ -1,0 +1,262 @@
+// The io role: receive, answer ARP/ICMP/HELLO/PING here, and hand every
+// SUB, UNSUB and PUB frame to the worker that owns its topic.
+#include <ringcast/lcore.hpp>
+#include <ringcast/topic.hpp>
+
+#include <rte_ring_elem.h>
+
+#include <algorithm>
+
+namespace ringcast {
+
+namespace {
+
+// Lapsed sources handled per sweep; the rest wait for the next one.
+constexpr uint32_t sweep_budget = 1024;
+constexpr size_t lapsed_batch = 32;
+
+std::span<std::byte> mbuf_span(rte_mbuf* m) noexcept {
+    return {rte_pktmbuf_mtod(m, std::byte*), rte_pktmbuf_data_len(m)};
+}
+
+void flush_stage(item_stage& s, lcore_counters& c) noexcept {
+    if (s.n == 0) {
+        return;
+    }
+    const unsigned sent = rte_ring_enqueue_burst_elem(s.ring, s.items.data(), sizeof(ring_item), s.n, nullptr);
+    for (unsigned i = sent; i < s.n; ++i) {
+        rte_pktmbuf_free(s.items[i].m); // null for bye items: a no-op
+    }
+    c.count(drop::ring_full, s.n - sent);
+    s.n = 0;
+}
+
+void stage(item_stage& s, const ring_item& item, lcore_counters& c) noexcept {
+    s.items[s.n++] = item;
+    if (s.n == burst_size) {
+        flush_stage(s, c);
+    }
+}
+
+// One UDP datagram's worth of context while its frames are walked.
+struct datagram {
+    rte_mbuf* m;
+    const port_info& port;
+    reply_to from;
+    source_record* source; // null when the lease table is full
+    uint32_t off;          // of the UDP payload in the packet
+    uint32_t len;
+};
+
+class io_step {
+public:
+    io_step(io_state& io, lcore_ctx& lc, uint64_t now) noexcept : _io(io), _lc(lc), _c(lc.counters), _now(now) {}
+
+    void udp(datagram& d) noexcept;
+
+private:
+    tx_buffer& tx(const datagram& d) noexcept { return _lc.tx[d.from.ep.port_id]; }
+    void reply(const datagram& d, op code, uint8_t flag_bits, uint64_t seq,
+               std::span<const std::byte> payload = {}) noexcept {
+        send_frame(tx(d), _c, _io.replies, d.port, d.from, code, flag_bits, seq, {}, payload);
+    }
+    void err(const datagram& d, drop why, err_code code, uint64_t seq, std::string_view reason) noexcept;
+    // Returns true when the datagram's mbuf itself went to a worker.
+    bool frame(datagram& d, const frame_view& f, bool only_frame) noexcept;
+    void route(datagram& d, const frame_view& f, bool only_frame) noexcept;
+
+    io_state& _io;
+    lcore_ctx& _lc;
+    lcore_counters& _c;
+    uint64_t _now;
+};
+
+void io_step::err(const datagram& d, drop why, err_code code, uint64_t seq, std::string_view reason) noexcept {
+    _c.count(why);
+    if (d.source != nullptr && !d.source->err_bucket.allow(_now)) {
+        _c.count(drop::err_rate_limited);
+        return;
+    }
+    send_err(tx(d), _c, _io.replies, d.port, d.from, code, seq, reason);
+}
+
+void io_step::udp(datagram& d) noexcept {
+    const auto bytes = std::span<const std::byte>{rte_pktmbuf_mtod(d.m, const std::byte*), d.off + d.len};
+    const auto dgram = bytes.subspan(d.off);
+    for (size_t off = 0; off < dgram.size();) {
+        const parse_result r = parse_frame(dgram, off);
+        if (r.status != parse_status::ok) {
+            // Ends the datagram; the whole frames before it stand.
+            err(d, drop::malformed, to_err_code(r.status), r.err_seq, "malformed frame");
+            break;
+        }
+        _c.count(stat::rx_frames);
+        const bool only = off == 0 && r.frame.size == dgram.size();
+        if (frame(d, r.frame, only)) {
+            return;
+        }
+        off += r.frame.size;
+    }
+    rte_pktmbuf_free(d.m);
+}
+
+bool io_step::frame(datagram& d, const frame_view& f, bool only_frame) noexcept {
+    switch (f.code) {
+    case op::hello:
+        if (!_io.settings.auth_token.empty() &&
+            !std::ranges::equal(f.payload, as_bytes(_io.settings.auth_token))) {
+            err(d, drop::not_authorized, err_code::not_authorized, f.seq, "bad token");
+        } else {
+            reply(d, op::ack, 0, f.seq);
+        }
+        break;
+    case op::ping:
+        reply(d, op::pong, 0, f.seq, f.payload.first(std::min(f.payload.size(), max_ping_echo)));
+        break;
+    case op::sub:
+    case op::unsub: {
+        bool wildcard = false;
+        const topic_check t = check_filter(f.topic, _io.settings.topic_len, wildcard);
+        if (t != topic_check::ok) {
+            err(d, drop::bad_topic, err_code::bad_topic, f.seq, to_string(t));
+        } else if (wildcard) {
+            err(d, drop::unsupported, err_code::bad_topic, f.seq, "wildcard filters not served yet");
+        } else if (d.source == nullptr) {
+            err(d, drop::limit, err_code::limit, f.seq, "too many sources");
+        } else {
+            d.source->has_subs = d.source->has_subs || f.code == op::sub;
+            route(d, f, only_frame);
+            return only_frame;
+        }
+        break;
+    }
+    case op::pub: {
+        _c.count(stat::pub_frames);
+        const topic_check t = check_pub_topic(f.topic, _io.settings.topic_len);
+        if (t != topic_check::ok) {
+            err(d, drop::bad_topic, err_code::bad_topic, f.seq, to_string(t));
+        } else if (f.qos() != 0) {
+            err(d, drop::unsupported, err_code::limit, f.seq, "QoS above 0 not served yet");
+        } else {
+            route(d, f, only_frame);
+            return only_frame;
+        }
+        break;
+    }
+    case op::bye:
+        for (item_stage& s : _io.to_worker) {
+            stage(s, ring_item{.src_ip = d.from.ep.ip, .src_port = d.from.ep.port,
+                               .port_id = d.from.ep.port_id, .kind = item_kind::bye}, _c);
+        }
+        if (d.source != nullptr) {
+            d.source->has_subs = false;
+        }
+        reply(d, op::ack, 0, f.seq);
+        break;
+    case op::nack:
+        err(d, drop::unsupported, err_code::unknown_op, f.seq, "NACK not served yet");
+        break;
+    case op::msg:
+    case op::ack:
+    case op::pong:
+    case op::err:
+        // Never answered: two appliances must not trade ERRs forever.
+        _c.count(drop::unexpected_op);
+        break;
+    }
+    return false;
+}
+
+void io_step::route(datagram& d, const frame_view& f, bool only_frame) noexcept {
+    rte_mbuf* view = d.m;
+    if (!only_frame) {
+        view = rte_pktmbuf_clone(d.m, _io.indirect);
+        if (view == nullptr) {
+            _c.count(drop::pool_empty);
+            return;
+        }
+    }
+    // Trim the view to exactly this frame.
+    rte_pktmbuf_adj(view, static_cast<uint16_t>(d.off + f.offset));
+    rte_pktmbuf_trim(view, static_cast<uint16_t>(rte_pktmbuf_pkt_len(view) - f.size));
+    const uint64_t h = topic_hash(f.topic);
+    item_stage& s = _io.to_worker[topic_owner(h, static_cast<uint32_t>(_io.to_worker.size()))];
+    stage(s, ring_item{.m = view, .hash = h, .src_ip = d.from.ep.ip, .src_port = d.from.ep.port,
+                       .port_id = d.from.ep.port_id, .src_mac = d.from.mac}, _c);
+}
+
+} // namespace
+
+uint16_t io_poll(io_state& io, lcore_ctx& lc, uint64_t now) noexcept {
+    lcore_counters& c = lc.counters;
+    io_step step(io, lc, now);
+    uint16_t total = 0;
+    for (const rx_queue& q : io.rx) {
+        std::array<rte_mbuf*, burst_size> pkts;
+        const uint16_t n = rte_eth_rx_burst(lc.ports[q.port].port_id, q.queue, pkts.data(), burst_size);
+        if (n == 0) {
+            continue;
+        }
+        total += n;
+        c.count(stat::rx_packets, n);
+        c.count(stat::rx_bursts);
+        const port_info& port = lc.ports[q.port];
+        for (rte_mbuf* m : std::span{pkts.data(), n}) {
+            if (m->nb_segs != 1) {
+                c.count(drop::rx_multi_seg);
+                rte_pktmbuf_free(m);
+                continue;
+            }
+            const packet_info p = classify(mbuf_span(m), port.id);
+            switch (p.kind) {
+            case packet_kind::arp_request:
+                make_arp_reply(mbuf_span(m), port.id);
+                c.count(stat::arp_replies);
+                tx_push(lc.tx[q.port], m, c);
+                break;
+            case packet_kind::icmp_echo:
+                make_icmp_echo_reply(mbuf_span(m));
+                c.count(stat::icmp_replies);
+                tx_push(lc.tx[q.port], m, c);
+                break;
+            case packet_kind::udp: {
+                endpoint ep = p.src;
+                ep.port_id = q.port;
+                datagram d{.m = m, .port = port, .from = {ep, p.src_mac}, .source = io.leases.touch(ep, now),
+                           .off = p.payload_off, .len = p.payload_len};
+                step.udp(d);
+                break;
+            }
+            case packet_kind::drop:
+                c.count(p.reason);
+                rte_pktmbuf_free(m);
+                break;
+            }
+        }
+    }
+    for (item_stage& s : io.to_worker) {
+        flush_stage(s, c);
+    }
+    return total;
+}
+
+void io_housekeeping(io_state& io, lcore_ctx& lc, uint64_t now) noexcept {
+    if (now < io.next_sweep) {
+        return;
+    }
+    io.next_sweep = now + io.settings.hz / 1000;
+    std::array<endpoint, lapsed_batch> lapsed;
+    const size_t n = io.leases.expire(now, sweep_budget, lapsed);
+    for (const endpoint& ep : std::span{lapsed.data(), n}) {
+        lc.counters.count(stat::leases_expired);
+        for (item_stage& s : io.to_worker) {
+            stage(s, ring_item{.src_ip = ep.ip, .src_port = ep.port, .port_id = ep.port_id,
+                               .kind = item_kind::lapsed}, lc.counters);
+        }
+    }
+    for (item_stage& s : io.to_worker) {
+        flush_stage(s, lc.counters);
+    }
+}
+
+} // namespace ringcast

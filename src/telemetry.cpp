@@ -1,0 +1,236 @@
+#include <ringcast/telemetry.hpp>
+
+#include <rte_ethdev.h>
+#include <rte_telemetry.h>
+
+#include <array>
+#include <atomic>
+#include <cstdio>
+#include <string>
+
+namespace ringcast {
+
+namespace {
+
+// Telemetry callbacks take no user argument, hence the one global.
+std::atomic<const appliance*> g_app{nullptr};
+
+using tel = rte_tel_data;
+
+// rte_tel_data names are limited (RTE_TEL_MAX_STRING_LEN); ours are short.
+void add_u64(tel* d, std::string_view name, uint64_t v) {
+    const std::string n(name);
+    rte_tel_data_add_dict_u64(d, n.c_str(), v);
+}
+
+void add_str(tel* d, const char* name, const std::string& v) {
+    rte_tel_data_add_dict_string(d, name, v.c_str());
+}
+
+tel* child_dict() {
+    tel* c = rte_tel_data_alloc();
+    rte_tel_data_start_dict(c);
+    return c;
+}
+
+std::string mac_string(const mac_addr& m) {
+    std::array<char, 18> b{};
+    std::snprintf(b.data(), b.size(), "%02x:%02x:%02x:%02x:%02x:%02x", m[0], m[1], m[2], m[3], m[4], m[5]);
+    return b.data();
+}
+
+int stats_cb(const char*, const char*, tel* d) {
+    const appliance* app = g_app.load();
+    if (app == nullptr) {
+        return -1;
+    }
+    rte_tel_data_start_dict(d);
+    std::array<uint64_t, stat_count> stats{};
+    std::array<uint64_t, drop_count> drops{};
+    uint64_t subscriptions = 0, topics = 0, subscribers = 0;
+    for (const auto& lc : app->lcores()) {
+        for (size_t i = 0; i < stat_count; ++i) {
+            stats[i] += lc->counters.stats[i].get();
+        }
+        for (size_t i = 0; i < drop_count; ++i) {
+            drops[i] += lc->counters.drops[i].get();
+        }
+        subscriptions += lc->counters.subscriptions.get();
+        topics += lc->counters.topics.get();
+        subscribers += lc->counters.subscribers.get();
+    }
+    for (size_t i = 0; i < stat_count; ++i) {
+        add_u64(d, stat_names[i], stats[i]);
+    }
+    add_u64(d, "malformed", drops[static_cast<size_t>(drop::malformed)]);
+    add_u64(d, "subscriptions", subscriptions);
+    add_u64(d, "topics", topics);
+    add_u64(d, "subscribers", subscribers);
+    tel* dd = child_dict();
+    uint64_t total = 0;
+    for (size_t i = 0; i < drop_count; ++i) {
+        add_u64(dd, drop_names[i], drops[i]);
+        total += drops[i];
+    }
+    rte_tel_data_add_dict_container(d, "drops", dd, 0);
+    add_u64(d, "drops_total", total);
+    tel* pools = child_dict();
+    for (rte_mempool* mp : app->pools()) {
+        tel* p = child_dict();
+        add_u64(p, "size", mp->size);
+        add_u64(p, "in_use", rte_mempool_in_use_count(mp));
+        rte_tel_data_add_dict_container(pools, mp->name, p, 0);
+    }
+    rte_tel_data_add_dict_container(d, "mempools", pools, 0);
+    return 0;
+}
+
+int lcores_cb(const char*, const char*, tel* d) {
+    const appliance* app = g_app.load();
+    if (app == nullptr) {
+        return -1;
+    }
+    rte_tel_data_start_dict(d);
+    for (const auto& lc : app->lcores()) {
+        tel* l = child_dict();
+        const char* role = lc->io != nullptr && lc->worker != nullptr ? "io+worker" : lc->io != nullptr ? "io" : "worker";
+        rte_tel_data_add_dict_string(l, "role", role);
+        add_u64(l, "packets", lc->counters.get(stat::rx_packets));
+        add_u64(l, "bursts", lc->counters.get(stat::rx_bursts));
+        add_u64(l, "deliveries", lc->counters.get(stat::deliveries));
+        const uint64_t total = lc->counters.total_cycles.get();
+        const uint64_t busy = lc->counters.busy_cycles.get();
+        // Per mille: telemetry has no float type in 22.11.
+        add_u64(l, "busy_permille", total == 0 ? 0 : busy * 1000 / total);
+        if (lc->worker != nullptr) {
+            uint64_t depth = 0;
+            for (rte_ring* r : lc->worker->from_io) {
+                depth += rte_ring_count(r);
+            }
+            add_u64(l, "ring_depth", depth);
+        }
+        rte_tel_data_add_dict_container(d, ("lcore" + std::to_string(lc->lcore_id)).c_str(), l, 0);
+    }
+    return 0;
+}
+
+int ports_cb(const char*, const char*, tel* d) {
+    const appliance* app = g_app.load();
+    if (app == nullptr) {
+        return -1;
+    }
+    rte_tel_data_start_dict(d);
+    for (const port_info& p : app->ports()) {
+        tel* t = child_dict();
+        add_str(t, "device", p.name);
+        add_u64(t, "port_id", p.port_id);
+        add_str(t, "mac", mac_string(p.id.mac));
+        add_str(t, "ipv4", format_ipv4(p.id.ipv4));
+        add_u64(t, "udp_port", p.id.udp_port);
+        add_u64(t, "multi_seg_tx", p.multi_seg_tx ? 1 : 0);
+        rte_eth_link link{};
+        if (rte_eth_link_get_nowait(p.port_id, &link) == 0) {
+            add_u64(t, "link_up", link.link_status);
+            add_u64(t, "speed_mbps", link.link_speed);
+        }
+        rte_eth_stats s{};
+        if (rte_eth_stats_get(p.port_id, &s) == 0) {
+            add_u64(t, "ipackets", s.ipackets);
+            add_u64(t, "opackets", s.opackets);
+            add_u64(t, "ibytes", s.ibytes);
+            add_u64(t, "obytes", s.obytes);
+            add_u64(t, "imissed", s.imissed);
+            add_u64(t, "ierrors", s.ierrors);
+            add_u64(t, "oerrors", s.oerrors);
+            add_u64(t, "rx_nombuf", s.rx_nombuf);
+        }
+        rte_tel_data_add_dict_container(d, p.name.c_str(), t, 0);
+    }
+    return 0;
+}
+
+int topics_cb(const char*, const char*, tel* d) {
+    const appliance* app = g_app.load();
+    if (app == nullptr) {
+        return -1;
+    }
+    rte_tel_data_start_dict(d);
+    for (const auto& lc : app->lcores()) {
+        if (lc->worker == nullptr) {
+            continue;
+        }
+        const topic_snapshot& s = lc->worker->snapshot;
+        // Sequence lock read: retry while the worker is mid-write.
+        topic_snapshot copy;
+        for (;;) {
+            const uint32_t v = s.version.load(std::memory_order_acquire);
+            if ((v & 1) != 0) {
+                continue;
+            }
+            copy.n = s.n;
+            copy.top = s.top;
+            std::atomic_thread_fence(std::memory_order_acquire);
+            if (s.version.load(std::memory_order_relaxed) == v) {
+                break;
+            }
+        }
+        for (uint32_t i = 0; i < copy.n; ++i) {
+            const auto& e = copy.top[i];
+            tel* t = child_dict();
+            add_u64(t, "subscribers", e.subscribers);
+            add_u64(t, "seq", e.seq);
+            add_u64(t, "retained", 0);
+            add_u64(t, "worker_lcore", lc->lcore_id);
+            const std::string name(e.name.data(), e.len);
+            rte_tel_data_add_dict_container(d, name.c_str(), t, 0);
+        }
+    }
+    return 0;
+}
+
+int config_cb(const char*, const char*, tel* d) {
+    const appliance* app = g_app.load();
+    if (app == nullptr) {
+        return -1;
+    }
+    const config& c = app->cfg();
+    rte_tel_data_start_dict(d);
+    add_str(d, "path", c.path);
+    add_str(d, "file_prefix", c.eal.file_prefix);
+    add_u64(d, "main_lcore", c.eal.main_lcore);
+    add_u64(d, "io_lcores", c.lcores.io.size());
+    add_u64(d, "worker_lcores", c.lcores.worker.size());
+    add_u64(d, "ports", c.ports.size());
+    add_u64(d, "udp_port", c.rcp.udp_port);
+    add_u64(d, "lease_s", c.rcp.lease_s);
+    add_u64(d, "err_per_s", c.rcp.err_per_s);
+    add_u64(d, "auth", c.rcp.auth_token.empty() ? 0 : 1);
+    add_u64(d, "ring_size", c.rings.size);
+    add_u64(d, "mbufs", c.mempool.mbufs);
+    add_u64(d, "header_mbufs", c.mempool.headers);
+    add_u64(d, "indirect_mbufs", c.mempool.indirect);
+    add_u64(d, "max_topics", c.limits.topics);
+    add_u64(d, "max_subscriptions", c.limits.subscriptions);
+    add_u64(d, "max_subscribers", c.limits.subscribers);
+    add_u64(d, "max_topic_len", c.limits.topic_len);
+    return 0;
+}
+
+} // namespace
+
+void attach_telemetry(const appliance* app) {
+    static bool registered = false;
+    g_app.store(app);
+    if (registered || app == nullptr) {
+        return;
+    }
+    registered = true;
+    rte_telemetry_register_cmd("/ringcast/stats", stats_cb,
+                               "Totals: packets, frames, deliveries, drops by reason, mempools in use");
+    rte_telemetry_register_cmd("/ringcast/lcores", lcores_cb, "Per lcore: role, packets, bursts, busy ratio");
+    rte_telemetry_register_cmd("/ringcast/ports", ports_cb, "Per port: address, link, ethdev counters");
+    rte_telemetry_register_cmd("/ringcast/topics", topics_cb, "Top topics: subscribers, seq, retained");
+    rte_telemetry_register_cmd("/ringcast/config", config_cb, "The running configuration");
+}
+
+} // namespace ringcast

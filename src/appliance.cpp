@@ -78,7 +78,9 @@ appliance::appliance(const config& cfg) : _cfg(cfg) {
                                        .auth_token = cfg.rcp.auth_token,
                                        .hz = hz};
             for (uint16_t p = 0; p < _ports.size(); ++p) {
-                io->rx.push_back(rx_queue{.port = p, .queue = static_cast<uint16_t>(i)});
+                for (uint16_t q = static_cast<uint16_t>(i); q < _ports[p].rx_queues; q += n_rx) {
+                    io->rx.push_back(rx_queue{.port = p, .queue = q});
+                }
             }
             io->replies = headers;
             io->indirect = indirect;

@@ -6,8 +6,8 @@ std::string_view to_string(drop d) noexcept {
     return drop_names[static_cast<size_t>(d)];
 }
 
-std::string_view to_string(stat s) noexcept {
-    return stat_names[static_cast<size_t>(s)];
+std::string_view to_string(metric s) noexcept {
+    return metric_names[static_cast<size_t>(s)];
 }
 
 } // namespace ringcast

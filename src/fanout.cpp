@@ -27,7 +27,7 @@ uint16_t build_copies(const port_info& port, rte_mbuf* frame,
                           targets[i].port, flen);
         std::memcpy(bytes.data() + l2l4_len, src, flen);
     }
-    c.count(stat::copy_fallbacks, n);
+    c.count(metric::copy_fallbacks, n);
     return n;
 }
 

@@ -90,7 +90,7 @@ void io_step::udp(datagram& d) noexcept {
             err(d, drop::malformed, to_err_code(r.status), r.err_seq, "malformed frame");
             break;
         }
-        _c.count(stat::rx_frames);
+        _c.count(metric::rx_frames);
         const bool only = off == 0 && r.frame.size == dgram.size();
         if (frame(d, r.frame, only)) {
             return;
@@ -131,7 +131,7 @@ bool io_step::frame(datagram& d, const frame_view& f, bool only_frame) noexcept 
         break;
     }
     case op::pub: {
-        _c.count(stat::pub_frames);
+        _c.count(metric::pub_frames);
         const topic_check t = check_pub_topic(f.topic, _io.settings.topic_len);
         if (t != topic_check::ok) {
             err(d, drop::bad_topic, err_code::bad_topic, f.seq, to_string(t));
@@ -198,8 +198,8 @@ uint16_t io_poll(io_state& io, lcore_ctx& lc, uint64_t now) noexcept {
             continue;
         }
         total += n;
-        c.count(stat::rx_packets, n);
-        c.count(stat::rx_bursts);
+        c.count(metric::rx_packets, n);
+        c.count(metric::rx_bursts);
         const port_info& port = lc.ports[q.port];
         for (rte_mbuf* m : std::span{pkts.data(), n}) {
             if (m->nb_segs != 1) {
@@ -211,12 +211,12 @@ uint16_t io_poll(io_state& io, lcore_ctx& lc, uint64_t now) noexcept {
             switch (p.kind) {
             case packet_kind::arp_request:
                 make_arp_reply(mbuf_span(m), port.id);
-                c.count(stat::arp_replies);
+                c.count(metric::arp_replies);
                 tx_push(lc.tx[q.port], m, c);
                 break;
             case packet_kind::icmp_echo:
                 make_icmp_echo_reply(mbuf_span(m));
-                c.count(stat::icmp_replies);
+                c.count(metric::icmp_replies);
                 tx_push(lc.tx[q.port], m, c);
                 break;
             case packet_kind::udp: {
@@ -248,7 +248,7 @@ void io_housekeeping(io_state& io, lcore_ctx& lc, uint64_t now) noexcept {
     std::array<endpoint, lapsed_batch> lapsed;
     const size_t n = io.leases.expire(now, sweep_budget, lapsed);
     for (const endpoint& ep : std::span{lapsed.data(), n}) {
-        lc.counters.count(stat::leases_expired);
+        lc.counters.count(metric::leases_expired);
         for (item_stage& s : io.to_worker) {
             stage(s, ring_item{.src_ip = ep.ip, .src_port = ep.port, .port_id = ep.port_id,
                                .kind = item_kind::lapsed}, lc.counters);

@@ -20,29 +20,37 @@ void flush_all(lcore_ctx& lc) noexcept {
 
 } // namespace
 
+uint32_t poll_once(lcore_ctx& lc, uint64_t now, bool housekeeping) noexcept {
+    uint32_t work = 0;
+    if (lc.io != nullptr) {
+        work += io_poll(*lc.io, lc, now);
+    }
+    if (lc.worker != nullptr) {
+        work += worker_poll(*lc.worker, lc);
+    }
+    // Nothing is held back for batching: a lone message leaves at once.
+    flush_all(lc);
+    if (housekeeping) {
+        if (lc.io != nullptr) {
+            io_housekeeping(*lc.io, lc, now);
+        }
+        if (lc.worker != nullptr) {
+            worker_housekeeping(*lc.worker, lc, now);
+        }
+    }
+    return work;
+}
+
 int lcore_main(void* arg) {
     auto& lc = *static_cast<lcore_ctx*>(arg);
     uint32_t iter = 0;
     while (!lc.quit->load(std::memory_order_relaxed)) {
         const uint64_t start = rte_rdtsc();
-        uint32_t work = 0;
-        if (lc.io != nullptr) {
-            work += io_poll(*lc.io, lc, start);
-        }
-        if (lc.worker != nullptr) {
-            work += worker_poll(*lc.worker, lc);
-        }
-        // Nothing is held back for batching: a lone message leaves at once.
-        flush_all(lc);
-        if (++iter == housekeeping_every) {
+        const bool housekeeping = ++iter == housekeeping_every;
+        if (housekeeping) {
             iter = 0;
-            if (lc.io != nullptr) {
-                io_housekeeping(*lc.io, lc, start);
-            }
-            if (lc.worker != nullptr) {
-                worker_housekeeping(*lc.worker, lc, start);
-            }
         }
+        const uint32_t work = poll_once(lc, start, housekeeping);
         const uint64_t spent = rte_rdtsc() - start;
         lc.counters.total_cycles.add(spent);
         if (work != 0) {

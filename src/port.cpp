@@ -2,6 +2,7 @@
 
 #include <rte_ethdev.h>
 
+#include <algorithm>
 #include <cstring>
 #include <stdexcept>
 #include <string>
@@ -29,6 +30,11 @@ port_info open_port(const port_config& cfg, uint16_t udp_port, uint16_t n_rx, ui
     }
     rte_eth_dev_info info{};
     check(rte_eth_dev_info_get(p.port_id, &info), "rte_eth_dev_info_get", p.port_id);
+    // net_af_packet fans the kernel's packets out over all of its qpairs
+    // whatever we configure, so every one of them must be set up and polled.
+    if (std::strcmp(info.driver_name, "net_af_packet") == 0) {
+        n_rx = std::max(n_rx, info.max_rx_queues);
+    }
     if (info.max_rx_queues < n_rx || info.max_tx_queues < n_tx) {
         throw std::runtime_error("port " + cfg.device + ": needs " + std::to_string(n_rx) + " RX and " +
                                  std::to_string(n_tx) + " TX queues (one RX per io lcore, one TX per lcore), has " +
@@ -64,6 +70,7 @@ port_info open_port(const port_config& cfg, uint16_t udp_port, uint16_t n_rx, ui
     p.id.udp_port = udp_port;
     p.id.verify_udp_checksum = cfg.verify_udp_checksum;
     p.rx_pool = rx_pool;
+    p.rx_queues = n_rx;
     return p;
 }
 

@@ -45,11 +45,11 @@ int stats_cb(const char*, const char*, tel* d) {
         return -1;
     }
     rte_tel_data_start_dict(d);
-    std::array<uint64_t, stat_count> stats{};
+    std::array<uint64_t, metric_count> stats{};
     std::array<uint64_t, drop_count> drops{};
     uint64_t subscriptions = 0, topics = 0, subscribers = 0;
     for (const auto& lc : app->lcores()) {
-        for (size_t i = 0; i < stat_count; ++i) {
+        for (size_t i = 0; i < metric_count; ++i) {
             stats[i] += lc->counters.stats[i].get();
         }
         for (size_t i = 0; i < drop_count; ++i) {
@@ -59,8 +59,8 @@ int stats_cb(const char*, const char*, tel* d) {
         topics += lc->counters.topics.get();
         subscribers += lc->counters.subscribers.get();
     }
-    for (size_t i = 0; i < stat_count; ++i) {
-        add_u64(d, stat_names[i], stats[i]);
+    for (size_t i = 0; i < metric_count; ++i) {
+        add_u64(d, metric_names[i], stats[i]);
     }
     add_u64(d, "malformed", drops[static_cast<size_t>(drop::malformed)]);
     add_u64(d, "subscriptions", subscriptions);
@@ -95,9 +95,9 @@ int lcores_cb(const char*, const char*, tel* d) {
         tel* l = child_dict();
         const char* role = lc->io != nullptr && lc->worker != nullptr ? "io+worker" : lc->io != nullptr ? "io" : "worker";
         rte_tel_data_add_dict_string(l, "role", role);
-        add_u64(l, "packets", lc->counters.get(stat::rx_packets));
-        add_u64(l, "bursts", lc->counters.get(stat::rx_bursts));
-        add_u64(l, "deliveries", lc->counters.get(stat::deliveries));
+        add_u64(l, "packets", lc->counters.get(metric::rx_packets));
+        add_u64(l, "bursts", lc->counters.get(metric::rx_bursts));
+        add_u64(l, "deliveries", lc->counters.get(metric::deliveries));
         const uint64_t total = lc->counters.total_cycles.get();
         const uint64_t busy = lc->counters.busy_cycles.get();
         // Per mille: telemetry has no float type in 22.11.

@@ -7,7 +7,7 @@ void tx_flush(tx_buffer& tx, lcore_counters& c) noexcept {
         return;
     }
     const uint16_t sent = rte_eth_tx_burst(tx.port_id, tx.queue, tx.pkts.data(), tx.n);
-    c.count(stat::tx_packets, sent);
+    c.count(metric::tx_packets, sent);
     if (sent < tx.n) {
         rte_pktmbuf_free_bulk(tx.pkts.data() + sent, tx.n - sent);
         c.count(drop::tx_full, tx.n - sent);

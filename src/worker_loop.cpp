@@ -96,7 +96,7 @@ void worker_step::flush(rte_mbuf* frame, uint16_t port_id, port_batch& b) noexce
     for (uint16_t i = built; i < b.n; ++i) {
         ++b.subs[i]->drops;
     }
-    _c.count(stat::deliveries, built);
+    _c.count(metric::deliveries, built);
     _c.count(drop::pool_empty, b.n - built);
     b.n = 0;
 }

@@ -29,6 +29,8 @@ public:
     [[nodiscard]] const config& cfg() const noexcept { return _cfg; }
     [[nodiscard]] const std::vector<port_info>& ports() const noexcept { return _ports; }
     [[nodiscard]] const std::vector<std::unique_ptr<lcore_ctx>>& lcores() const noexcept { return _lcores; }
+    // For tests that step the loops with poll_once instead of run().
+    [[nodiscard]] lcore_ctx& lcore(size_t i) noexcept { return *_lcores[i]; }
     [[nodiscard]] const std::vector<rte_mempool*>& pools() const noexcept { return _pools; }
     [[nodiscard]] const std::vector<rte_ring*>& rings() const noexcept { return _rings; }
 

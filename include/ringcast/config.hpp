@@ -23,11 +23,15 @@ struct eal_config {
     std::vector<std::string> vdevs; // --vdev each
     std::vector<std::string> allow; // PCI addresses, -a each; none = --no-pci when vdevs only
     std::vector<std::string> args;  // extra EAL arguments, appended verbatim
+
+    bool operator==(const eal_config&) const = default;
 };
 
 struct lcore_config {
     std::vector<uint32_t> io{0};
     std::vector<uint32_t> worker{0};
+
+    bool operator==(const lcore_config&) const = default;
 };
 
 struct port_config {
@@ -36,6 +40,8 @@ struct port_config {
     uint16_t rx_desc = 1024;
     uint16_t tx_desc = 1024;
     bool verify_udp_checksum = true;
+
+    bool operator==(const port_config&) const = default;
 };
 
 struct mempool_config {
@@ -43,10 +49,14 @@ struct mempool_config {
     uint32_t cache = 256;
     uint32_t headers = 16383; // header mbufs for fan-out and replies
     uint32_t indirect = 8191; // views on frames of multi-frame datagrams
+
+    bool operator==(const mempool_config&) const = default;
 };
 
 struct ring_config {
     uint32_t size = 4096; // per io->worker ring, power of two
+
+    bool operator==(const ring_config&) const = default;
 };
 
 struct rcp_config {
@@ -54,6 +64,8 @@ struct rcp_config {
     uint32_t lease_s = 30;
     std::string auth_token; // empty: HELLO needs no token
     uint32_t err_per_s = 100; // ERR replies per source per second
+
+    bool operator==(const rcp_config&) const = default;
 };
 
 struct limits_config {
@@ -61,6 +73,8 @@ struct limits_config {
     uint32_t subscriptions = 262144; // per worker
     uint32_t subscribers = 65536;    // per worker, and sources tracked per io lcore
     uint32_t topic_len = 255;
+
+    bool operator==(const limits_config&) const = default;
 };
 
 struct config {
@@ -72,11 +86,13 @@ struct config {
     rcp_config rcp;
     limits_config limits;
     std::string path; // file it came from
+
+    bool operator==(const config&) const = default;
 };
 
 struct config_error {
     std::string path;
-    uint32_t line = 0;   // 0 when the error has no position (a missing key)
+    uint32_t line = 0;   // 0 when the error has no position (unreadable file, no [[port]])
     uint32_t column = 0;
     std::string message; // names the key: "eal.memory_mb: must be between 64 and 1048576, got 3"
 

@@ -83,22 +83,22 @@ private:
     X(copy_fallbacks)                                                                                        \
     X(leases_expired)
 
-enum class stat : uint8_t {
+enum class metric : uint8_t {
 #define RINGCAST_X(name) name,
     RINGCAST_STATS(RINGCAST_X)
 #undef RINGCAST_X
 };
 
-inline constexpr std::array stat_names = {
+inline constexpr std::array metric_names = {
 #define RINGCAST_X(name) std::string_view{#name},
     RINGCAST_STATS(RINGCAST_X)
 #undef RINGCAST_X
 };
-inline constexpr size_t stat_count = stat_names.size();
+inline constexpr size_t metric_count = metric_names.size();
 
 // One per lcore, cache-aligned so lcores never share a line.
 struct alignas(64) lcore_counters {
-    std::array<counter, stat_count> stats;
+    std::array<counter, metric_count> stats;
     std::array<counter, drop_count> drops;
     counter busy_cycles;  // TSC cycles spent in iterations that did work
     counter total_cycles; // TSC cycles in the loop
@@ -107,13 +107,13 @@ struct alignas(64) lcore_counters {
     counter topics;
     counter subscribers;
 
-    void count(stat s, uint64_t n = 1) noexcept { stats[static_cast<size_t>(s)].add(n); }
+    void count(metric s, uint64_t n = 1) noexcept { stats[static_cast<size_t>(s)].add(n); }
     void count(drop d, uint64_t n = 1) noexcept { drops[static_cast<size_t>(d)].add(n); }
-    [[nodiscard]] uint64_t get(stat s) const noexcept { return stats[static_cast<size_t>(s)].get(); }
+    [[nodiscard]] uint64_t get(metric s) const noexcept { return stats[static_cast<size_t>(s)].get(); }
     [[nodiscard]] uint64_t get(drop d) const noexcept { return drops[static_cast<size_t>(d)].get(); }
 };
 
 [[nodiscard]] std::string_view to_string(drop d) noexcept;
-[[nodiscard]] std::string_view to_string(stat s) noexcept;
+[[nodiscard]] std::string_view to_string(metric s) noexcept;
 
 } // namespace ringcast

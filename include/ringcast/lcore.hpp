@@ -117,6 +117,10 @@ uint16_t worker_poll(worker_state& w, lcore_ctx& lc) noexcept;
 // Telemetry snapshot, about once a second.
 void worker_housekeeping(worker_state& w, lcore_ctx& lc, uint64_t now) noexcept;
 
+// One pass of the loop: io, worker, TX flush, and housekeeping when asked.
+// Returns the packets and items handled. Tests step the pipeline with it.
+uint32_t poll_once(lcore_ctx& lc, uint64_t now, bool housekeeping) noexcept;
+
 // rte_eal_remote_launch entry: polls until *quit, then flushes TX.
 int lcore_main(void* arg);
 

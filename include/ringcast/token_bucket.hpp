@@ -1,5 +1,7 @@
-// A token bucket in integer ticks: `rate` tokens per `hz` ticks, holding at
-// most `burst` tokens. Time is an argument, so tests choose it.
+// A token bucket in integer arithmetic: `rate` tokens per `hz` ticks,
+// holding at most `burst` tokens. Credit is kept in units of 1/hz token, so
+// each tick adds `rate` and a token costs `hz`: exact for any rate and hz.
+// Time is an argument, so tests choose it.
 #pragma once
 
 #include <algorithm>
@@ -12,25 +14,28 @@ public:
     token_bucket() = default;
     // rate 0: never allows.
     token_bucket(uint64_t rate, uint64_t burst, uint64_t hz, uint64_t now) noexcept
-        : _cost(rate == 0 ? 0 : std::max<uint64_t>(1, hz / rate)), _cap(_cost * burst), _credit(_cap), _last(now) {}
+        : _rate(rate), _hz(hz), _cap(hz * burst), _credit(_cap), _last(now) {}
 
     [[nodiscard]] bool allow(uint64_t now) noexcept {
-        if (_cost == 0) {
+        if (_rate == 0) {
             return false;
         }
         if (now > _last) {
-            _credit = std::min(_cap, _credit + (now - _last));
+            // Ticks past a full bucket add nothing; capping first keeps the product from overflowing.
+            const uint64_t ticks = std::min(now - _last, _cap / _rate + 1);
+            _credit = std::min(_cap, _credit + ticks * _rate);
             _last = now;
         }
-        if (_credit < _cost) {
+        if (_credit < _hz) {
             return false;
         }
-        _credit -= _cost;
+        _credit -= _hz;
         return true;
     }
 
 private:
-    uint64_t _cost = 0;   // ticks of credit one token costs
+    uint64_t _rate = 0;
+    uint64_t _hz = 0;     // credit one token costs
     uint64_t _cap = 0;    // most credit held
     uint64_t _credit = 0;
     uint64_t _last = 0;

@@ -25,6 +25,7 @@ struct port_info {
     port_identity id;
     bool multi_seg_tx = false; // chained header + payload accepted by TX
     rte_mempool* rx_pool = nullptr;
+    uint16_t rx_queues = 0; // io lcore i polls the queues q with q % io lcores == i
 };
 
 // One TX queue of one port, owned by one lcore.

@@ -1,0 +1,50 @@
+# shellcheck shell=bash
+# Shared by scripts/run.sh and scripts/test.sh: sourced, not run.
+# Installs what is missing (Debian 12, as root) and configures the build.
+
+# Everything the build, the tests and the demo need, as Debian packages.
+rc_packages=(
+    dpdk dpdk-dev libdpdk-dev
+    meson ninja-build pkg-config g++
+    libtomlplusplus-dev libbpf-dev libxdp-dev
+    libgtest-dev libgmock-dev libbenchmark-dev
+    iproute2 ethtool python3 iputils-ping
+)
+
+rc_say() { printf '%s: %s\n' "${rc_prog:-ringcast}" "$*"; }
+rc_die() { printf '%s: error: %s\n' "${rc_prog:-ringcast}" "$*" >&2; exit 1; }
+
+rc_need_root() {
+    (( EUID == 0 )) || rc_die "run as root (packages, network namespaces, DPDK need it)"
+}
+
+# Installs only the packages that are not installed yet: one `apt-get
+# update`, one `apt-get install`, nothing at all when everything is there.
+rc_install_missing() {
+    local missing=() p
+    for p in "${rc_packages[@]}"; do
+        if [[ $(dpkg-query -W -f='${Status}' "$p" 2>/dev/null) != "install ok installed" ]]; then
+            missing+=("$p")
+        fi
+    done
+    if (( ${#missing[@]} == 0 )); then
+        rc_say "all ${#rc_packages[@]} required packages are installed"
+        return 0
+    fi
+    command -v apt-get >/dev/null || rc_die "missing packages (${missing[*]}) and no apt-get: this wants Debian 12"
+    rc_need_root
+    rc_say "installing: ${missing[*]}"
+    export DEBIAN_FRONTEND=noninteractive
+    apt-get update || rc_die "apt-get update failed"
+    apt-get install -y --no-install-recommends "${missing[@]}" || rc_die "apt-get install failed"
+}
+
+# meson setup, or reconfigure a build folder made before (werror as in CI).
+rc_configure() {
+    local dir=${1:-build}
+    if [[ -f $dir/meson-private/coredata.dat ]]; then
+        meson setup --reconfigure "$dir" -Dwerror=true
+    else
+        meson setup "$dir" -Dwerror=true
+    fi
+}

@@ -1,0 +1,527 @@
+// The whole data plane, stepped by hand: an appliance on a net_ring port
+// whose RX and TX rings the test holds. Packets go in as bytes built here,
+// replies and deliveries come out as mbufs the test reads and frees. EAL
+// runs with --no-huge --no-pci --no-shconf.
+#include <ringcast/appliance.hpp>
+#include <ringcast/wire.hpp>
+
+#include <gtest/gtest.h>
+
+#include <rte_eal.h>
+#include <rte_eth_ring.h>
+#include <rte_ethdev.h>
+#include <rte_mbuf.h>
+#include <rte_ring.h>
+
+#include <cstring>
+#include <filesystem>
+#include <unistd.h>
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+using namespace ringcast;
+
+namespace {
+
+constexpr uint32_t app_ip = 0xC0000201;    // 192.0.2.1
+constexpr uint32_t client_ip = 0xC0000202; // 192.0.2.2
+const mac_addr client_mac{0x02, 0, 0, 0, 0, 0x02};
+rte_mempool* g_input = nullptr; // mbufs the test injects
+
+// Independent of the code under test: RFC 1071 over a byte vector.
+uint16_t csum(const std::vector<uint8_t>& b, size_t off, size_t len) {
+    uint32_t acc = 0;
+    for (size_t i = 0; i + 1 < len; i += 2) {
+        acc += (b[off + i] << 8) | b[off + i + 1];
+    }
+    if (len % 2) {
+        acc += b[off + len - 1] << 8;
+    }
+    while (acc >> 16) {
+        acc = (acc & 0xffff) + (acc >> 16);
+    }
+    return static_cast<uint16_t>(~acc);
+}
+
+void put16(std::vector<uint8_t>& b, size_t off, uint16_t v) {
+    b[off] = uint8_t(v >> 8);
+    b[off + 1] = uint8_t(v);
+}
+
+void put32(std::vector<uint8_t>& b, size_t off, uint32_t v) {
+    put16(b, off, uint16_t(v >> 16));
+    put16(b, off + 2, uint16_t(v));
+}
+
+std::vector<uint8_t> rcp(uint8_t op_code, std::string_view topic, std::string_view payload, uint64_t seq,
+                         uint8_t fl = 0) {
+    std::vector<uint8_t> f(16 + topic.size() + payload.size());
+    f[0] = 0xC5;
+    f[1] = uint8_t(0x10 | op_code);
+    f[2] = fl;
+    f[3] = uint8_t(topic.size());
+    put32(f, 4, uint32_t(payload.size()));
+    put32(f, 8, uint32_t(seq >> 32));
+    put32(f, 12, uint32_t(seq));
+    std::memcpy(f.data() + 16, topic.data(), topic.size());
+    std::memcpy(f.data() + 16 + topic.size(), payload.data(), payload.size());
+    return f;
+}
+
+std::vector<uint8_t> cat(std::vector<uint8_t> a, const std::vector<uint8_t>& b) {
+    a.insert(a.end(), b.begin(), b.end());
+    return a;
+}
+
+std::vector<uint8_t> udp_packet(const mac_addr& dst_mac, uint16_t src_port, const std::vector<uint8_t>& data,
+                                uint16_t dst_port = 7700) {
+    std::vector<uint8_t> b(42 + data.size());
+    std::memcpy(b.data(), dst_mac.data(), 6);
+    std::memcpy(b.data() + 6, client_mac.data(), 6);
+    put16(b, 12, 0x0800);
+    b[14] = 0x45;
+    put16(b, 16, uint16_t(28 + data.size()));
+    b[22] = 64;
+    b[23] = 17;
+    put32(b, 26, client_ip);
+    put32(b, 30, app_ip);
+    put16(b, 24, csum(b, 14, 20));
+    put16(b, 34, src_port);
+    put16(b, 36, dst_port);
+    put16(b, 38, uint16_t(8 + data.size()));
+    std::memcpy(b.data() + 42, data.data(), data.size()); // UDP checksum 0: none
+    return b;
+}
+
+struct out_frame {
+    uint16_t dst_port;
+    uint8_t op;
+    uint8_t flags;
+    uint64_t seq;
+    std::string topic;
+    std::string payload;
+    uint16_t segs;
+    const void* frame_addr; // where the RCP frame bytes live
+};
+
+class pipeline : public ::testing::Test {
+protected:
+    void start(std::vector<uint32_t> workers, uint16_t n_tx) {
+        static int n = 0;
+        const std::string name = "rc_ring" + std::to_string(n++);
+        _rx = rte_ring_create((name + "_rx").c_str(), 1024, 0, RING_F_SP_ENQ | RING_F_SC_DEQ);
+        for (uint16_t q = 0; q < n_tx; ++q) {
+            _tx.push_back(rte_ring_create((name + "_tx" + std::to_string(q)).c_str(), 4096, 0,
+                                          RING_F_SP_ENQ | RING_F_SC_DEQ));
+        }
+        const int port_id = rte_eth_from_rings(name.c_str(), &_rx, 1, _tx.data(), n_tx, 0);
+        ASSERT_GE(port_id, 0);
+        std::array<char, RTE_ETH_NAME_MAX_LEN> dev_name{};
+        ASSERT_EQ(rte_eth_dev_get_name_by_port(uint16_t(port_id), dev_name.data()), 0);
+        config cfg;
+        cfg.lcores.io = {0};
+        cfg.lcores.worker = std::move(workers);
+        cfg.ports.push_back(port_config{.device = dev_name.data(), .ipv4 = app_ip});
+        cfg.mempool = mempool_config{.mbufs = 2047, .cache = 0, .headers = 2047, .indirect = 1023};
+        cfg.rings.size = 64;
+        cfg.rcp.err_per_s = 1000;
+        _app = std::make_unique<appliance>(cfg);
+        _mac = _app->ports()[0].id.mac;
+        for (rte_mempool* mp : _app->pools()) {
+            _baseline[mp] = rte_mempool_in_use_count(mp);
+        }
+    }
+
+    void TearDown() override {
+        drain();
+        _app.reset();
+        rte_ring_free(_rx);
+        for (rte_ring* r : _tx) {
+            rte_ring_free(r);
+        }
+    }
+
+    void inject(const std::vector<uint8_t>& pkt) {
+        rte_mbuf* m = rte_pktmbuf_alloc(g_input);
+        ASSERT_NE(m, nullptr);
+        std::memcpy(rte_pktmbuf_append(m, uint16_t(pkt.size())), pkt.data(), pkt.size());
+        ASSERT_EQ(rte_ring_enqueue(_rx, m), 0);
+    }
+
+    void send(uint16_t src_port, const std::vector<uint8_t>& data) { inject(udp_packet(_mac, src_port, data)); }
+
+    void step(int times = 2) {
+        for (int i = 0; i < times; ++i) {
+            for (const auto& lc : _app->lcores()) {
+                poll_once(*lc, 0, false);
+            }
+        }
+    }
+
+    // Every packet sent since the last call, decoded frame by frame; the
+    // mbufs are freed here, as TX would.
+    std::vector<out_frame> drain() {
+        std::vector<out_frame> out;
+        for (rte_ring* r : _tx) {
+            void* obj = nullptr;
+            while (rte_ring_dequeue(r, &obj) == 0) {
+                auto* m = static_cast<rte_mbuf*>(obj);
+                std::vector<uint8_t> b(rte_pktmbuf_pkt_len(m));
+                // Returns a pointer into the mbuf when the bytes are contiguous, else copies into b.
+                const void* bytes = rte_pktmbuf_read(m, 0, uint32_t(b.size()), b.data());
+                if (bytes != b.data()) {
+                    std::memcpy(b.data(), bytes, b.size());
+                }
+                const rte_mbuf* last = m;
+                while (last->next != nullptr) {
+                    last = last->next;
+                }
+                const auto* frame_addr = m->nb_segs > 1 ? rte_pktmbuf_mtod(last, const uint8_t*)
+                                                        : rte_pktmbuf_mtod(m, const uint8_t*) + 42;
+                if (b.size() >= 42 && b[12] == 0x08 && b[13] == 0x00 && b[23] == 17) {
+                    EXPECT_EQ(csum(b, 14, 20), 0) << "IPv4 header checksum";
+                    const uint16_t dport = uint16_t(b[36] << 8 | b[37]);
+                    std::span<const std::byte> d{reinterpret_cast<const std::byte*>(b.data()) + 42, b.size() - 42};
+                    for (size_t off = 0; off < d.size();) {
+                        const auto r = parse_frame(d, off);
+                        EXPECT_EQ(r.status, parse_status::ok);
+                        if (r.status != parse_status::ok) {
+                            break;
+                        }
+                        out.push_back(out_frame{dport, uint8_t(r.frame.code), r.frame.flags, r.frame.seq,
+                                                std::string(r.frame.topic_str()),
+                                                std::string(reinterpret_cast<const char*>(r.frame.payload.data()),
+                                                            r.frame.payload.size()),
+                                                m->nb_segs, frame_addr + off});
+                        off += r.frame.size;
+                    }
+                } else {
+                    out.push_back(out_frame{0, 0, 0, 0, {}, std::string(b.begin(), b.end()), m->nb_segs, nullptr});
+                }
+                rte_pktmbuf_free(m);
+            }
+        }
+        return out;
+    }
+
+    uint64_t stat_of(metric s) const {
+        uint64_t n = 0;
+        for (const auto& lc : _app->lcores()) {
+            n += lc->counters.get(s);
+        }
+        return n;
+    }
+    uint64_t drop_of(drop d) const {
+        uint64_t n = 0;
+        for (const auto& lc : _app->lcores()) {
+            n += lc->counters.get(d);
+        }
+        return n;
+    }
+
+    void expect_pools_at_baseline() {
+        for (rte_mempool* mp : _app->pools()) {
+            EXPECT_EQ(rte_mempool_in_use_count(mp), _baseline[mp]) << mp->name;
+        }
+        EXPECT_EQ(rte_mempool_in_use_count(g_input), 0u);
+    }
+
+    void subscribe(uint16_t port, std::string_view topic, uint64_t seq = 1) {
+        send(port, rcp(2, topic, "", seq));
+        step();
+        const auto out = drain();
+        ASSERT_EQ(out.size(), 1u);
+        EXPECT_EQ(out[0].op, uint8_t(op::ack));
+        EXPECT_EQ(out[0].seq, seq);
+        EXPECT_EQ(out[0].dst_port, port);
+    }
+
+    rte_ring* _rx = nullptr;
+    std::vector<rte_ring*> _tx;
+    std::unique_ptr<appliance> _app;
+    mac_addr _mac{};
+    std::map<rte_mempool*, unsigned> _baseline;
+};
+
+TEST_F(pipeline, answers_arp_for_its_address_only) {
+    start({0}, 1);
+    auto arp = [&](uint32_t target) {
+        std::vector<uint8_t> b(42, 0);
+        std::memset(b.data(), 0xff, 6);
+        std::memcpy(b.data() + 6, client_mac.data(), 6);
+        put16(b, 12, 0x0806);
+        put16(b, 14, 1);
+        put16(b, 16, 0x0800);
+        b[18] = 6;
+        b[19] = 4;
+        put16(b, 20, 1);
+        std::memcpy(b.data() + 22, client_mac.data(), 6);
+        put32(b, 28, client_ip);
+        put32(b, 38, target);
+        return b;
+    };
+    inject(arp(app_ip));
+    inject(arp(app_ip + 7));
+    step();
+    const auto out = drain();
+    ASSERT_EQ(out.size(), 1u);
+    const std::string& b = out[0].payload;
+    EXPECT_EQ(uint8_t(b[21]), 2); // reply
+    EXPECT_EQ(std::memcmp(b.data() + 22, _mac.data(), 6), 0);
+    EXPECT_EQ(std::memcmp(b.data() + 32, client_mac.data(), 6), 0);
+    EXPECT_EQ(stat_of(metric::arp_replies), 1u);
+    EXPECT_EQ(drop_of(drop::arp_ignored), 1u);
+    expect_pools_at_baseline();
+}
+
+TEST_F(pipeline, fans_out_one_shared_frame_to_every_subscriber_in_seq_order) {
+    start({0}, 1);
+    ASSERT_TRUE(_app->ports()[0].multi_seg_tx) << "net_ring passes chains through";
+    for (uint16_t p : {5001, 5002, 5003}) {
+        subscribe(p, "md/eurusd");
+    }
+    subscribe(5004, "md/other");
+    for (int i = 0; i < 5; ++i) {
+        send(6000, rcp(4, "md/eurusd", "tick" + std::to_string(i), 100 + i));
+    }
+    step();
+    const auto out = drain();
+    ASSERT_EQ(out.size(), 15u);
+    std::map<uint16_t, std::vector<uint64_t>> seqs;
+    std::map<uint64_t, const void*> frame_of_seq;
+    for (const auto& f : out) {
+        EXPECT_EQ(f.op, uint8_t(op::msg));
+        EXPECT_EQ(f.topic, "md/eurusd");
+        EXPECT_EQ(f.payload, "tick" + std::to_string(f.seq - 1));
+        EXPECT_EQ(f.segs, 2) << "header mbuf chained to the payload";
+        seqs[f.dst_port].push_back(f.seq);
+        // Zero copy: every subscriber's packet points at the same frame bytes.
+        auto [it, fresh] = frame_of_seq.emplace(f.seq, f.frame_addr);
+        EXPECT_EQ(it->second, f.frame_addr) << "payload copied for seq " << f.seq;
+    }
+    for (uint16_t p : {5001, 5002, 5003}) {
+        EXPECT_EQ(seqs[p], (std::vector<uint64_t>{1, 2, 3, 4, 5}));
+    }
+    EXPECT_EQ(seqs.count(5004), 0u);
+    EXPECT_EQ(stat_of(metric::deliveries), 15u);
+    EXPECT_EQ(stat_of(metric::pub_frames), 5u);
+    EXPECT_EQ(stat_of(metric::copy_fallbacks), 0u);
+    expect_pools_at_baseline();
+}
+
+TEST_F(pipeline, copies_and_counts_when_the_port_lacks_multi_segment_tx) {
+    start({0}, 1);
+    // As a port without multi-segment TX (net_null, net_af_xdp in 22.11) would be.
+    const_cast<port_info&>(_app->ports()[0]).multi_seg_tx = false;
+    subscribe(5001, "t");
+    subscribe(5002, "t");
+    send(6000, rcp(4, "t", "payload", 1));
+    step();
+    const auto out = drain();
+    ASSERT_EQ(out.size(), 2u);
+    for (const auto& f : out) {
+        EXPECT_EQ(f.segs, 1);
+        EXPECT_EQ(f.payload, "payload");
+    }
+    EXPECT_EQ(stat_of(metric::copy_fallbacks), 2u);
+    expect_pools_at_baseline();
+}
+
+TEST_F(pipeline, splits_a_datagram_of_several_frames_and_answers_each) {
+    start({0}, 1);
+    // One datagram: SUB a, SUB b, PING, then two PUBs to a and one to b.
+    send(5001, cat(cat(rcp(2, "a", "", 1), rcp(2, "b", "", 2)), rcp(8, "", "echo", 3)));
+    send(6000, cat(cat(rcp(4, "a", "x", 1), rcp(4, "b", "y", 2)), rcp(4, "a", "z", 3)));
+    step();
+    const auto out = drain();
+    std::vector<std::string> got;
+    for (const auto& f : out) {
+        got.push_back(std::to_string(f.op) + ":" + f.topic + ":" + f.payload + ":" + std::to_string(f.seq));
+    }
+    // The PING is answered by io at once; ACKs and MSGs come from the worker in order.
+    EXPECT_EQ(got, (std::vector<std::string>{"9::echo:3", "6:::1", "6:::2", "5:a:x:1", "5:b:y:1", "5:a:z:2"}));
+    expect_pools_at_baseline();
+}
+
+TEST_F(pipeline, refuses_bad_frames_with_err_and_keeps_earlier_frames) {
+    start({0}, 1);
+    subscribe(5001, "t");
+    std::vector<uint8_t> lying = rcp(4, "t", "abc", 77);
+    put32(lying, 4, 1000); // payload_len past the datagram
+    std::vector<uint8_t> bad_magic = rcp(8, "", "", 5);
+    bad_magic[0] = 0xC4;
+    std::vector<uint8_t> v2 = rcp(8, "", "", 6);
+    v2[1] = 0x28;
+    std::vector<uint8_t> op13 = rcp(8, "", "", 7);
+    op13[1] = 0x1D;
+    send(6000, cat(rcp(4, "t", "good", 1), lying));
+    send(6000, bad_magic);
+    send(6000, v2);
+    send(6000, op13);
+    send(6000, std::vector<uint8_t>(10, 0xC5));
+    send(6000, rcp(4, "a/+", "", 8));
+    send(6000, rcp(4, "$sys", "", 9));
+    send(6000, rcp(4, "", "", 10));
+    send(6000, rcp(2, "a/#/b", "", 11));
+    step();
+    const auto out = drain();
+    std::vector<std::string> got;
+    for (const auto& f : out) {
+        got.push_back(std::to_string(f.dst_port) + ":" + std::to_string(f.op) + ":" + std::to_string(f.flags) + ":" +
+                      std::to_string(f.seq));
+    }
+    EXPECT_EQ(got, (std::vector<std::string>{"6000:10:1:77", "6000:10:1:5", "6000:10:2:6", "6000:10:8:7",
+                                             "6000:10:1:0", "6000:10:3:8", "6000:10:3:9", "6000:10:3:10",
+                                             "6000:10:3:11", "5001:5:0:1"}));
+    EXPECT_EQ(drop_of(drop::malformed), 5u);
+    EXPECT_EQ(drop_of(drop::bad_topic), 4u);
+    expect_pools_at_baseline();
+}
+
+TEST_F(pipeline, rate_limits_err_replies_per_source) {
+    start({0}, 1);
+    size_t errs = 0;
+    for (int chunk = 0; chunk < 11; ++chunk) {
+        for (int i = 0; i < 100; ++i) {
+            send(6000, std::vector<uint8_t>(3, 0));
+        }
+        step(4);
+        errs += drain().size();
+    }
+    // err_per_s = 1000 with a burst of the same, and time stands still here.
+    EXPECT_EQ(drop_of(drop::malformed), 1100u);
+    EXPECT_EQ(errs, 1000u);
+    EXPECT_EQ(drop_of(drop::err_rate_limited), 100u);
+    expect_pools_at_baseline();
+}
+
+TEST_F(pipeline, drops_the_subscriptions_of_a_source_whose_lease_lapsed) {
+    start({0}, 1);
+    subscribe(5001, "t");
+    subscribe(5002, "t");
+    lcore_ctx& lc = _app->lcore(0);
+    const uint64_t lease = lc.hz * 30;
+    // 5002 is heard from later than 5001, so only 5001 lapses.
+    send(5002, rcp(8, "", "", 1));
+    for (const auto& l : _app->lcores()) {
+        poll_once(*l, lease / 2, false);
+    }
+    drain();
+    poll_once(lc, lease + 1, true); // io sweeps, staging the lapse
+    poll_once(lc, lease + 1, false); // the worker applies it
+    EXPECT_EQ(stat_of(metric::leases_expired), 1u);
+    send(6000, rcp(4, "t", "after", 1));
+    for (int i = 0; i < 2; ++i) {
+        poll_once(lc, lease + 2, false);
+    }
+    const auto out = drain();
+    ASSERT_EQ(out.size(), 1u);
+    EXPECT_EQ(out[0].dst_port, 5002);
+    expect_pools_at_baseline();
+}
+
+TEST_F(pipeline, unsub_and_bye_stop_delivery_and_free_every_mbuf) {
+    start({0}, 1);
+    subscribe(5001, "t");
+    subscribe(5002, "t");
+    subscribe(5002, "u", 2);
+    send(5001, rcp(3, "t", "", 9));
+    step();
+    auto out = drain();
+    ASSERT_EQ(out.size(), 1u);
+    EXPECT_EQ(out[0].op, uint8_t(op::ack));
+    send(6000, rcp(4, "t", "one", 1));
+    step();
+    out = drain();
+    ASSERT_EQ(out.size(), 1u);
+    EXPECT_EQ(out[0].dst_port, 5002);
+    send(5002, rcp(11, "", "", 12));
+    step();
+    out = drain();
+    ASSERT_EQ(out.size(), 1u);
+    EXPECT_EQ(out[0].op, uint8_t(op::ack));
+    EXPECT_EQ(out[0].seq, 12u);
+    send(6000, rcp(4, "t", "two", 2));
+    send(6000, rcp(4, "u", "two", 3));
+    step();
+    EXPECT_TRUE(drain().empty());
+    EXPECT_EQ(_app->lcores()[0]->counters.subscriptions.get(), 0u);
+    EXPECT_EQ(_app->lcores()[0]->counters.topics.get(), 0u);
+    expect_pools_at_baseline();
+}
+
+TEST_F(pipeline, spreads_topics_over_two_workers_and_keeps_order_per_topic) {
+    start({0, 1}, 2);
+    for (int t = 0; t < 20; ++t) {
+        subscribe(5001, "topic/" + std::to_string(t), uint64_t(t + 1));
+    }
+    for (int round = 0; round < 3; ++round) {
+        for (int t = 0; t < 20; ++t) {
+            send(6000, rcp(4, "topic/" + std::to_string(t), std::to_string(round), 0));
+        }
+        step();
+    }
+    const auto out = drain();
+    ASSERT_EQ(out.size(), 60u);
+    std::map<std::string, std::vector<uint64_t>> seqs;
+    for (const auto& f : out) {
+        seqs[f.topic].push_back(f.seq);
+        EXPECT_EQ(f.payload, std::to_string(f.seq - 1));
+    }
+    EXPECT_EQ(seqs.size(), 20u);
+    for (const auto& [topic, s] : seqs) {
+        EXPECT_EQ(s, (std::vector<uint64_t>{1, 2, 3})) << topic;
+    }
+    // Both workers own some of the topics.
+    EXPECT_GT(_app->lcores()[0]->counters.topics.get(), 0u);
+    EXPECT_GT(_app->lcores()[1]->counters.topics.get(), 0u);
+    expect_pools_at_baseline();
+}
+
+TEST_F(pipeline, counts_ring_full_and_frees_what_it_drops) {
+    start({0}, 1);
+    subscribe(5001, "t");
+    // 64-slot ring: poll io only, so the worker never drains it.
+    for (int i = 0; i < 100; ++i) {
+        send(6000, rcp(4, "t", "x", uint64_t(i)));
+    }
+    lcore_ctx& lc = _app->lcore(0);
+    worker_state* w = lc.worker;
+    lc.worker = nullptr;
+    for (int i = 0; i < 4; ++i) {
+        poll_once(lc, 0, false);
+    }
+    lc.worker = w;
+    EXPECT_EQ(drop_of(drop::ring_full), 100u - 63u);
+    step();
+    EXPECT_EQ(drain().size(), 63u);
+    expect_pools_at_baseline();
+}
+
+} // namespace
+
+int main(int argc, char** argv) {
+    ::testing::InitGoogleTest(&argc, argv);
+    // Two lcores mapped onto CPU 0, so the test runs on one-core machines too.
+    std::vector<std::string> args = {"pipeline_test", "--no-huge", "-m", "256", "--no-pci", "--no-shconf",
+                                     "--lcores=0@0,1@0", "--log-level=4", "--no-telemetry"};
+    // A private runtime directory, removed at exit: nothing is left behind.
+    args.push_back("--file-prefix=rc_pipeline_" + std::to_string(getpid()));
+    std::vector<char*> argv_eal;
+    for (auto& a : args) {
+        argv_eal.push_back(a.data());
+    }
+    if (rte_eal_init(static_cast<int>(argv_eal.size()), argv_eal.data()) < 0) {
+        std::fprintf(stderr, "rte_eal_init failed\n");
+        return 1;
+    }
+    g_input = rte_pktmbuf_pool_create("test_input", 4095, 0, 0, RTE_MBUF_DEFAULT_BUF_SIZE, 0);
+    const int rc = RUN_ALL_TESTS();
+    rte_mempool_free(g_input);
+    const std::string runtime_dir = rte_eal_get_runtime_dir();
+    rte_eal_cleanup();
+    std::filesystem::remove_all(runtime_dir);
+    return rc;
+}

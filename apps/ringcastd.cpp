@@ -37,7 +37,7 @@ void on_signal(int) {
 }
 
 int serve(const ringcast::config& cfg) {
-    const auto args = ringcast::build_eal_args(cfg, ringcast::hugepages_usable());
+    const auto args = ringcast::build_eal_args(cfg, ringcast::hugepages_usable(cfg.eal.memory_mb));
     std::string line;
     std::vector<char*> argv;
     for (const auto& a : args) {

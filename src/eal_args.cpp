@@ -54,20 +54,24 @@ std::string lcore_list(const config& cfg) {
 
 } // namespace
 
-bool hugepages_usable(std::string_view meminfo, std::string_view mounts) {
-    const bool free_pages = any_line(meminfo, [](std::string_view line) {
-        const std::string_view count = field(line, 1);
+bool hugepages_usable(std::string_view meminfo, std::string_view mounts, uint64_t needed_mb) {
+    // Free hugepage memory = HugePages_Free x Hugepagesize (kB).
+    auto value = [&](std::string_view key) {
         uint64_t n = 0;
-        return field(line, 0) == "HugePages_Free:" &&
-               std::from_chars(count.data(), count.data() + count.size(), n).ec == std::errc{} && n > 0;
-    });
+        any_line(meminfo, [&](std::string_view line) {
+            const std::string_view v = field(line, 1);
+            return field(line, 0) == key && std::from_chars(v.data(), v.data() + v.size(), n).ec == std::errc{};
+        });
+        return n;
+    };
+    const uint64_t free_kb = value("HugePages_Free:") * value("Hugepagesize:");
     const bool mounted =
         any_line(mounts, [](std::string_view line) { return field(line, 2) == "hugetlbfs"; });
-    return free_pages && mounted;
+    return mounted && free_kb > 0 && free_kb >= needed_mb * 1024;
 }
 
-bool hugepages_usable() {
-    return hugepages_usable(read_proc("/proc/meminfo"), read_proc("/proc/mounts"));
+bool hugepages_usable(uint64_t needed_mb) {
+    return hugepages_usable(read_proc("/proc/meminfo"), read_proc("/proc/mounts"), needed_mb);
 }
 
 std::vector<std::string> build_eal_args(const config& cfg, bool hugepages_available, std::string_view argv0) {

@@ -3,18 +3,20 @@
 
 #include <ringcast/config.hpp>
 
+#include <cstdint>
 #include <string>
 #include <string_view>
 #include <vector>
 
 namespace ringcast {
 
-// True when /proc/meminfo shows free hugepages and /proc/mounts a hugetlbfs
-// mount. Takes the files' text so it can be tested.
-[[nodiscard]] bool hugepages_usable(std::string_view meminfo, std::string_view mounts);
+// True when /proc/meminfo shows at least `needed_mb` of free hugepage memory
+// and /proc/mounts a hugetlbfs mount: with less, EAL would fail to start, so
+// "auto" falls back to --no-huge. Takes the files' text so it can be tested.
+[[nodiscard]] bool hugepages_usable(std::string_view meminfo, std::string_view mounts, uint64_t needed_mb);
 
 // Reads /proc/meminfo and /proc/mounts.
-[[nodiscard]] bool hugepages_usable();
+[[nodiscard]] bool hugepages_usable(uint64_t needed_mb);
 
 // argv[0] first. Hugepages: --huge-unlink when used (no rtemap file is left
 // behind), else "--no-huge -m MB". hugepage_mode::on without usable

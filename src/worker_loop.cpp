@@ -129,16 +129,27 @@ void worker_step::publish(rte_mbuf* m, const frame_view& f, uint64_t hash) noexc
 
 } // namespace
 
-uint16_t worker_poll(worker_state& w, lcore_ctx& lc) noexcept {
+uint32_t worker_poll(worker_state& w, lcore_ctx& lc) noexcept {
     worker_step step(w, lc);
-    uint16_t total = 0;
+    uint32_t total = 0;
     for (rte_ring* r : w.from_io) {
-        std::array<ring_item, burst_size> items;
-        const unsigned n = rte_ring_dequeue_burst_elem(r, items.data(), sizeof(ring_item), burst_size, nullptr);
-        for (const ring_item& item : std::span{items.data(), n}) {
-            step.apply(item);
+        // Drain what is there, a burst at a time: one datagram of many frames
+        // stages many items, and a worker taking one burst per pass would
+        // fall behind its io lcore. The ring's size bounds the work per pass.
+        const unsigned budget = rte_ring_get_size(r);
+        unsigned done = 0;
+        while (done < budget) {
+            std::array<ring_item, burst_size> items;
+            const unsigned n = rte_ring_dequeue_burst_elem(r, items.data(), sizeof(ring_item), burst_size, nullptr);
+            for (const ring_item& item : std::span{items.data(), n}) {
+                step.apply(item);
+            }
+            done += n;
+            if (n < burst_size) {
+                break;
+            }
         }
-        total = static_cast<uint16_t>(total + n);
+        total += done;
     }
     return total;
 }

@@ -112,8 +112,9 @@ uint16_t io_poll(io_state& io, lcore_ctx& lc, uint64_t now) noexcept;
 // Lease sweep, at most every millisecond.
 void io_housekeeping(io_state& io, lcore_ctx& lc, uint64_t now) noexcept;
 
-// The worker role's step: dequeue_burst -> apply -> fan_out. Returns items handled.
-uint16_t worker_poll(worker_state& w, lcore_ctx& lc) noexcept;
+// The worker role's step: dequeue_burst -> apply -> fan_out, until each ring
+// is empty or a ring's size of items was handled. Returns items handled.
+uint32_t worker_poll(worker_state& w, lcore_ctx& lc) noexcept;
 // Telemetry snapshot, about once a second.
 void worker_housekeeping(worker_state& w, lcore_ctx& lc, uint64_t now) noexcept;
 

@@ -108,7 +108,7 @@ struct out_frame {
 
 class pipeline : public ::testing::Test {
 protected:
-    void start(std::vector<uint32_t> workers, uint16_t n_tx) {
+    void start(std::vector<uint32_t> workers, uint16_t n_tx, uint32_t ring_size = 64) {
         static int n = 0;
         const std::string name = "rc_ring" + std::to_string(n++);
         _rx = rte_ring_create((name + "_rx").c_str(), 1024, 0, RING_F_SP_ENQ | RING_F_SC_DEQ);
@@ -125,7 +125,7 @@ protected:
         cfg.lcores.worker = std::move(workers);
         cfg.ports.push_back(port_config{.device = dev_name.data(), .ipv4 = app_ip});
         cfg.mempool = mempool_config{.mbufs = 2047, .cache = 0, .headers = 2047, .indirect = 1023};
-        cfg.rings.size = 64;
+        cfg.rings.size = ring_size;
         cfg.rcp.err_per_s = 1000;
         _app = std::make_unique<appliance>(cfg);
         _mac = _app->ports()[0].id.mac;
@@ -477,6 +477,25 @@ TEST_F(pipeline, spreads_topics_over_two_workers_and_keeps_order_per_topic) {
     // Both workers own some of the topics.
     EXPECT_GT(_app->lcores()[0]->counters.topics.get(), 0u);
     EXPECT_GT(_app->lcores()[1]->counters.topics.get(), 0u);
+    expect_pools_at_baseline();
+}
+
+TEST_F(pipeline, drains_many_frame_datagrams_in_one_pass_without_ring_drops) {
+    start({0}, 1, 2048);
+    subscribe(5001, "t");
+    // 20 datagrams of 40 PUBs stage 800 items in one io burst; the worker
+    // must take them all in the same pass, not one burst of 32.
+    for (int d = 0; d < 20; ++d) {
+        std::vector<uint8_t> dgram;
+        for (int i = 0; i < 40; ++i) {
+            dgram = cat(std::move(dgram), rcp(4, "t", "m", uint64_t(i)));
+        }
+        send(6000, dgram);
+    }
+    poll_once(_app->lcore(0), 0, false);
+    EXPECT_EQ(stat_of(metric::deliveries), 800u);
+    EXPECT_EQ(drop_of(drop::ring_full), 0u);
+    EXPECT_EQ(drain().size(), 800u);
     expect_pools_at_baseline();
 }
 

@@ -15,10 +15,12 @@
 
 namespace ringcast {
 
+// Trivially constructible on purpose: the worker keeps arrays of these on
+// its stack per PUB, and zeroing them would cost more than filling them.
 struct delivery_target {
-    mac_addr mac{};
-    uint32_t ip = 0;
-    uint16_t port = 0;
+    mac_addr mac;
+    uint32_t ip;
+    uint16_t port;
 };
 
 // Builds one packet per target into out[0..n) and returns n (0 when a pool

@@ -376,7 +376,7 @@ class Daemon:
     """ringcastd in the bed's app namespace, on a private copy of
     config/testbed.toml (own file_prefix, own interface)."""
 
-    def __init__(self, bed, workers=None, qpairs=None):
+    def __init__(self, bed, workers=None, qpairs=None, lease_s=None):
         global _daemon_count
         _daemon_count += 1
         self.bed = bed
@@ -394,6 +394,8 @@ class Daemon:
         if workers is not None:
             text = _sub_once(text, r"(?m)^(\s*worker\s*=\s*)\[[^\]]*\]",
                              rf"\g<1>[{', '.join(map(str, workers))}]", "worker =")
+        if lease_s is not None:
+            text = _sub_once(text, r"(?m)^(\s*lease_s\s*=\s*)\d+", rf"\g<1>{lease_s}", "lease_s =")
         with open(self.config, "w") as f:
             f.write(text)
         self.proc = None
@@ -506,15 +508,16 @@ def delta(after, before, key):
 class DaemonTestCase(unittest.TestCase):
     """One bed and one ringcastd for the whole class; tests run in name
     order (test_10_..., test_20_...), the last ones check the mbuf pools and
-    SIGTERM. Subclasses may set `workers` and `qpairs`."""
+    SIGTERM. Subclasses may set `workers`, `qpairs` and `lease_s`."""
 
     workers = None
     qpairs = None
+    lease_s = None
 
     @classmethod
     def setUpClass(cls):
         cls.bed = Bed().up()
-        cls.daemon = Daemon(cls.bed, workers=cls.workers, qpairs=cls.qpairs).start()
+        cls.daemon = Daemon(cls.bed, workers=cls.workers, qpairs=cls.qpairs, lease_s=cls.lease_s).start()
 
     def client(self):
         return Client(self.bed)

@@ -15,7 +15,8 @@ namespace {
 
 void find_topic(benchmark::State& state) {
     const auto n = static_cast<uint32_t>(state.range(0));
-    auto table = std::make_unique<sub_table>(sub_limits{.topics = n, .subscriptions = n, .subscribers = 1, .topic_len = 32});
+    auto table = std::make_unique<sub_table>(
+        sub_limits{.topics = n, .subscriptions = n, .subscribers = 1, .topic_len = 32});
     std::vector<std::string> names;
     for (uint32_t i = 0; i < n; ++i) {
         names.push_back("md/topic/" + std::to_string(i));

@@ -21,11 +21,11 @@ namespace {
 constexpr uint16_t header_data_room = 512;
 
 rte_mempool* make_pool(const std::string& name, uint32_t n, uint32_t cache, uint16_t data_room) {
-    rte_mempool* mp = rte_pktmbuf_pool_create(name.c_str(), n, cache, 0, data_room, static_cast<int>(rte_socket_id()));
+    rte_mempool* mp =
+        rte_pktmbuf_pool_create(name.c_str(), n, cache, 0, data_room, static_cast<int>(rte_socket_id()));
     if (mp == nullptr) {
-        throw std::runtime_error("rte_pktmbuf_pool_create(" + name + ", " + std::to_string(n) +
-                                 " mbufs): " + rte_strerror(rte_errno) +
-                                 " (raise eal.memory_mb or lower mempool sizes)");
+        throw std::runtime_error("rte_pktmbuf_pool_create(" + name + ", " + std::to_string(n) + " mbufs): " +
+                                 rte_strerror(rte_errno) + " (raise eal.memory_mb or lower mempool sizes)");
     }
     return mp;
 }
@@ -87,10 +87,12 @@ appliance::appliance(const config& cfg) : _cfg(cfg) {
             for (size_t w = 0; w < worker_lcores.size(); ++w) {
                 // One single-producer single-consumer ring per io->worker pair.
                 const std::string name = "rc_io" + std::to_string(i) + "_w" + std::to_string(w);
-                rte_ring* r = rte_ring_create_elem(name.c_str(), sizeof(ring_item), cfg.rings.size,
-                                                   static_cast<int>(rte_socket_id()), RING_F_SP_ENQ | RING_F_SC_DEQ);
+                rte_ring* r =
+                    rte_ring_create_elem(name.c_str(), sizeof(ring_item), cfg.rings.size,
+                                         static_cast<int>(rte_socket_id()), RING_F_SP_ENQ | RING_F_SC_DEQ);
                 if (r == nullptr) {
-                    throw std::runtime_error("rte_ring_create_elem(" + name + "): " + rte_strerror(rte_errno));
+                    throw std::runtime_error("rte_ring_create_elem(" + name +
+                                             "): " + rte_strerror(rte_errno));
                 }
                 _rings.push_back(r);
                 io->to_worker.push_back(item_stage{.ring = r});
@@ -108,7 +110,8 @@ appliance::appliance(const config& cfg) : _cfg(cfg) {
             if (auto it = std::find(io_lcores.begin(), io_lcores.end(), l); it != io_lcores.end()) {
                 lc->io = _io[static_cast<size_t>(it - io_lcores.begin())].get();
             }
-            if (auto it = std::find(worker_lcores.begin(), worker_lcores.end(), l); it != worker_lcores.end()) {
+            if (auto it = std::find(worker_lcores.begin(), worker_lcores.end(), l);
+                it != worker_lcores.end()) {
                 lc->worker = _workers[static_cast<size_t>(it - worker_lcores.begin())].get();
             }
             for (size_t p = 0; p < _ports.size(); ++p) {

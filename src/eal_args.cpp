@@ -60,7 +60,8 @@ bool hugepages_usable(std::string_view meminfo, std::string_view mounts, uint64_
         uint64_t n = 0;
         any_line(meminfo, [&](std::string_view line) {
             const std::string_view v = field(line, 1);
-            return field(line, 0) == key && std::from_chars(v.data(), v.data() + v.size(), n).ec == std::errc{};
+            return field(line, 0) == key &&
+                   std::from_chars(v.data(), v.data() + v.size(), n).ec == std::errc{};
         });
         return n;
     };

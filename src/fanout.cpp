@@ -11,9 +11,8 @@ std::span<std::byte> mbuf_bytes(rte_mbuf* m, size_t len) noexcept {
 }
 
 // The copy fallback: header and frame written into one fresh mbuf.
-uint16_t build_copies(const port_info& port, rte_mbuf* frame,
-                      std::span<const delivery_target> targets, std::span<rte_mbuf*> out,
-                      lcore_counters& c) noexcept {
+uint16_t build_copies(const port_info& port, rte_mbuf* frame, std::span<const delivery_target> targets,
+                      std::span<rte_mbuf*> out, lcore_counters& c) noexcept {
     const uint16_t flen = rte_pktmbuf_data_len(frame);
     const auto* src = rte_pktmbuf_mtod(frame, const std::byte*);
     const auto n = static_cast<uint16_t>(targets.size());

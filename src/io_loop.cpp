@@ -23,7 +23,8 @@ void flush_stage(item_stage& s, lcore_counters& c) noexcept {
     if (s.n == 0) {
         return;
     }
-    const unsigned sent = rte_ring_enqueue_burst_elem(s.ring, s.items.data(), sizeof(ring_item), s.n, nullptr);
+    const unsigned sent =
+        rte_ring_enqueue_burst_elem(s.ring, s.items.data(), sizeof(ring_item), s.n, nullptr);
     for (unsigned i = sent; i < s.n; ++i) {
         rte_pktmbuf_free(s.items[i].m); // null for bye items: a no-op
     }
@@ -50,7 +51,8 @@ struct datagram {
 
 class io_step {
 public:
-    io_step(io_state& io, lcore_ctx& lc, uint64_t now) noexcept : _io(io), _lc(lc), _c(lc.counters), _now(now) {}
+    io_step(io_state& io, lcore_ctx& lc, uint64_t now) noexcept
+        : _io(io), _lc(lc), _c(lc.counters), _now(now) {}
 
     void udp(datagram& d) noexcept;
 
@@ -71,7 +73,8 @@ private:
     uint64_t _now;
 };
 
-void io_step::err(const datagram& d, drop why, err_code code, uint64_t seq, std::string_view reason) noexcept {
+void io_step::err(const datagram& d, drop why, err_code code, uint64_t seq,
+                  std::string_view reason) noexcept {
     _c.count(why);
     if (d.source != nullptr && !d.source->err_bucket.allow(_now)) {
         _c.count(drop::err_rate_limited);
@@ -145,8 +148,12 @@ bool io_step::frame(datagram& d, const frame_view& f, bool only_frame) noexcept 
     }
     case op::bye:
         for (item_stage& s : _io.to_worker) {
-            stage(s, ring_item{.src_ip = d.from.ep.ip, .src_port = d.from.ep.port,
-                               .port_id = d.from.ep.port_id, .kind = item_kind::bye}, _c);
+            stage(s,
+                  ring_item{.src_ip = d.from.ep.ip,
+                            .src_port = d.from.ep.port,
+                            .port_id = d.from.ep.port_id,
+                            .kind = item_kind::bye},
+                  _c);
         }
         if (d.source != nullptr) {
             d.source->has_subs = false;
@@ -181,8 +188,14 @@ void io_step::route(datagram& d, const frame_view& f, bool only_frame) noexcept 
     rte_pktmbuf_trim(view, static_cast<uint16_t>(rte_pktmbuf_pkt_len(view) - f.size));
     const uint64_t h = topic_hash(f.topic);
     item_stage& s = _io.to_worker[topic_owner(h, static_cast<uint32_t>(_io.to_worker.size()))];
-    stage(s, ring_item{.m = view, .hash = h, .src_ip = d.from.ep.ip, .src_port = d.from.ep.port,
-                       .port_id = d.from.ep.port_id, .src_mac = d.from.mac}, _c);
+    stage(s,
+          ring_item{.m = view,
+                    .hash = h,
+                    .src_ip = d.from.ep.ip,
+                    .src_port = d.from.ep.port,
+                    .port_id = d.from.ep.port_id,
+                    .src_mac = d.from.mac},
+          _c);
 }
 
 } // namespace
@@ -222,8 +235,12 @@ uint16_t io_poll(io_state& io, lcore_ctx& lc, uint64_t now) noexcept {
             case packet_kind::udp: {
                 endpoint ep = p.src;
                 ep.port_id = q.port;
-                datagram d{.m = m, .port = port, .from = {ep, p.src_mac}, .source = io.leases.touch(ep, now),
-                           .off = p.payload_off, .len = p.payload_len};
+                datagram d{.m = m,
+                           .port = port,
+                           .from = {ep, p.src_mac},
+                           .source = io.leases.touch(ep, now),
+                           .off = p.payload_off,
+                           .len = p.payload_len};
                 step.udp(d);
                 break;
             }
@@ -250,8 +267,10 @@ void io_housekeeping(io_state& io, lcore_ctx& lc, uint64_t now) noexcept {
     for (const endpoint& ep : std::span{lapsed.data(), n}) {
         lc.counters.count(metric::leases_expired);
         for (item_stage& s : io.to_worker) {
-            stage(s, ring_item{.src_ip = ep.ip, .src_port = ep.port, .port_id = ep.port_id,
-                               .kind = item_kind::lapsed}, lc.counters);
+            stage(s,
+                  ring_item{
+                      .src_ip = ep.ip, .src_port = ep.port, .port_id = ep.port_id, .kind = item_kind::lapsed},
+                  lc.counters);
         }
     }
     for (item_stage& s : io.to_worker) {

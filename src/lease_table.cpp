@@ -3,7 +3,8 @@
 namespace ringcast {
 
 lease_table::lease_table(const lease_params& p)
-    : _p(p), _sources(p.max_sources), _live(p.max_sources, false), _index(p.max_sources), _free(p.max_sources) {}
+    : _p(p), _sources(p.max_sources), _live(p.max_sources, false), _index(p.max_sources),
+      _free(p.max_sources) {}
 
 source_record* lease_table::touch(const endpoint& ep, uint64_t now) noexcept {
     const uint64_t h = endpoint_hash(ep);
@@ -13,7 +14,8 @@ source_record* lease_table::touch(const endpoint& ep, uint64_t now) noexcept {
         if (id == no_id) {
             return nullptr;
         }
-        _sources[id] = source_record{.ep = ep, .err_bucket = token_bucket(_p.err_per_s, _p.err_per_s, _p.hz, now)};
+        _sources[id] =
+            source_record{.ep = ep, .err_bucket = token_bucket(_p.err_per_s, _p.err_per_s, _p.hz, now)};
         _live[id] = true;
         _index.insert(h, id);
         ++_n;

@@ -94,7 +94,8 @@ packet_info classify(std::span<const std::byte> f, const port_identity& me) noex
     }
     const uint8_t ver_ihl = load_be<uint8_t>(f, ip);
     const uint16_t total = load_be<uint16_t>(f, ip_total_len);
-    if ((ver_ihl >> 4) != 4 || (ver_ihl & 0x0f) < 5 || total < ipv4_hdr_len || eth_hdr_len + total > f.size()) {
+    if ((ver_ihl >> 4) != 4 || (ver_ihl & 0x0f) < 5 || total < ipv4_hdr_len ||
+        eth_hdr_len + total > f.size()) {
         return dropped(drop::ip_bad_header);
     }
     if ((ver_ihl & 0x0f) != 5) {

@@ -13,8 +13,8 @@ namespace {
 
 void check(int rc, const char* call, uint16_t port_id) {
     if (rc < 0) {
-        throw std::runtime_error(std::string(call) + "(port " + std::to_string(port_id) + "): " +
-                                 std::to_string(rc) + " (" + std::strerror(-rc) + ")");
+        throw std::runtime_error(std::string(call) + "(port " + std::to_string(port_id) +
+                                 "): " + std::to_string(rc) + " (" + std::strerror(-rc) + ")");
     }
 }
 
@@ -25,8 +25,9 @@ port_info open_port(const port_config& cfg, uint16_t udp_port, uint16_t n_rx, ui
     port_info p;
     p.name = cfg.device;
     if (rte_eth_dev_get_port_by_name(cfg.device.c_str(), &p.port_id) != 0) {
-        throw std::runtime_error("port " + cfg.device +
-                                 ": no such ethdev (is it in eal.vdevs or eal.allow, and bound to a DPDK driver?)");
+        throw std::runtime_error(
+            "port " + cfg.device +
+            ": no such ethdev (is it in eal.vdevs or eal.allow, and bound to a DPDK driver?)");
     }
     rte_eth_dev_info info{};
     check(rte_eth_dev_info_get(p.port_id, &info), "rte_eth_dev_info_get", p.port_id);
@@ -36,10 +37,10 @@ port_info open_port(const port_config& cfg, uint16_t udp_port, uint16_t n_rx, ui
         n_rx = std::max(n_rx, info.max_rx_queues);
     }
     if (info.max_rx_queues < n_rx || info.max_tx_queues < n_tx) {
-        throw std::runtime_error("port " + cfg.device + ": needs " + std::to_string(n_rx) + " RX and " +
-                                 std::to_string(n_tx) + " TX queues (one RX per io lcore, one TX per lcore), has " +
-                                 std::to_string(info.max_rx_queues) + "/" + std::to_string(info.max_tx_queues) +
-                                 " (net_af_packet: raise qpairs= in the vdev)");
+        throw std::runtime_error(
+            "port " + cfg.device + ": needs " + std::to_string(n_rx) + " RX and " + std::to_string(n_tx) +
+            " TX queues (one RX per io lcore, one TX per lcore), has " + std::to_string(info.max_rx_queues) +
+            "/" + std::to_string(info.max_tx_queues) + " (net_af_packet: raise qpairs= in the vdev)");
     }
     rte_eth_conf conf{};
     p.multi_seg_tx = (info.tx_offload_capa & RTE_ETH_TX_OFFLOAD_MULTI_SEGS) != 0;
@@ -60,7 +61,8 @@ port_info open_port(const port_config& cfg, uint16_t udp_port, uint16_t n_rx, ui
     for (uint16_t q = 0; q < n_tx; ++q) {
         rte_eth_txconf txconf = info.default_txconf;
         txconf.offloads = conf.txmode.offloads;
-        check(rte_eth_tx_queue_setup(p.port_id, q, tx_desc, sock, &txconf), "rte_eth_tx_queue_setup", p.port_id);
+        check(rte_eth_tx_queue_setup(p.port_id, q, tx_desc, sock, &txconf), "rte_eth_tx_queue_setup",
+              p.port_id);
     }
     check(rte_eth_dev_start(p.port_id), "rte_eth_dev_start", p.port_id);
     rte_ether_addr mac{};

@@ -74,7 +74,8 @@ sub_result sub_table::subscribe(std::span<const std::byte> topic, uint64_t hash,
 
     const uint32_t id = _free_subs.take();
     subscription& s = _subs[id];
-    s = subscription{.topic = tid, .subscriber = sid, .t_next = _topics[tid].first, .s_next = _subscribers[sid].first};
+    s = subscription{
+        .topic = tid, .subscriber = sid, .t_next = _topics[tid].first, .s_next = _subscribers[sid].first};
     if (s.t_next != no_id) {
         _subs[s.t_next].t_prev = id;
     }
@@ -115,7 +116,8 @@ void sub_table::unlink(uint32_t id) noexcept {
     }
 }
 
-sub_result sub_table::unsubscribe(std::span<const std::byte> topic, uint64_t hash, const endpoint& ep) noexcept {
+sub_result sub_table::unsubscribe(std::span<const std::byte> topic, uint64_t hash,
+                                  const endpoint& ep) noexcept {
     const uint32_t tid = find_topic(topic, hash);
     const uint32_t sid = find_subscriber(ep);
     if (tid == no_id || sid == no_id) {

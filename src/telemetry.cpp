@@ -93,7 +93,9 @@ int lcores_cb(const char*, const char*, tel* d) {
     rte_tel_data_start_dict(d);
     for (const auto& lc : app->lcores()) {
         tel* l = child_dict();
-        const char* role = lc->io != nullptr && lc->worker != nullptr ? "io+worker" : lc->io != nullptr ? "io" : "worker";
+        const char* role = lc->io != nullptr && lc->worker != nullptr ? "io+worker"
+                           : lc->io != nullptr                        ? "io"
+                                                                      : "worker";
         rte_tel_data_add_dict_string(l, "role", role);
         add_u64(l, "packets", lc->counters.get(metric::rx_packets));
         add_u64(l, "bursts", lc->counters.get(metric::rx_bursts));

@@ -68,9 +68,14 @@ topic_check check_filter(std::span<const std::byte> filter, size_t max_len, bool
 }
 
 std::string_view to_string(topic_check c) noexcept {
-    static constexpr std::array<std::string_view, 8> names = {
-        "ok", "empty topic", "topic too long", "NUL in topic", "reserved '$' topic",
-        "wildcard in topic", "misplaced wildcard", "empty topic level"};
+    static constexpr std::array<std::string_view, 8> names = {"ok",
+                                                              "empty topic",
+                                                              "topic too long",
+                                                              "NUL in topic",
+                                                              "reserved '$' topic",
+                                                              "wildcard in topic",
+                                                              "misplaced wildcard",
+                                                              "empty topic level"};
     return names[static_cast<size_t>(c)];
 }
 

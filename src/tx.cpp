@@ -20,9 +20,9 @@ void tx_discard(tx_buffer& tx) noexcept {
     tx.n = 0;
 }
 
-void send_frame(tx_buffer& tx, lcore_counters& c, rte_mempool* pool, const port_info& port, const reply_to& to,
-                op code, uint8_t flag_bits, uint64_t seq, std::span<const std::byte> topic,
-                std::span<const std::byte> payload) noexcept {
+void send_frame(tx_buffer& tx, lcore_counters& c, rte_mempool* pool, const port_info& port,
+                const reply_to& to, op code, uint8_t flag_bits, uint64_t seq,
+                std::span<const std::byte> topic, std::span<const std::byte> payload) noexcept {
     const size_t len = frame_size(topic.size(), payload.size());
     rte_mbuf* m = rte_pktmbuf_alloc(pool);
     if (m == nullptr) {

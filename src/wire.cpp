@@ -78,15 +78,16 @@ err_code to_err_code(parse_status s) noexcept {
 }
 
 std::string_view to_string(op code) noexcept {
-    static constexpr std::array<std::string_view, 12> names = {
-        "?", "HELLO", "SUB", "UNSUB", "PUB", "MSG", "ACK", "NACK", "PING", "PONG", "ERR", "BYE"};
+    static constexpr std::array<std::string_view, 12> names = {"?",   "HELLO", "SUB",  "UNSUB", "PUB", "MSG",
+                                                               "ACK", "NACK",  "PING", "PONG",  "ERR", "BYE"};
     const auto i = static_cast<size_t>(code);
     return i < names.size() ? names[i] : "?";
 }
 
 std::string_view to_string(err_code code) noexcept {
-    static constexpr std::array<std::string_view, 9> names = {
-        "?", "MALFORMED", "VERSION", "BAD_TOPIC", "NOT_AUTHORIZED", "LIMIT", "GAP_LOST", "OVERLOAD", "UNKNOWN_OP"};
+    static constexpr std::array<std::string_view, 9> names = {"?",         "MALFORMED",      "VERSION",
+                                                              "BAD_TOPIC", "NOT_AUTHORIZED", "LIMIT",
+                                                              "GAP_LOST",  "OVERLOAD",       "UNKNOWN_OP"};
     const auto i = static_cast<size_t>(code);
     return i < names.size() ? names[i] : "?";
 }

@@ -54,7 +54,8 @@ void worker_step::apply(const ring_item& item) noexcept {
     }
     rte_mbuf* m = item.m;
     // The io lcore parsed and validated this frame; the view holds exactly it.
-    const auto bytes = std::span<const std::byte>{rte_pktmbuf_mtod(m, const std::byte*), rte_pktmbuf_data_len(m)};
+    const auto bytes =
+        std::span<const std::byte>{rte_pktmbuf_mtod(m, const std::byte*), rte_pktmbuf_data_len(m)};
     const frame_view f = parse_frame(bytes, 0).frame;
     switch (f.code) {
     case op::sub: {
@@ -140,7 +141,8 @@ uint32_t worker_poll(worker_state& w, lcore_ctx& lc) noexcept {
         unsigned done = 0;
         while (done < budget) {
             std::array<ring_item, burst_size> items;
-            const unsigned n = rte_ring_dequeue_burst_elem(r, items.data(), sizeof(ring_item), burst_size, nullptr);
+            const unsigned n =
+                rte_ring_dequeue_burst_elem(r, items.data(), sizeof(ring_item), burst_size, nullptr);
             for (const ring_item& item : std::span{items.data(), n}) {
                 step.apply(item);
             }

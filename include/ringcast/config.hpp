@@ -19,7 +19,7 @@ struct eal_config {
     uint32_t main_lcore = 0;
     std::string file_prefix = "ringcast";
     hugepage_mode hugepages = hugepage_mode::automatic;
-    uint32_t memory_mb = 512; // -m / --socket-mem size
+    uint32_t memory_mb = 512;       // -m / --socket-mem size
     std::vector<std::string> vdevs; // --vdev each
     std::vector<std::string> allow; // PCI addresses, -a each; none = --no-pci when vdevs only
     std::vector<std::string> args;  // extra EAL arguments, appended verbatim
@@ -35,8 +35,8 @@ struct lcore_config {
 };
 
 struct port_config {
-    std::string device;          // ethdev name: vdev name ("net_af_packet0") or PCI address
-    uint32_t ipv4 = 0;           // host byte order
+    std::string device; // ethdev name: vdev name ("net_af_packet0") or PCI address
+    uint32_t ipv4 = 0;  // host byte order
     uint16_t rx_desc = 1024;
     uint16_t tx_desc = 1024;
     bool verify_udp_checksum = true;
@@ -45,7 +45,7 @@ struct port_config {
 };
 
 struct mempool_config {
-    uint32_t mbufs = 16383;   // receive pool, per port
+    uint32_t mbufs = 16383; // receive pool, per port
     uint32_t cache = 256;
     uint32_t headers = 16383; // header mbufs for fan-out and replies
     uint32_t indirect = 8191; // views on frames of multi-frame datagrams
@@ -62,7 +62,7 @@ struct ring_config {
 struct rcp_config {
     uint16_t udp_port = 7700;
     uint32_t lease_s = 30;
-    std::string auth_token; // empty: HELLO needs no token
+    std::string auth_token;   // empty: HELLO needs no token
     uint32_t err_per_s = 100; // ERR replies per source per second
 
     bool operator==(const rcp_config&) const = default;
@@ -92,7 +92,7 @@ struct config {
 
 struct config_error {
     std::string path;
-    uint32_t line = 0;   // 0 when the error has no position (unreadable file, no [[port]])
+    uint32_t line = 0; // 0 when the error has no position (unreadable file, no [[port]])
     uint32_t column = 0;
     std::string message; // names the key: "eal.memory_mb: must be between 64 and 1048576, got 3"
 

@@ -13,29 +13,29 @@ namespace ringcast {
 
 // X(name, what it means)
 #define RINGCAST_DROP_REASONS(X)                                                                             \
-    X(runt, "frame shorter than its Ethernet/IPv4/UDP headers")                                            \
-    X(rx_multi_seg, "received packet in several segments")                                                  \
-    X(not_ipv4, "ethertype neither IPv4 nor ARP")                                                           \
-    X(arp_ignored, "ARP that is not a request for our address")                                             \
-    X(ip_bad_header, "IPv4 version, header or total length wrong")                                         \
-    X(ip_options, "IPv4 header with options")                                                               \
-    X(ip_fragment, "IPv4 fragment")                                                                         \
-    X(ip_bad_checksum, "IPv4 header checksum wrong")                                                        \
-    X(ip_not_ours, "IPv4 destination is not the port's address")                                            \
-    X(ip_proto, "IPv4 protocol neither UDP nor ICMP")                                                       \
-    X(icmp_ignored, "ICMP other than a well-formed echo request")                                           \
-    X(udp_bad_length, "UDP length disagrees with the IPv4 length")                                          \
-    X(udp_bad_checksum, "UDP checksum wrong")                                                               \
-    X(udp_port, "UDP destination port not served")                                                          \
-    X(malformed, "RCP frame refused by the parser (ERR sent, rest of datagram dropped)")                    \
-    X(unexpected_op, "MSG, ACK, PONG or ERR sent to the appliance")                                         \
-    X(not_authorized, "HELLO with a wrong token")                                                           \
-    X(bad_topic, "topic or filter refused")                                                                 \
-    X(unsupported, "feature not served yet (wildcards, shared groups, NACK, QoS above 0)")                  \
-    X(limit, "topic, subscription or subscriber table full")                                                \
-    X(ring_full, "io to worker ring full")                                                                  \
-    X(pool_empty, "mempool empty (receive, header or indirect)")                                            \
-    X(tx_full, "TX queue refused the packet")                                                               \
+    X(runt, "frame shorter than its Ethernet/IPv4/UDP headers")                                              \
+    X(rx_multi_seg, "received packet in several segments")                                                   \
+    X(not_ipv4, "ethertype neither IPv4 nor ARP")                                                            \
+    X(arp_ignored, "ARP that is not a request for our address")                                              \
+    X(ip_bad_header, "IPv4 version, header or total length wrong")                                           \
+    X(ip_options, "IPv4 header with options")                                                                \
+    X(ip_fragment, "IPv4 fragment")                                                                          \
+    X(ip_bad_checksum, "IPv4 header checksum wrong")                                                         \
+    X(ip_not_ours, "IPv4 destination is not the port's address")                                             \
+    X(ip_proto, "IPv4 protocol neither UDP nor ICMP")                                                        \
+    X(icmp_ignored, "ICMP other than a well-formed echo request")                                            \
+    X(udp_bad_length, "UDP length disagrees with the IPv4 length")                                           \
+    X(udp_bad_checksum, "UDP checksum wrong")                                                                \
+    X(udp_port, "UDP destination port not served")                                                           \
+    X(malformed, "RCP frame refused by the parser (ERR sent, rest of datagram dropped)")                     \
+    X(unexpected_op, "MSG, ACK, PONG or ERR sent to the appliance")                                          \
+    X(not_authorized, "HELLO with a wrong token")                                                            \
+    X(bad_topic, "topic or filter refused")                                                                  \
+    X(unsupported, "feature not served yet (wildcards, shared groups, NACK, QoS above 0)")                   \
+    X(limit, "topic, subscription or subscriber table full")                                                 \
+    X(ring_full, "io to worker ring full")                                                                   \
+    X(pool_empty, "mempool empty (receive, header or indirect)")                                             \
+    X(tx_full, "TX queue refused the packet")                                                                \
     X(err_rate_limited, "ERR reply suppressed by the per-source rate limit")
 
 enum class drop : uint8_t {
@@ -61,7 +61,9 @@ static_assert(drop_docs.size() == drop_count);
 // store, no locked read-modify-write on the hot path.
 class counter {
 public:
-    void add(uint64_t n = 1) noexcept { _v.store(_v.load(std::memory_order_relaxed) + n, std::memory_order_relaxed); }
+    void add(uint64_t n = 1) noexcept {
+        _v.store(_v.load(std::memory_order_relaxed) + n, std::memory_order_relaxed);
+    }
     void set(uint64_t n) noexcept { _v.store(n, std::memory_order_relaxed); }
     [[nodiscard]] uint64_t get() const noexcept { return _v.load(std::memory_order_relaxed); }
 

@@ -22,8 +22,7 @@ public:
         _mask = cap - 1;
     }
 
-    template <class Eq>
-    [[nodiscard]] uint32_t find(uint64_t hash, Eq&& eq) const noexcept {
+    template <class Eq> [[nodiscard]] uint32_t find(uint64_t hash, Eq&& eq) const noexcept {
         const auto h = static_cast<uint32_t>(hash);
         for (uint32_t i = h & _mask;; i = (i + 1) & _mask) {
             const slot& s = _slots[i];
@@ -47,8 +46,7 @@ public:
     }
 
     // Removes the id matching `eq`; returns it, or no_id.
-    template <class Eq>
-    uint32_t erase(uint64_t hash, Eq&& eq) noexcept {
+    template <class Eq> uint32_t erase(uint64_t hash, Eq&& eq) noexcept {
         const auto h = static_cast<uint32_t>(hash);
         uint32_t i = h & _mask;
         for (;; i = (i + 1) & _mask) {

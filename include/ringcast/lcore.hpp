@@ -23,8 +23,8 @@ namespace ringcast {
 inline constexpr size_t max_ports = 8;
 
 enum class item_kind : uint8_t {
-    frame, // `m` holds exactly one RCP frame (SUB, UNSUB or PUB)
-    bye,   // the source said BYE: drop its subscriptions
+    frame,  // `m` holds exactly one RCP frame (SUB, UNSUB or PUB)
+    bye,    // the source said BYE: drop its subscriptions
     lapsed, // the source's lease lapsed: the same
 };
 

@@ -15,9 +15,9 @@ namespace ringcast {
 
 struct lease_params {
     uint32_t max_sources = 65536;
-    uint64_t lease_ticks = 30;  // a source lapses after this long unheard
-    uint64_t hz = 1;            // ticks per second, for the ERR bucket
-    uint64_t err_per_s = 100;   // ERR replies per source per second (burst the same)
+    uint64_t lease_ticks = 30; // a source lapses after this long unheard
+    uint64_t hz = 1;           // ticks per second, for the ERR bucket
+    uint64_t err_per_s = 100;  // ERR replies per source per second (burst the same)
 };
 
 struct source_record {

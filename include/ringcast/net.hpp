@@ -55,7 +55,7 @@ struct packet_info {
     packet_kind kind = packet_kind::drop;
     drop reason = drop::runt;
     mac_addr src_mac{};
-    endpoint src;            // for udp (port_id left 0 for the caller to set)
+    endpoint src;             // for udp (port_id left 0 for the caller to set)
     uint32_t payload_off = 0; // UDP payload offset in the frame
     uint32_t payload_len = 0;
 };

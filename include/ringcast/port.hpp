@@ -10,8 +10,8 @@ namespace ringcast {
 
 // Finds the device, configures at least n_rx RX queues (all of an
 // af_packet device's qpairs; port_info::rx_queues says how many) and n_tx TX
-// queues (multi-segment TX when the device offers it), starts it. Throws std::runtime_error naming the failing
-// call and value, e.g. "rte_eth_dev_configure(port 0): -22".
+// queues (multi-segment TX when the device offers it), starts it. Throws std::runtime_error naming the
+// failing call and value, e.g. "rte_eth_dev_configure(port 0): -22".
 [[nodiscard]] port_info open_port(const port_config& cfg, uint16_t udp_port, uint16_t n_rx, uint16_t n_tx,
                                   rte_mempool* rx_pool);
 

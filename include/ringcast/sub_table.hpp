@@ -25,7 +25,7 @@ struct sub_limits {
 
 struct topic_record {
     uint64_t hash = 0;
-    uint64_t seq = 0; // last seq given to a message
+    uint64_t seq = 0;       // last seq given to a message
     uint32_t first = no_id; // first subscription of this topic
     uint32_t n_subs = 0;
     uint16_t len = 0;
@@ -74,23 +74,20 @@ public:
     [[nodiscard]] const subscriber_record& subscriber(uint32_t id) const noexcept { return _subscribers[id]; }
 
     // Calls f(subscriber_record&) once per subscriber of the topic.
-    template <class F>
-    void for_each_subscriber(uint32_t topic_id, F&& f) noexcept {
+    template <class F> void for_each_subscriber(uint32_t topic_id, F&& f) noexcept {
         for (uint32_t s = _topics[topic_id].first; s != no_id; s = _subs[s].t_next) {
             f(_subscribers[_subs[s].subscriber]);
         }
     }
     // Calls f(topic id) for every live topic (telemetry snapshots).
-    template <class F>
-    void for_each_topic(F&& f) const noexcept {
+    template <class F> void for_each_topic(F&& f) const noexcept {
         for (uint32_t id = 0; id < _topics.size(); ++id) {
             if (_topics[id].n_subs != 0) {
                 f(id);
             }
         }
     }
-    template <class F>
-    void for_each_subscriber_record(F&& f) const noexcept {
+    template <class F> void for_each_subscriber_record(F&& f) const noexcept {
         for (uint32_t id = 0; id < _subscribers.size(); ++id) {
             if (_subscribers[id].n_subs != 0) {
                 f(_subscribers[id]);

@@ -35,8 +35,8 @@ public:
 
 private:
     uint64_t _rate = 0;
-    uint64_t _hz = 0;     // credit one token costs
-    uint64_t _cap = 0;    // most credit held
+    uint64_t _hz = 0;  // credit one token costs
+    uint64_t _cap = 0; // most credit held
     uint64_t _credit = 0;
     uint64_t _last = 0;
 };

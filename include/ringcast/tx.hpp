@@ -58,9 +58,9 @@ struct reply_to {
 
 // Builds one RCP frame (Ethernet + IPv4 + UDP + frame) in a fresh mbuf from
 // `pool` and queues it on `tx`. An empty pool is counted, nothing else.
-void send_frame(tx_buffer& tx, lcore_counters& c, rte_mempool* pool, const port_info& port, const reply_to& to,
-                op code, uint8_t flag_bits, uint64_t seq, std::span<const std::byte> topic,
-                std::span<const std::byte> payload) noexcept;
+void send_frame(tx_buffer& tx, lcore_counters& c, rte_mempool* pool, const port_info& port,
+                const reply_to& to, op code, uint8_t flag_bits, uint64_t seq,
+                std::span<const std::byte> topic, std::span<const std::byte> payload) noexcept;
 
 inline void send_err(tx_buffer& tx, lcore_counters& c, rte_mempool* pool, const port_info& port,
                      const reply_to& to, err_code code, uint64_t seq, std::string_view reason) noexcept {

@@ -64,8 +64,7 @@ inline constexpr size_t topic = 16;
 } // namespace frame_off
 
 // std::byteswap is C++23; the builtins compile to one bswap instruction.
-template <class T>
-[[nodiscard]] constexpr T byteswap(T v) noexcept {
+template <class T> [[nodiscard]] constexpr T byteswap(T v) noexcept {
     if constexpr (sizeof(T) == 2) {
         return static_cast<T>(__builtin_bswap16(static_cast<uint16_t>(v)));
     } else if constexpr (sizeof(T) == 4) {
@@ -79,8 +78,7 @@ template <class T>
 
 // Wire fields are read and written through these, never through a cast onto
 // the buffer: after a 42-byte L2-L4 header the u64 seq is misaligned.
-template <class T>
-[[nodiscard]] inline T load_be(std::span<const std::byte> s, size_t off) noexcept {
+template <class T> [[nodiscard]] inline T load_be(std::span<const std::byte> s, size_t off) noexcept {
     T v;
     std::memcpy(&v, s.data() + off, sizeof(T));
     if constexpr (std::endian::native == std::endian::little && sizeof(T) > 1) {
@@ -89,8 +87,7 @@ template <class T>
     return v;
 }
 
-template <class T>
-inline void store_be(std::span<std::byte> s, size_t off, T v) noexcept {
+template <class T> inline void store_be(std::span<std::byte> s, size_t off, T v) noexcept {
     if constexpr (std::endian::native == std::endian::little && sizeof(T) > 1) {
         v = byteswap(v);
     }
@@ -100,7 +97,7 @@ inline void store_be(std::span<std::byte> s, size_t off, T v) noexcept {
 // Why a frame (or the rest of a datagram) was refused.
 enum class parse_status : uint8_t {
     ok,
-    truncated,   // fewer than 16 header bytes, or topic/payload past the datagram
+    truncated, // fewer than 16 header bytes, or topic/payload past the datagram
     bad_magic,
     bad_version,
     unknown_op,
@@ -140,7 +137,8 @@ struct parse_result {
 // Writes one frame into `out`; returns its size, or 0 when it does not fit or
 // the topic is longer than 255 bytes.
 [[nodiscard]] size_t write_frame(std::span<std::byte> out, op code, uint8_t flag_bits, uint64_t seq,
-                                 std::span<const std::byte> topic, std::span<const std::byte> payload) noexcept;
+                                 std::span<const std::byte> topic,
+                                 std::span<const std::byte> payload) noexcept;
 
 // Rewrites a received frame header in place (PUB -> MSG with the topic seq).
 inline void rewrite_header(std::span<std::byte> frame, op code, uint8_t flag_bits, uint64_t seq) noexcept {

@@ -10,8 +10,8 @@
 #include <array>
 #include <cstring>
 #include <filesystem>
-#include <unistd.h>
 #include <string>
+#include <unistd.h>
 #include <vector>
 
 using namespace ringcast;
@@ -68,9 +68,9 @@ TEST_F(fanout, chains_a_header_to_the_shared_frame_and_raises_its_refcount_once_
         EXPECT_EQ(h->pkt_len, 1042u);
         EXPECT_EQ(rte_pktmbuf_mtod(h->next, void*), payload) << "payload must not be copied";
         const auto* b = rte_pktmbuf_mtod(h, const uint8_t*);
-        EXPECT_EQ(b[5], i);                           // destination MAC
-        EXPECT_EQ((b[36] << 8) | b[37], 5000 + i);    // UDP destination port
-        EXPECT_EQ((b[38] << 8) | b[39], 8 + 1000);    // UDP length
+        EXPECT_EQ(b[5], i);                        // destination MAC
+        EXPECT_EQ((b[36] << 8) | b[37], 5000 + i); // UDP destination port
+        EXPECT_EQ((b[38] << 8) | b[39], 8 + 1000); // UDP length
     }
     EXPECT_EQ(counters.get(metric::copy_fallbacks), 0u);
     rte_pktmbuf_free_bulk(out.data(), n);
@@ -128,8 +128,9 @@ TEST_F(fanout, works_on_an_indirect_view_of_part_of_a_datagram) {
 
 int main(int argc, char** argv) {
     ::testing::InitGoogleTest(&argc, argv);
-    std::vector<std::string> args = {"fanout_test", "--no-huge", "-m", "128",           "--no-pci",
-                                     "--no-shconf", "-l",        "0",  "--no-telemetry", "--log-level=4"};
+    std::vector<std::string> args = {"fanout_test",    "--no-huge",    "-m", "128",
+                                     "--no-pci",       "--no-shconf",  "-l", "0",
+                                     "--no-telemetry", "--log-level=4"};
     // A private runtime directory, removed at exit: nothing is left behind.
     args.push_back("--file-prefix=rc_fanout_" + std::to_string(getpid()));
     std::vector<char*> argv_eal;

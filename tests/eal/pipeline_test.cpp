@@ -15,10 +15,10 @@
 
 #include <cstring>
 #include <filesystem>
-#include <unistd.h>
 #include <map>
 #include <memory>
 #include <string>
+#include <unistd.h>
 #include <vector>
 
 using namespace ringcast;
@@ -150,7 +150,9 @@ protected:
         ASSERT_EQ(rte_ring_enqueue(_rx, m), 0);
     }
 
-    void send(uint16_t src_port, const std::vector<uint8_t>& data) { inject(udp_packet(_mac, src_port, data)); }
+    void send(uint16_t src_port, const std::vector<uint8_t>& data) {
+        inject(udp_packet(_mac, src_port, data));
+    }
 
     void step(int times = 2) {
         for (int i = 0; i < times; ++i) {
@@ -183,22 +185,25 @@ protected:
                 if (b.size() >= 42 && b[12] == 0x08 && b[13] == 0x00 && b[23] == 17) {
                     EXPECT_EQ(csum(b, 14, 20), 0) << "IPv4 header checksum";
                     const uint16_t dport = uint16_t(b[36] << 8 | b[37]);
-                    std::span<const std::byte> d{reinterpret_cast<const std::byte*>(b.data()) + 42, b.size() - 42};
+                    std::span<const std::byte> d{reinterpret_cast<const std::byte*>(b.data()) + 42,
+                                                 b.size() - 42};
                     for (size_t off = 0; off < d.size();) {
                         const auto r = parse_frame(d, off);
                         EXPECT_EQ(r.status, parse_status::ok);
                         if (r.status != parse_status::ok) {
                             break;
                         }
-                        out.push_back(out_frame{dport, uint8_t(r.frame.code), r.frame.flags, r.frame.seq,
-                                                std::string(r.frame.topic_str()),
-                                                std::string(reinterpret_cast<const char*>(r.frame.payload.data()),
-                                                            r.frame.payload.size()),
-                                                m->nb_segs, frame_addr + off});
+                        out.push_back(
+                            out_frame{dport, uint8_t(r.frame.code), r.frame.flags, r.frame.seq,
+                                      std::string(r.frame.topic_str()),
+                                      std::string(reinterpret_cast<const char*>(r.frame.payload.data()),
+                                                  r.frame.payload.size()),
+                                      m->nb_segs, frame_addr + off});
                         off += r.frame.size;
                     }
                 } else {
-                    out.push_back(out_frame{0, 0, 0, 0, {}, std::string(b.begin(), b.end()), m->nb_segs, nullptr});
+                    out.push_back(
+                        out_frame{0, 0, 0, 0, {}, std::string(b.begin(), b.end()), m->nb_segs, nullptr});
                 }
                 rte_pktmbuf_free(m);
             }
@@ -341,7 +346,8 @@ TEST_F(pipeline, splits_a_datagram_of_several_frames_and_answers_each) {
         got.push_back(std::to_string(f.op) + ":" + f.topic + ":" + f.payload + ":" + std::to_string(f.seq));
     }
     // The PING is answered by io at once; ACKs and MSGs come from the worker in order.
-    EXPECT_EQ(got, (std::vector<std::string>{"9::echo:3", "6:::1", "6:::2", "5:a:x:1", "5:b:y:1", "5:a:z:2"}));
+    EXPECT_EQ(got,
+              (std::vector<std::string>{"9::echo:3", "6:::1", "6:::2", "5:a:x:1", "5:b:y:1", "5:a:z:2"}));
     expect_pools_at_baseline();
 }
 
@@ -369,8 +375,8 @@ TEST_F(pipeline, refuses_bad_frames_with_err_and_keeps_earlier_frames) {
     const auto out = drain();
     std::vector<std::string> got;
     for (const auto& f : out) {
-        got.push_back(std::to_string(f.dst_port) + ":" + std::to_string(f.op) + ":" + std::to_string(f.flags) + ":" +
-                      std::to_string(f.seq));
+        got.push_back(std::to_string(f.dst_port) + ":" + std::to_string(f.op) + ":" +
+                      std::to_string(f.flags) + ":" + std::to_string(f.seq));
     }
     EXPECT_EQ(got, (std::vector<std::string>{"6000:10:1:77", "6000:10:1:5", "6000:10:2:6", "6000:10:8:7",
                                              "6000:10:1:0", "6000:10:3:8", "6000:10:3:9", "6000:10:3:10",
@@ -409,7 +415,7 @@ TEST_F(pipeline, drops_the_subscriptions_of_a_source_whose_lease_lapsed) {
         poll_once(*l, lease / 2, false);
     }
     drain();
-    poll_once(lc, lease + 1, true); // io sweeps, staging the lapse
+    poll_once(lc, lease + 1, true);  // io sweeps, staging the lapse
     poll_once(lc, lease + 1, false); // the worker applies it
     EXPECT_EQ(stat_of(metric::leases_expired), 1u);
     send(6000, rcp(4, "t", "after", 1));
@@ -524,8 +530,9 @@ TEST_F(pipeline, counts_ring_full_and_frees_what_it_drops) {
 int main(int argc, char** argv) {
     ::testing::InitGoogleTest(&argc, argv);
     // Two lcores mapped onto CPU 0, so the test runs on one-core machines too.
-    std::vector<std::string> args = {"pipeline_test", "--no-huge", "-m", "256", "--no-pci", "--no-shconf",
-                                     "--lcores=0@0,1@0", "--log-level=4", "--no-telemetry"};
+    std::vector<std::string> args = {
+        "pipeline_test", "--no-huge",     "-m", "256", "--no-pci", "--no-shconf", "--lcores=0@0,1@0",
+        "--log-level=4", "--no-telemetry"};
     // A private runtime directory, removed at exit: nothing is left behind.
     args.push_back("--file-prefix=rc_pipeline_" + std::to_string(getpid()));
     std::vector<char*> argv_eal;

@@ -32,19 +32,20 @@ struct hugepage_case {
 class hugepages_usable_test : public testing::TestWithParam<hugepage_case> {};
 
 TEST_P(hugepages_usable_test, needs_enough_free_pages_and_a_hugetlbfs_mount) {
-    EXPECT_EQ(hugepages_usable(GetParam().meminfo, GetParam().mounts, GetParam().needed_mb), GetParam().usable);
+    EXPECT_EQ(hugepages_usable(GetParam().meminfo, GetParam().mounts, GetParam().needed_mb),
+              GetParam().usable);
 }
 
 INSTANTIATE_TEST_SUITE_P(
     eal_args, hugepages_usable_test,
-    testing::Values(hugepage_case{"usable_with_free_pages_and_mount", meminfo_free, mounts_huge, 512, true},
-                    hugepage_case{"usable_when_free_memory_is_exactly_enough", meminfo_free, mounts_huge, 1024, true},
-                    hugepage_case{"unusable_when_too_little_is_free", meminfo_free, mounts_huge, 1025, false},
-                    hugepage_case{"unusable_when_none_are_free", meminfo_none_free, mounts_huge, 64, false},
-                    hugepage_case{"unusable_without_hugetlbfs_mount", meminfo_free, mounts_plain, 64, false},
-                    hugepage_case{"unusable_without_hugepage_support", "MemTotal: 8000000 kB\n", mounts_huge, 64,
-                                  false},
-                    hugepage_case{"unusable_when_files_are_empty", "", "", 64, false}),
+    testing::Values(
+        hugepage_case{"usable_with_free_pages_and_mount", meminfo_free, mounts_huge, 512, true},
+        hugepage_case{"usable_when_free_memory_is_exactly_enough", meminfo_free, mounts_huge, 1024, true},
+        hugepage_case{"unusable_when_too_little_is_free", meminfo_free, mounts_huge, 1025, false},
+        hugepage_case{"unusable_when_none_are_free", meminfo_none_free, mounts_huge, 64, false},
+        hugepage_case{"unusable_without_hugetlbfs_mount", meminfo_free, mounts_plain, 64, false},
+        hugepage_case{"unusable_without_hugepage_support", "MemTotal: 8000000 kB\n", mounts_huge, 64, false},
+        hugepage_case{"unusable_when_files_are_empty", "", "", 64, false}),
     [](const testing::TestParamInfo<hugepage_case>& p) { return std::string(p.param.name); });
 
 // A config as the test bed runs it: one vdev, one lcore for everything.

@@ -32,6 +32,18 @@ void flush_stage(item_stage& s, lcore_counters& c) noexcept {
     s.n = 0;
 }
 
+// Free slots on the fullest worker ring, after flushing what is staged. The
+// io lcore is the rings' only producer, so room only grows until it enqueues
+// again: a control item that must not be lost checks this first.
+unsigned ring_room(io_state& io, lcore_counters& c) noexcept {
+    unsigned room = UINT32_MAX;
+    for (item_stage& s : io.to_worker) {
+        flush_stage(s, c);
+        room = std::min(room, rte_ring_free_count(s.ring));
+    }
+    return room;
+}
+
 void stage(item_stage& s, const ring_item& item, lcore_counters& c) noexcept {
     s.items[s.n++] = item;
     if (s.n == burst_size) {
@@ -147,6 +159,11 @@ bool io_step::frame(datagram& d, const frame_view& f, bool only_frame) noexcept 
         break;
     }
     case op::bye:
+        // Acknowledged only once every worker is sure to hear of it.
+        if (ring_room(_io, _c) == 0) {
+            err(d, drop::ring_full, err_code::overload, f.seq, "busy, retry BYE");
+            break;
+        }
         for (item_stage& s : _io.to_worker) {
             stage(s,
                   ring_item{.src_ip = d.from.ep.ip,
@@ -262,8 +279,11 @@ void io_housekeeping(io_state& io, lcore_ctx& lc, uint64_t now) noexcept {
         return;
     }
     io.next_sweep = now + io.settings.hz / 1000;
+    // A lapsed source leaves the lease table for good, so its notice must
+    // reach every worker: expire only as many as the rings have room for.
+    const size_t room = std::min<size_t>(lapsed_batch, ring_room(io, lc.counters));
     std::array<endpoint, lapsed_batch> lapsed;
-    const size_t n = io.leases.expire(now, sweep_budget, lapsed);
+    const size_t n = io.leases.expire(now, sweep_budget, std::span{lapsed.data(), room});
     for (const endpoint& ep : std::span{lapsed.data(), n}) {
         lc.counters.count(metric::leases_expired);
         for (item_stage& s : io.to_worker) {

@@ -7,13 +7,26 @@
 #include <atomic>
 #include <cstdio>
 #include <string>
+#include <thread>
 
 namespace ringcast {
 
 namespace {
 
-// Telemetry callbacks take no user argument, hence the one global.
+// Telemetry callbacks take no user argument, hence the globals. A callback
+// counts itself in before it looks at the appliance, and detaching waits for
+// those in flight, so none reads an appliance being destroyed. Sequentially
+// consistent on purpose: the count and the pointer must be seen in one order.
 std::atomic<const appliance*> g_app{nullptr};
+std::atomic<int> g_readers{0};
+
+struct reader {
+    reader() noexcept { g_readers.fetch_add(1); }
+    ~reader() { g_readers.fetch_sub(1); }
+    reader(const reader&) = delete;
+    reader& operator=(const reader&) = delete;
+    const appliance* app = g_app.load();
+};
 
 using tel = rte_tel_data;
 
@@ -40,7 +53,8 @@ std::string mac_string(const mac_addr& m) {
 }
 
 int stats_cb(const char*, const char*, tel* d) {
-    const appliance* app = g_app.load();
+    const reader r;
+    const appliance* app = r.app;
     if (app == nullptr) {
         return -1;
     }
@@ -86,7 +100,8 @@ int stats_cb(const char*, const char*, tel* d) {
 }
 
 int lcores_cb(const char*, const char*, tel* d) {
-    const appliance* app = g_app.load();
+    const reader r;
+    const appliance* app = r.app;
     if (app == nullptr) {
         return -1;
     }
@@ -117,7 +132,8 @@ int lcores_cb(const char*, const char*, tel* d) {
 }
 
 int ports_cb(const char*, const char*, tel* d) {
-    const appliance* app = g_app.load();
+    const reader r;
+    const appliance* app = r.app;
     if (app == nullptr) {
         return -1;
     }
@@ -152,7 +168,8 @@ int ports_cb(const char*, const char*, tel* d) {
 }
 
 int topics_cb(const char*, const char*, tel* d) {
-    const appliance* app = g_app.load();
+    const reader r;
+    const appliance* app = r.app;
     if (app == nullptr) {
         return -1;
     }
@@ -191,7 +208,8 @@ int topics_cb(const char*, const char*, tel* d) {
 }
 
 int config_cb(const char*, const char*, tel* d) {
-    const appliance* app = g_app.load();
+    const reader r;
+    const appliance* app = r.app;
     if (app == nullptr) {
         return -1;
     }
@@ -223,6 +241,9 @@ int config_cb(const char*, const char*, tel* d) {
 void attach_telemetry(const appliance* app) {
     static bool registered = false;
     g_app.store(app);
+    while (app == nullptr && g_readers.load() != 0) {
+        std::this_thread::yield();
+    }
     if (registered || app == nullptr) {
         return;
     }

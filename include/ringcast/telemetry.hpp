@@ -8,7 +8,8 @@
 namespace ringcast {
 
 // Registers the commands (once per process) and points them at `app`;
-// nullptr detaches them before the appliance goes away.
+// nullptr detaches them, waiting for any callback still reading, before the
+// appliance goes away.
 void attach_telemetry(const appliance* app);
 
 } // namespace ringcast

@@ -505,6 +505,62 @@ TEST_F(pipeline, drains_many_frame_datagrams_in_one_pass_without_ring_drops) {
     expect_pools_at_baseline();
 }
 
+// Polls io alone, so the worker's ring fills and stays full.
+void poll_io_only(lcore_ctx& lc, uint64_t now, bool housekeeping, int times) {
+    worker_state* w = lc.worker;
+    lc.worker = nullptr;
+    for (int i = 0; i < times; ++i) {
+        poll_once(lc, now, housekeeping);
+    }
+    lc.worker = w;
+}
+
+TEST_F(pipeline, refuses_bye_with_overload_rather_than_ack_it_when_a_ring_is_full) {
+    start({0}, 1);
+    subscribe(5001, "t");
+    for (int i = 0; i < 63; ++i) {
+        send(6000, rcp(4, "t", "x", uint64_t(i)));
+    }
+    poll_io_only(_app->lcore(0), 0, false, 2);
+    send(5001, rcp(11, "", "", 42));
+    poll_io_only(_app->lcore(0), 0, false, 1);
+    auto out = drain();
+    ASSERT_EQ(out.size(), 1u);
+    EXPECT_EQ(out[0].op, uint8_t(op::err));
+    EXPECT_EQ(out[0].flags, uint8_t(err_code::overload));
+    EXPECT_EQ(out[0].seq, 42u);
+    step();
+    EXPECT_EQ(drain().size(), 63u) << "the subscription must still stand";
+    send(5001, rcp(11, "", "", 43));
+    step();
+    out = drain();
+    ASSERT_EQ(out.size(), 1u);
+    EXPECT_EQ(out[0].op, uint8_t(op::ack));
+    expect_pools_at_baseline();
+}
+
+TEST_F(pipeline, holds_a_lapse_back_until_every_ring_has_room_for_it) {
+    start({0}, 1);
+    subscribe(5001, "t");
+    lcore_ctx& lc = _app->lcore(0);
+    const uint64_t lease = lc.hz * 30;
+    for (int i = 0; i < 63; ++i) {
+        send(6000, rcp(4, "t", "x", uint64_t(i)));
+    }
+    poll_io_only(lc, lease / 2, false, 2); // 6000 stays fresh; 5001 was last heard at 0
+    poll_io_only(lc, lease + 1, true, 1);
+    EXPECT_EQ(stat_of(metric::leases_expired), 0u) << "no room: the lapse must wait, not be lost";
+    poll_once(lc, lease + 1, false); // the worker drains the ring
+    poll_once(lc, lease + lc.hz, true);
+    poll_once(lc, lease + lc.hz, false);
+    EXPECT_EQ(stat_of(metric::leases_expired), 1u);
+    drain();
+    send(6000, rcp(4, "t", "after", 99));
+    step();
+    EXPECT_TRUE(drain().empty());
+    expect_pools_at_baseline();
+}
+
 TEST_F(pipeline, counts_ring_full_and_frees_what_it_drops) {
     start({0}, 1);
     subscribe(5001, "t");

@@ -30,6 +30,24 @@ rte_mempool* make_pool(const std::string& name, uint32_t n, uint32_t cache, uint
     return mp;
 }
 
+// On an AF_XDP port, hands our XDP program (if the PMD loaded it) the rule
+// that keeps the host's own traffic with the kernel.
+std::unique_ptr<xdp_steering> find_steering(const port_info& port) {
+    if (port.driver != "net_af_xdp" || port.if_index == 0) {
+        return nullptr;
+    }
+    auto s = xdp_steering::find(port.if_index);
+    if (s == nullptr) {
+        std::fprintf(stderr,
+                     "ringcastd: port %s: AF_XDP without ringcast's steering program, so every packet on the "
+                     "interface comes here; add xdp_prog=PATH/xdp_steer.o to the vdev\n",
+                     port.name.c_str());
+        return nullptr;
+    }
+    s->configure(port.id.ipv4, port.id.udp_port, 0);
+    return s;
+}
+
 } // namespace
 
 appliance::appliance(const config& cfg) : _cfg(cfg) {
@@ -50,6 +68,7 @@ appliance::appliance(const config& cfg) : _cfg(cfg) {
                                         RTE_MBUF_DEFAULT_BUF_SIZE);
             _pools.push_back(mp);
             _ports.push_back(open_port(cfg.ports[p], cfg.rcp.udp_port, n_rx, n_tx, mp));
+            _steering.push_back(find_steering(_ports.back()));
         }
         rte_mempool* headers = make_pool("rc_hdr", cfg.mempool.headers, cfg.mempool.cache,
                                          RTE_PKTMBUF_HEADROOM + header_data_room);
@@ -161,6 +180,7 @@ void appliance::release() noexcept {
     for (auto& lc : _lcores) {
         drain_lcore(*lc);
     }
+    _steering.clear();
     for (const port_info& p : _ports) {
         close_port(p);
     }

@@ -30,7 +30,14 @@ uint32_t poll_once(lcore_ctx& lc, uint64_t now, bool housekeeping) noexcept {
     }
     // Nothing is held back for batching: a lone message leaves at once.
     flush_all(lc);
+    lc.work_since_housekeeping += work;
     if (housekeeping) {
+        if (lc.work_since_housekeeping == 0) {
+            for (size_t p = 0; p < lc.ports.size(); ++p) {
+                tx_reap(lc.tx[p]);
+            }
+        }
+        lc.work_since_housekeeping = 0;
         if (lc.io != nullptr) {
             io_housekeeping(*lc.io, lc, now);
         }

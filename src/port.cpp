@@ -73,6 +73,8 @@ port_info open_port(const port_config& cfg, uint16_t udp_port, uint16_t n_rx, ui
     p.id.verify_udp_checksum = cfg.verify_udp_checksum;
     p.rx_pool = rx_pool;
     p.rx_queues = n_rx;
+    p.driver = info.driver_name;
+    p.if_index = info.if_index;
     return p;
 }
 

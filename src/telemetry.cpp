@@ -138,9 +138,17 @@ int ports_cb(const char*, const char*, tel* d) {
         return -1;
     }
     rte_tel_data_start_dict(d);
-    for (const port_info& p : app->ports()) {
+    for (size_t i = 0; i < app->ports().size(); ++i) {
+        const port_info& p = app->ports()[i];
         tel* t = child_dict();
         add_str(t, "device", p.name);
+        add_str(t, "driver", p.driver);
+        if (const xdp_steering* x = app->steering(i); x != nullptr) {
+            const xdp_counts n = x->counts();
+            add_u64(t, "xdp_prog_id", x->prog_id());
+            add_u64(t, "xdp_redirected", n.redirected);
+            add_u64(t, "xdp_passed", n.passed);
+        }
         add_u64(t, "port_id", p.port_id);
         add_str(t, "mac", mac_string(p.id.mac));
         add_str(t, "ipv4", format_ipv4(p.id.ipv4));

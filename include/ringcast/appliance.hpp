@@ -4,6 +4,7 @@
 
 #include <ringcast/config.hpp>
 #include <ringcast/lcore.hpp>
+#include <ringcast/xdp_steering.hpp>
 
 #include <rte_mempool.h>
 #include <rte_ring.h>
@@ -33,6 +34,8 @@ public:
     [[nodiscard]] lcore_ctx& lcore(size_t i) noexcept { return *_lcores[i]; }
     [[nodiscard]] const std::vector<rte_mempool*>& pools() const noexcept { return _pools; }
     [[nodiscard]] const std::vector<rte_ring*>& rings() const noexcept { return _rings; }
+    // The XDP steering program on port i, or null (not AF_XDP, or not ours).
+    [[nodiscard]] const xdp_steering* steering(size_t i) const noexcept { return _steering[i].get(); }
 
 private:
     void release() noexcept;
@@ -40,6 +43,7 @@ private:
     config _cfg;
     std::vector<rte_mempool*> _pools; // receive pools (one per port), then headers, then indirect
     std::vector<port_info> _ports;
+    std::vector<std::unique_ptr<xdp_steering>> _steering; // one per port
     std::vector<rte_ring*> _rings;
     std::vector<std::unique_ptr<io_state>> _io;
     std::vector<std::unique_ptr<worker_state>> _workers;

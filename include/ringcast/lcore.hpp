@@ -102,6 +102,7 @@ struct alignas(64) lcore_ctx {
     std::span<const port_info> ports;
     std::array<tx_buffer, max_ports> tx{}; // one per port
     lcore_counters counters;
+    uint32_t work_since_housekeeping = 0;
     const std::atomic<bool>* quit = nullptr;
     uint64_t hz = 0;
 };

@@ -22,6 +22,8 @@ inline constexpr uint16_t burst_size = 32;
 struct port_info {
     uint16_t port_id = 0; // DPDK's
     std::string name;
+    std::string driver;
+    unsigned if_index = 0; // kernel interface under a vdev, 0 when none
     port_identity id;
     bool multi_seg_tx = false; // chained header + payload accepted by TX
     rte_mempool* rx_pool = nullptr;
@@ -45,6 +47,13 @@ inline void tx_push(tx_buffer& tx, rte_mbuf* m, lcore_counters& c) noexcept {
     if (tx.n == burst_size) {
         tx_flush(tx, c);
     }
+}
+
+// An empty TX burst, for an idle lcore: some PMDs (net_af_xdp in 22.11) free
+// transmitted mbufs only on their next TX call and offer no tx_done_cleanup,
+// so without this a pool stays above its idle count until traffic resumes.
+inline void tx_reap(const tx_buffer& tx) noexcept {
+    (void)rte_eth_tx_burst(tx.port_id, tx.queue, nullptr, 0);
 }
 
 // Frees what is buffered without sending (shutdown).

@@ -127,6 +127,10 @@ class Paths:
         return os.path.join(cls.source_root, "scripts", "testbed.sh")
 
     @classmethod
+    def build_root(cls):
+        return os.path.dirname(os.path.dirname(cls.ringcastd))  # build/apps/ringcastd
+
+    @classmethod
     def testbed_toml(cls):
         return os.path.join(cls.source_root, "config", "testbed.toml")
 
@@ -227,6 +231,11 @@ class Bed:
 
     def down(self):
         self._script("down")
+
+    def app(self, *argv, timeout=30, check=False):
+        """Runs a command in the appliance namespace; returns CompletedProcess."""
+        return subprocess.run(["ip", "netns", "exec", self.ns_app, *argv], capture_output=True,
+                              text=True, timeout=timeout, check=check)
 
     def cli(self, *argv, timeout=30, check=False):
         """Runs a command in the client namespace; returns CompletedProcess."""
@@ -376,7 +385,7 @@ class Daemon:
     """ringcastd in the bed's app namespace, on a private copy of
     config/testbed.toml (own file_prefix, own interface)."""
 
-    def __init__(self, bed, workers=None, qpairs=None, lease_s=None):
+    def __init__(self, bed, workers=None, qpairs=None, lease_s=None, xdp_prog=None):
         global _daemon_count
         _daemon_count += 1
         self.bed = bed
@@ -394,6 +403,11 @@ class Daemon:
         if workers is not None:
             text = _sub_once(text, r"(?m)^(\s*worker\s*=\s*)\[[^\]]*\]",
                              rf"\g<1>[{', '.join(map(str, workers))}]", "worker =")
+        if xdp_prog is not None:
+            # AF_XDP instead of af_packet, with the steering program loaded by the PMD.
+            text = _sub_once(text, r'"net_af_packet0,iface=[^"]*"',
+                             f'"net_af_xdp0,iface={bed.if_app},xdp_prog={xdp_prog}"', "af_packet vdev")
+            text = _sub_once(text, r'device\s*=\s*"net_af_packet0"', 'device = "net_af_xdp0"', "port device")
         if lease_s is not None:
             text = _sub_once(text, r"(?m)^(\s*lease_s\s*=\s*)\d+", rf"\g<1>{lease_s}", "lease_s =")
         with open(self.config, "w") as f:
@@ -508,16 +522,19 @@ def delta(after, before, key):
 class DaemonTestCase(unittest.TestCase):
     """One bed and one ringcastd for the whole class; tests run in name
     order (test_10_..., test_20_...), the last ones check the mbuf pools and
-    SIGTERM. Subclasses may set `workers`, `qpairs` and `lease_s`."""
+    SIGTERM. Subclasses may set `workers`, `qpairs`, `lease_s` and
+    `xdp_prog`."""
 
     workers = None
     qpairs = None
     lease_s = None
+    xdp_prog = None
 
     @classmethod
     def setUpClass(cls):
         cls.bed = Bed().up()
-        cls.daemon = Daemon(cls.bed, workers=cls.workers, qpairs=cls.qpairs, lease_s=cls.lease_s).start()
+        cls.daemon = Daemon(cls.bed, workers=cls.workers, qpairs=cls.qpairs, lease_s=cls.lease_s,
+                            xdp_prog=cls.xdp_prog).start()
 
     def client(self):
         return Client(self.bed)

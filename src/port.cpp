@@ -43,6 +43,12 @@ port_info open_port(const port_config& cfg, uint16_t udp_port, uint16_t n_rx, ui
             "/" + std::to_string(info.max_tx_queues) + " (net_af_packet: raise qpairs= in the vdev)");
     }
     rte_eth_conf conf{};
+    // Several RX queues: spread flows by RSS over IPv4/UDP, so every io lcore
+    // gets a share and each source stays on one queue (per-source order).
+    if (n_rx > 1 && (info.flow_type_rss_offloads & (RTE_ETH_RSS_IP | RTE_ETH_RSS_UDP)) != 0) {
+        conf.rxmode.mq_mode = RTE_ETH_MQ_RX_RSS;
+        conf.rx_adv_conf.rss_conf.rss_hf = info.flow_type_rss_offloads & (RTE_ETH_RSS_IP | RTE_ETH_RSS_UDP);
+    }
     p.multi_seg_tx = (info.tx_offload_capa & RTE_ETH_TX_OFFLOAD_MULTI_SEGS) != 0;
     if (p.multi_seg_tx) {
         conf.txmode.offloads |= RTE_ETH_TX_OFFLOAD_MULTI_SEGS;

@@ -1,22 +1,30 @@
 // ringcast: the command-line client of the appliance over kernel sockets.
 // sub, pub and ping speak RCP/1 over UDP through ringcast::client; stats
-// reads the appliance's DPDK telemetry socket. Exit status: 0 ok, 1 runtime
-// failure, 2 usage error.
+// and top read the appliance's DPDK telemetry socket. Exit status: 0 ok, 1
+// runtime failure, 2 usage error.
 #include <ringcast/client.hpp>
+#include <ringcast/counters.hpp>
+#include <ringcast/json.hpp>
 #include <ringcast/telemetry_client.hpp>
 
 #include <algorithm>
 #include <arpa/inet.h>
+#include <array>
 #include <atomic>
 #include <charconv>
 #include <cmath>
 #include <csignal>
 #include <cstdio>
+#include <ctime>
 #include <getopt.h>
+#include <optional>
 #include <stdexcept>
 #include <string>
 #include <string_view>
+#include <sys/ioctl.h>
+#include <system_error>
 #include <thread>
+#include <unistd.h>
 #include <vector>
 
 namespace {
@@ -31,8 +39,11 @@ Commands:
     sub   [options] TOPIC...        Subscribe; print "SEQ TOPIC PAYLOAD" per message
     pub   [options] TOPIC MESSAGE   Publish MESSAGE (QoS 0)
     ping  [options]                 Send PINGs; print each round-trip time
-    stats [options] [COMMAND]       Print a telemetry command's JSON (default: /ringcast/stats;
-                                    "/" lists the commands)
+    stats [options] [COMMAND]       Summarize counters, drops, pools, lcores, ports and topics;
+                                    with COMMAND print that telemetry command's JSON ("/" lists
+                                    the commands)
+    top   [options]                 Live view, redrawn in place: lcore busy and packet rates,
+                                    ring depths, topics by message rate, drops by reason
 
 Server Options (sub, pub, ping):
     -s, --server <addr[:port]>      Appliance UDP address (default: 192.0.2.1:7700)
@@ -50,9 +61,17 @@ Ping Options:
     -i, --interval <seconds>        Pause between PINGs (default: 1)
     -t, --timeout <seconds>         Wait for each PONG (default: 1)
 
-Stats Options:
+Telemetry Options (stats, top):
     -f, --file-prefix <prefix>      ringcastd's EAL --file-prefix (default: ringcast)
     -S, --socket <path>             Telemetry socket path, instead of the one -f names
+
+Stats Options:
+    -j, --json                      Print /ringcast/stats as JSON instead of the summary
+
+Top Options:
+    -i, --interval <seconds>        Time between refreshes, at least 0.1 (default: 1)
+    -n, --count <n>                 Exit after n refreshes (default: 0, until Ctrl-C or
+                                    until ringcastd exits, both with status 0)
 
 Common Options:
     -h, --help                      Show this message
@@ -68,6 +87,11 @@ constexpr std::string_view default_stats_command = "/ringcast/stats";
 constexpr auto stop_check = 200ms;
 // pub without a rate hands the client this many messages at a time to pack.
 constexpr size_t pub_chunk = 256;
+// Topics listed by stats and top: the rest is one "... and N more" line.
+constexpr size_t summary_topics = 10;
+constexpr size_t top_topics = 10;
+// Each refresh of top costs ringcastd's main lcore four telemetry replies.
+constexpr double min_top_interval = 0.1;
 
 struct usage_error : std::runtime_error {
     using std::runtime_error::runtime_error;
@@ -434,45 +458,326 @@ int run_ping(int argc, char** argv) {
     return replies > 0 ? 0 : 1;
 }
 
+// ---- stats and top: the DPDK telemetry socket ----
+
+struct telemetry_target {
+    std::string prefix{default_prefix};
+    std::string socket_path; // empty: the one `prefix` names
+
+    [[nodiscard]] std::string path() const {
+        return socket_path.empty() ? telemetry_socket_path(prefix) : socket_path;
+    }
+};
+
+// Says on stderr why the telemetry socket failed, with a hint when nothing serves it.
+void report_telemetry_error(const std::system_error& e, const telemetry_target& target) {
+    std::fprintf(stderr, "ringcast: %s\n", e.what());
+    if (e.code() == std::errc::no_such_file_or_directory || e.code() == std::errc::connection_refused) {
+        std::fprintf(stderr, "ringcast: is ringcastd running with file prefix '%s'?\n",
+                     target.prefix.c_str());
+    }
+}
+
+// What a reply holds under the command's name (without its parameter): null
+// when ringcastd does not serve the command, as DPDK answers {"<command>":null}.
+json_value query_value(telemetry_client& t, const std::string& command) {
+    const std::string reply = t.query(command);
+    try {
+        return parse_json(reply)[command.substr(0, command.find(','))];
+    } catch (const json_error& e) {
+        throw std::runtime_error("telemetry " + command + ": " + e.what());
+    }
+}
+
+// Cells printed in columns as wide as their widest cell, aligned as `align`
+// says per column ('l' text, 'r' numbers; past its end, 'r'). An empty
+// header prints no header line.
+class text_table {
+public:
+    text_table(std::vector<std::string> header, std::string_view align) : _align(align) {
+        if (!header.empty()) {
+            _rows.push_back(std::move(header));
+        }
+    }
+
+    void add(std::vector<std::string> row) { _rows.push_back(std::move(row)); }
+
+    void render(std::string& out, std::string_view indent) const {
+        std::vector<size_t> width;
+        for (const auto& row : _rows) {
+            width.resize(std::max(width.size(), row.size()), 0);
+            for (size_t i = 0; i < row.size(); ++i) {
+                width[i] = std::max(width[i], row[i].size());
+            }
+        }
+        for (const auto& row : _rows) {
+            std::string line(indent);
+            for (size_t i = 0; i < row.size(); ++i) {
+                const std::string pad(width[i] - row[i].size(), ' ');
+                line += i == 0 ? "" : "  ";
+                line += i < _align.size() && _align[i] == 'l' ? row[i] + pad : pad + row[i];
+            }
+            while (!line.empty() && line.back() == ' ') {
+                line.pop_back();
+            }
+            out += line + "\n";
+        }
+    }
+
+private:
+    std::vector<std::vector<std::string>> _rows;
+    std::string _align;
+};
+
+std::string format(const char* fmt, double v) {
+    std::array<char, 64> b{};
+    std::snprintf(b.data(), b.size(), fmt, v);
+    return b.data();
+}
+
+std::string percent(double ratio) {
+    return format("%.1f%%", 100 * ratio);
+}
+
+// 950.0, 12.3k, 4.5M: rates read at a glance.
+std::string rate(double per_s) {
+    if (per_s < 1e3) {
+        return format("%.1f", per_s);
+    }
+    if (per_s < 1e6) {
+        return format("%.1fk", per_s / 1e3);
+    }
+    if (per_s < 1e9) {
+        return format("%.1fM", per_s / 1e6);
+    }
+    return format("%.1fG", per_s / 1e9);
+}
+
+std::string num(const json_value& v) {
+    return v.is_number() ? std::to_string(v.as_u64()) : "-";
+}
+
+std::string_view drop_doc(std::string_view reason) {
+    for (size_t i = 0; i < drop_count; ++i) {
+        if (drop_names[i] == reason) {
+            return drop_docs[i];
+        }
+    }
+    return {};
+}
+
+// Topics of /ringcast/topics, most subscribers first, then highest seq.
+std::vector<size_t> topics_by_subscribers(const json_value& topics) {
+    std::vector<size_t> order(topics.size());
+    for (size_t i = 0; i < order.size(); ++i) {
+        order[i] = i;
+    }
+    std::stable_sort(order.begin(), order.end(), [&](size_t a, size_t b) {
+        const json_value& x = topics.at(a);
+        const json_value& y = topics.at(b);
+        if (x["subscribers"].as_u64() != y["subscribers"].as_u64()) {
+            return x["subscribers"].as_u64() > y["subscribers"].as_u64();
+        }
+        return x["seq"].as_u64() > y["seq"].as_u64();
+    });
+    return order;
+}
+
+// Keys of /ringcast/stats shown in their own sections rather than as totals.
+bool sectioned_stat(std::string_view key) {
+    // malformed repeats drops.malformed; drops_total heads the drops section.
+    return key == "drops" || key == "mempools" || key == "malformed" || key == "drops_total";
+}
+
+void summarize_totals(std::string& out, const json_value& st) {
+    out += "Totals\n";
+    text_table t({}, "l");
+    for (size_t i = 0; i < st.size(); ++i) {
+        if (st.at(i).is_number() && !sectioned_stat(st.key(i))) {
+            t.add({st.key(i), num(st.at(i))});
+        }
+    }
+    t.render(out, "  ");
+}
+
+void summarize_drops(std::string& out, const json_value& st) {
+    const json_value& drops = st["drops"];
+    std::vector<size_t> order;
+    for (size_t i = 0; i < drops.size(); ++i) {
+        if (drops.at(i).as_u64() != 0) {
+            order.push_back(i);
+        }
+    }
+    if (order.empty()) {
+        out += "\nDrops: none\n";
+        return;
+    }
+    std::stable_sort(order.begin(), order.end(),
+                     [&](size_t a, size_t b) { return drops.at(a).as_u64() > drops.at(b).as_u64(); });
+    out += "\nDrops: " + num(st["drops_total"]) + " in all\n";
+    text_table t({"reason", "count", "meaning"}, "lrl");
+    for (const size_t i : order) {
+        t.add({drops.key(i), num(drops.at(i)), std::string(drop_doc(drops.key(i)))});
+    }
+    t.render(out, "  ");
+}
+
+void summarize_mempools(std::string& out, const json_value& st) {
+    const json_value& pools = st["mempools"];
+    if (pools.size() == 0) {
+        return;
+    }
+    out += "\nMempools\n";
+    text_table t({"pool", "in_use", "size", "used"}, "l");
+    for (size_t i = 0; i < pools.size(); ++i) {
+        const json_value& p = pools.at(i);
+        const uint64_t size = p["size"].as_u64();
+        t.add({pools.key(i), num(p["in_use"]), num(p["size"]),
+               size == 0 ? "-"
+                         : percent(static_cast<double>(p["in_use"].as_u64()) / static_cast<double>(size))});
+    }
+    t.render(out, "  ");
+}
+
+void summarize_lcores(std::string& out, const json_value& lcores) {
+    if (lcores.size() == 0) {
+        return;
+    }
+    out += "\nLcores\n";
+    text_table t({"lcore", "role", "packets", "bursts", "deliveries", "busy", "ring_depth"}, "ll");
+    for (size_t i = 0; i < lcores.size(); ++i) {
+        const json_value& l = lcores.at(i);
+        t.add({lcores.key(i), l["role"].as_string(), num(l["packets"]), num(l["bursts"]),
+               num(l["deliveries"]), percent(static_cast<double>(l["busy_permille"].as_u64()) / 1000),
+               num(l["ring_depth"])});
+    }
+    t.render(out, "  ");
+    out += "  (busy: share of loop time spent on work since start)\n";
+}
+
+std::string link_text(const json_value& p) {
+    if (!p.find("link_up")) {
+        return "link unknown";
+    }
+    if (p["link_up"].as_u64() == 0) {
+        return "link down";
+    }
+    const uint64_t mbps = p["speed_mbps"].as_u64();
+    return mbps == 0 ? "link up" : "link up " + std::to_string(mbps) + " Mb/s";
+}
+
+void summarize_ports(std::string& out, const json_value& ports) {
+    if (ports.size() == 0) {
+        return;
+    }
+    out += "\nPorts\n";
+    for (size_t i = 0; i < ports.size(); ++i) {
+        const json_value& p = ports.at(i);
+        std::string line = "  " + ports.key(i);
+        if (!p["driver"].as_string().empty()) {
+            line += " (" + p["driver"].as_string() + ")";
+        }
+        line += "  " + link_text(p) + "  mac " + p["mac"].as_string() + "  " + p["ipv4"].as_string() + ":" +
+                num(p["udp_port"]) + (p["multi_seg_tx"].as_u64() != 0 ? "  zero-copy TX" : "  copy TX");
+        out += line + "\n";
+        if (p.find("ipackets") != nullptr) {
+            out += "    rx " + num(p["ipackets"]) + " packets " + num(p["ibytes"]) + " bytes, missed " +
+                   num(p["imissed"]) + ", errors " + num(p["ierrors"]) + ", no mbuf " + num(p["rx_nombuf"]) +
+                   "\n";
+            out += "    tx " + num(p["opackets"]) + " packets " + num(p["obytes"]) + " bytes, errors " +
+                   num(p["oerrors"]) + "\n";
+        }
+        if (p.find("xdp_prog_id") != nullptr) {
+            out += "    xdp program " + num(p["xdp_prog_id"]) + ": " + num(p["xdp_redirected"]) +
+                   " redirected, " + num(p["xdp_passed"]) + " passed to the kernel\n";
+        }
+    }
+}
+
+void summarize_topics(std::string& out, const json_value& topics) {
+    out += "\nTop topics";
+    if (topics.size() == 0) {
+        out += ": none\n";
+        return;
+    }
+    out += "\n";
+    text_table t({"topic", "subscribers", "seq", "worker"}, "lrrl");
+    const std::vector<size_t> order = topics_by_subscribers(topics);
+    for (size_t k = 0; k < std::min(order.size(), summary_topics); ++k) {
+        const json_value& e = topics.at(order[k]);
+        t.add({display(topics.key(order[k])), num(e["subscribers"]), num(e["seq"]),
+               "lcore" + num(e["worker_lcore"])});
+    }
+    t.render(out, "  ");
+    if (order.size() > summary_topics) {
+        out += "  ... and " + std::to_string(order.size() - summary_topics) + " more\n";
+    }
+}
+
+std::string stats_summary(telemetry_client& t) {
+    const json_value st = query_value(t, "/ringcast/stats");
+    if (!st.is_object()) {
+        throw std::runtime_error("telemetry /ringcast/stats: no answer (is this ringcastd?)");
+    }
+    const json_value cfg = query_value(t, "/ringcast/config");
+    std::string out;
+    if (cfg.is_object()) {
+        out += "ringcastd " + cfg["path"].as_string() + "  file prefix " + cfg["file_prefix"].as_string() +
+               "  UDP port " + num(cfg["udp_port"]) + "  lease " + num(cfg["lease_s"]) + " s\n\n";
+    }
+    summarize_totals(out, st);
+    summarize_drops(out, st);
+    summarize_mempools(out, st);
+    summarize_lcores(out, query_value(t, "/ringcast/lcores"));
+    summarize_ports(out, query_value(t, "/ringcast/ports"));
+    summarize_topics(out, query_value(t, "/ringcast/topics"));
+    return out;
+}
+
 int run_stats(int argc, char** argv) {
-    std::string prefix(default_prefix);
-    std::string socket_path;
+    telemetry_target target;
+    bool json = false;
     static const option longs[] = {
         {"file-prefix", required_argument, nullptr, 'f'},
         {"socket", required_argument, nullptr, 'S'},
+        {"json", no_argument, nullptr, 'j'},
         {"help", no_argument, nullptr, 'h'},
         {nullptr, 0, nullptr, 0},
     };
-    const auto operands = parse_options(argc, argv, ":f:S:h", longs, [&](int c, std::string_view arg) {
+    const auto operands = parse_options(argc, argv, ":f:S:jh", longs, [&](int c, std::string_view arg) {
         switch (c) {
         case 'f':
-            prefix = arg;
+            target.prefix = arg;
             break;
         case 'S':
-            socket_path = arg;
+            target.socket_path = arg;
+            break;
+        case 'j':
+            json = true;
             break;
         }
     });
     if (operands.size() > 1) {
         throw usage_error("stats: one COMMAND at most");
     }
+    if (!operands.empty() && (operands[0].empty() || operands[0][0] != '/')) {
+        throw usage_error("stats: COMMAND starts with '/': '" + operands[0] + "'");
+    }
+    // A named command, or --json, prints JSON as the socket gave it.
+    const bool raw = json || !operands.empty();
     const std::string command = operands.empty() ? std::string(default_stats_command) : operands[0];
-    if (command.empty() || command[0] != '/') {
-        throw usage_error("stats: COMMAND starts with '/': '" + command + "'");
-    }
-    if (socket_path.empty()) {
-        socket_path = telemetry_socket_path(prefix);
-    }
 
     std::string reply;
     try {
-        telemetry_client t(socket_path);
+        telemetry_client t(target.path());
+        if (!raw) {
+            const std::string summary = stats_summary(t);
+            std::fwrite(summary.data(), 1, summary.size(), stdout);
+            return 0;
+        }
         reply = t.query(command);
     } catch (const std::system_error& e) {
-        std::fprintf(stderr, "ringcast: %s\n", e.what());
-        if (e.code() == std::errc::no_such_file_or_directory || e.code() == std::errc::connection_refused) {
-            std::fprintf(stderr, "ringcast: is ringcastd running with file prefix '%s'?\n", prefix.c_str());
-        }
+        report_telemetry_error(e, target);
         return 1;
     }
     std::printf("%s\n", pretty_json(reply).c_str());
@@ -481,6 +786,292 @@ int run_stats(int argc, char** argv) {
     if (reply == "{\"" + name + "\":null}") {
         std::fprintf(stderr, "ringcast: unknown telemetry command %s ('ringcast stats /' lists them)\n",
                      name.c_str());
+        return 1;
+    }
+    return 0;
+}
+
+// One look at the appliance, for rates between two of them.
+struct top_sample {
+    steady::time_point at;
+    json_value stats;
+    json_value lcores;
+    json_value ports;
+    json_value topics;
+};
+
+// Nothing when /ringcast/stats has no answer: not ringcastd, or one that is
+// shutting down (it detaches its telemetry before it closes the socket).
+std::optional<top_sample> take_sample(telemetry_client& t) {
+    top_sample s;
+    s.stats = query_value(t, "/ringcast/stats");
+    if (!s.stats.is_object()) {
+        return std::nullopt;
+    }
+    s.lcores = query_value(t, "/ringcast/lcores");
+    s.ports = query_value(t, "/ringcast/ports");
+    s.topics = query_value(t, "/ringcast/topics");
+    s.at = steady::now();
+    return s;
+}
+
+// Per second between the same counter in two samples; nothing on the first
+// sample, where the counter is new, or where it went backwards.
+std::optional<double> per_second(const json_value& now, const json_value* before, double dt) {
+    if (before == nullptr || !now.is_number() || !before->is_number() || dt <= 0 ||
+        now.as_u64() < before->as_u64()) {
+        return std::nullopt;
+    }
+    return static_cast<double>(now.as_u64() - before->as_u64()) / dt;
+}
+
+std::string rate_text(std::optional<double> r) {
+    return r ? rate(*r) : "-";
+}
+
+// (*obj)[key], or nothing when there is no obj or no such member: the same
+// counter in the previous sample, which the first sample lacks.
+const json_value* member(const json_value* obj, std::string_view key) {
+    return obj != nullptr ? obj->find(key) : nullptr;
+}
+
+std::string top_frame(const top_sample& cur, const top_sample* prev, const telemetry_target& target,
+                      double interval_s) {
+    const double dt = prev != nullptr ? std::chrono::duration<double>(cur.at - prev->at).count() : 0;
+    const json_value& st = cur.stats;
+    const json_value* prev_stats = prev != nullptr ? &prev->stats : nullptr;
+    const json_value* prev_lcores = prev != nullptr ? &prev->lcores : nullptr;
+    const json_value* prev_ports = prev != nullptr ? &prev->ports : nullptr;
+    const json_value* prev_topics = prev != nullptr ? &prev->topics : nullptr;
+    std::string out;
+
+    std::array<char, 16> clock{};
+    const std::time_t now = std::time(nullptr);
+    std::tm tm{};
+    localtime_r(&now, &tm);
+    std::strftime(clock.data(), clock.size(), "%H:%M:%S", &tm);
+    out += "ringcast top  " + target.prefix + "  every " + format("%.1f", interval_s) + " s  " +
+           clock.data() + "  (Ctrl-C quits)\n";
+    const auto total_rate = [&](std::string_view key) {
+        return rate_text(per_second(st[key], member(prev_stats, key), dt));
+    };
+    out += "rx " + total_rate("rx_packets") + " pkt/s  pub " + total_rate("pub_frames") + "/s  deliveries " +
+           total_rate("deliveries") + "/s  tx " + total_rate("tx_packets") + " pkt/s  drops " +
+           total_rate("drops_total") + "/s\n";
+    out += "subscriptions " + num(st["subscriptions"]) + "  topics " + num(st["topics"]) + "  subscribers " +
+           num(st["subscribers"]) + "  deliveries " + num(st["deliveries"]) + "  drops " +
+           num(st["drops_total"]) + "\n";
+    const json_value& pools = st["mempools"];
+    if (pools.size() > 0) {
+        std::string line = "mempools in use:";
+        for (size_t i = 0; i < pools.size(); ++i) {
+            line += " " + pools.key(i) + " " + num(pools.at(i)["in_use"]) + "/" + num(pools.at(i)["size"]);
+        }
+        out += line + "\n";
+    }
+
+    // Busy over the interval where telemetry gives the cycle counts (their
+    // deltas: per_second over 1), else its since-start ratio.
+    bool busy_since_start = false;
+    text_table lc({"LCORE", "ROLE", "BUSY", "RX PKT/S", "DELIV/S", "RING"}, "ll");
+    for (size_t i = 0; i < cur.lcores.size(); ++i) {
+        const std::string& name = cur.lcores.key(i);
+        const json_value& l = cur.lcores.at(i);
+        const auto busy = per_second(l["busy_cycles"], member(member(prev_lcores, name), "busy_cycles"), 1);
+        const auto total =
+            per_second(l["total_cycles"], member(member(prev_lcores, name), "total_cycles"), 1);
+        std::string busy_text;
+        if (busy && total && *total > 0) {
+            busy_text = percent(*busy / *total);
+        } else {
+            busy_text = percent(static_cast<double>(l["busy_permille"].as_u64()) / 1000);
+            busy_since_start = true;
+        }
+        lc.add({name, l["role"].as_string(), busy_text,
+                rate_text(per_second(l["packets"], member(member(prev_lcores, name), "packets"), dt)),
+                rate_text(per_second(l["deliveries"], member(member(prev_lcores, name), "deliveries"), dt)),
+                num(l["ring_depth"])});
+    }
+    out += "\n";
+    lc.render(out, "");
+    if (busy_since_start) {
+        out += "(BUSY: share of loop time on work since start)\n";
+    }
+
+    text_table pt({"PORT", "LINK", "RX PKT/S", "TX PKT/S", "RX MISSED", "ERRORS", "NO MBUF"}, "ll");
+    for (size_t i = 0; i < cur.ports.size(); ++i) {
+        const std::string& name = cur.ports.key(i);
+        const json_value& p = cur.ports.at(i);
+        const auto port_rate = [&](std::string_view key) {
+            return rate_text(per_second(p[key], member(member(prev_ports, name), key), dt));
+        };
+        const std::string link = !p.find("link_up") ? "?" : p["link_up"].as_u64() != 0 ? "up" : "down";
+        pt.add({name, link, port_rate("ipackets"), port_rate("opackets"), num(p["imissed"]),
+                std::to_string(p["ierrors"].as_u64() + p["oerrors"].as_u64()), num(p["rx_nombuf"])});
+    }
+    out += "\n";
+    pt.render(out, "");
+
+    // Topics by message rate: the seq of a topic counts its messages.
+    struct topic_row {
+        size_t index;
+        std::optional<double> msgs;
+    };
+    std::vector<topic_row> topics;
+    for (size_t i = 0; i < cur.topics.size(); ++i) {
+        topics.push_back({i, per_second(cur.topics.at(i)["seq"],
+                                        member(member(prev_topics, cur.topics.key(i)), "seq"), dt)});
+    }
+    std::stable_sort(topics.begin(), topics.end(), [&](const topic_row& a, const topic_row& b) {
+        if (a.msgs.value_or(-1) != b.msgs.value_or(-1)) {
+            return a.msgs.value_or(-1) > b.msgs.value_or(-1);
+        }
+        return cur.topics.at(a.index)["seq"].as_u64() > cur.topics.at(b.index)["seq"].as_u64();
+    });
+    out += "\n";
+    if (topics.empty()) {
+        out += "TOPIC: none\n";
+    } else {
+        text_table tt({"TOPIC", "MSG/S", "SEQ", "SUBS"}, "l");
+        for (size_t k = 0; k < std::min(topics.size(), top_topics); ++k) {
+            const json_value& e = cur.topics.at(topics[k].index);
+            tt.add({display(cur.topics.key(topics[k].index)), rate_text(topics[k].msgs), num(e["seq"]),
+                    num(e["subscribers"])});
+        }
+        tt.render(out, "");
+        if (topics.size() > top_topics) {
+            out += "... and " + std::to_string(topics.size() - top_topics) + " more\n";
+        }
+    }
+
+    // Reasons that ever dropped anything, fastest first.
+    const json_value& drops = st["drops"];
+    struct drop_row {
+        size_t index;
+        std::optional<double> per_s;
+    };
+    std::vector<drop_row> dropped;
+    for (size_t i = 0; i < drops.size(); ++i) {
+        if (drops.at(i).as_u64() != 0) {
+            dropped.push_back(
+                {i, per_second(drops.at(i), member(member(prev_stats, "drops"), drops.key(i)), dt)});
+        }
+    }
+    std::stable_sort(dropped.begin(), dropped.end(), [&](const drop_row& a, const drop_row& b) {
+        if (a.per_s.value_or(0) != b.per_s.value_or(0)) {
+            return a.per_s.value_or(0) > b.per_s.value_or(0);
+        }
+        return drops.at(a.index).as_u64() > drops.at(b.index).as_u64();
+    });
+    out += "\n";
+    if (dropped.empty()) {
+        out += "DROPS: none\n";
+    } else {
+        text_table dt_table({"DROP", "RATE/S", "TOTAL"}, "l");
+        for (const drop_row& d : dropped) {
+            dt_table.add({drops.key(d.index), rate_text(d.per_s), num(drops.at(d.index))});
+        }
+        dt_table.render(out, "");
+    }
+    return out;
+}
+
+// On a terminal: the frame cut to the window, so that it never scrolls.
+std::string fit_to_terminal(const std::string& frame) {
+    winsize ws{};
+    if (::ioctl(STDOUT_FILENO, TIOCGWINSZ, &ws) != 0 || ws.ws_row == 0 || ws.ws_col == 0) {
+        return frame;
+    }
+    std::string out;
+    size_t lines = 0;
+    for (size_t pos = 0; pos < frame.size() && lines + 1 < ws.ws_row; ++lines) {
+        size_t end = frame.find('\n', pos);
+        end = end == std::string::npos ? frame.size() : end;
+        out.append(frame, pos, std::min<size_t>(end - pos, ws.ws_col));
+        out += '\n';
+        pos = end + 1;
+    }
+    return out;
+}
+
+int run_top(int argc, char** argv) {
+    telemetry_target target;
+    double interval_s = 1;
+    uint64_t count = 0;
+    static const option longs[] = {
+        {"file-prefix", required_argument, nullptr, 'f'},
+        {"socket", required_argument, nullptr, 'S'},
+        {"interval", required_argument, nullptr, 'i'},
+        {"count", required_argument, nullptr, 'n'},
+        {"help", no_argument, nullptr, 'h'},
+        {nullptr, 0, nullptr, 0},
+    };
+    const auto operands = parse_options(argc, argv, ":f:S:i:n:h", longs, [&](int c, std::string_view arg) {
+        switch (c) {
+        case 'f':
+            target.prefix = arg;
+            break;
+        case 'S':
+            target.socket_path = arg;
+            break;
+        case 'i':
+            interval_s = parse_seconds("--interval", arg);
+            break;
+        case 'n':
+            count = parse_count("--count", arg);
+            break;
+        }
+    });
+    if (!operands.empty()) {
+        throw usage_error("top: unexpected argument '" + operands[0] + "'");
+    }
+    if (interval_s < min_top_interval) {
+        throw usage_error("top: --interval below " + format("%.1f", min_top_interval) + " s");
+    }
+
+    catch_stop_signals();
+    const bool tty = ::isatty(STDOUT_FILENO) == 1;
+    const auto interval =
+        std::chrono::duration_cast<steady::duration>(std::chrono::duration<double>(interval_s));
+    std::optional<top_sample> prev;
+    try {
+        telemetry_client t(target.path());
+        for (uint64_t i = 0; (count == 0 || i < count) && !stop_requested; ++i) {
+            if (i > 0) {
+                const auto wake = prev->at + interval;
+                while (!stop_requested && steady::now() < wake) {
+                    std::this_thread::sleep_for(std::min<steady::duration>(stop_check, wake - steady::now()));
+                }
+                if (stop_requested) {
+                    break;
+                }
+            }
+            std::optional<top_sample> cur = take_sample(t);
+            if (!cur && prev) {
+                std::fprintf(stderr,
+                             "ringcast: ringcastd stopped answering /ringcast/stats (it is exiting)\n");
+                return 0;
+            }
+            if (!cur) {
+                throw std::runtime_error("telemetry /ringcast/stats: no answer (is this ringcastd?)");
+            }
+            const std::string frame = top_frame(*cur, prev ? &*prev : nullptr, target, interval_s);
+            // Home and clear, then the whole frame in one write: no flicker.
+            const std::string text =
+                tty ? "\x1b[H\x1b[2J" + fit_to_terminal(frame) : (i > 0 ? "\n" : "") + frame;
+            std::fwrite(text.data(), 1, text.size(), stdout);
+            std::fflush(stdout);
+            prev = std::move(cur);
+        }
+    } catch (const std::system_error& e) {
+        const bool gone =
+            prev.has_value() && (e.code() == std::errc::connection_reset ||
+                                 e.code() == std::errc::broken_pipe || e.code() == std::errc::not_connected);
+        if (gone) {
+            std::fprintf(stderr, "ringcast: ringcastd closed its telemetry socket (it exited)\n");
+            return 0;
+        }
+        report_telemetry_error(e, target);
         return 1;
     }
     return 0;
@@ -506,6 +1097,9 @@ int main(int argc, char** argv) {
         }
         if (command == "stats") {
             return run_stats(argc - 1, argv + 1);
+        }
+        if (command == "top") {
+            return run_top(argc - 1, argv + 1);
         }
         if (command == "-h" || command == "--help" || command == "help") {
             throw help_requested{};

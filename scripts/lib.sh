@@ -6,9 +6,10 @@
 rc_packages=(
     dpdk dpdk-dev libdpdk-dev
     meson ninja-build pkg-config g++
-    libtomlplusplus-dev libbpf-dev libxdp-dev
+    libtomlplusplus-dev libbpf-dev libxdp-dev clang
     libgtest-dev libgmock-dev libbenchmark-dev
     iproute2 ethtool python3 iputils-ping
+    python3-prometheus-client
 )
 
 rc_say() { printf '%s: %s\n' "${rc_prog:-ringcast}" "$*"; }

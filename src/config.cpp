@@ -73,6 +73,17 @@ class error_sink {
 public:
     explicit error_sink(std::string_view path) : _path(path) {}
 
+    // Schema walk for known_config_keys(): every key looked up is recorded,
+    // and tables the text lacks are read as empty, so the readers that parse
+    // are also the one list of keys.
+    void record_keys(std::vector<std::string>& keys) { _keys = &keys; }
+    bool recording() const { return _keys != nullptr; }
+    void record(std::string key) {
+        if (std::find(_keys->begin(), _keys->end(), key) == _keys->end()) {
+            _keys->push_back(std::move(key));
+        }
+    }
+
     // A zero position (line 0) means "no position": to_string() leaves it out.
     void add(const toml::source_position& where, std::string message) {
         _errors.push_back(config_error{_path, where.line, where.column, std::move(message)});
@@ -89,6 +100,7 @@ public:
 private:
     std::string _path;
     std::vector<config_error> _errors;
+    std::vector<std::string>* _keys = nullptr;
 };
 
 // One TOML table being read. Each key looked up is marked as known, so what
@@ -109,6 +121,9 @@ public:
     // node_type::none); a wrong type is reported, a missing one only when required.
     const toml::node* take(std::string_view key, toml::node_type want, bool required = false) {
         _known.emplace_back(key);
+        if (_sink.recording()) {
+            _sink.record(full(key));
+        }
         const toml::node* n = _table.get(key);
         if (n == nullptr) {
             if (required) {
@@ -227,6 +242,10 @@ public:
             section s(_sink, *n->as_table(), full(key), n->source().begin);
             read(s);
             s.reject_unknown();
+        } else if (_sink.recording()) {
+            const toml::table empty;
+            section s(_sink, empty, full(key), _where);
+            read(s);
         }
     }
 
@@ -431,6 +450,15 @@ void read_limits(section& s, limits_config& l) {
 }
 
 void read_ports(section& root, std::vector<port_config>& ports) {
+    if (root.sink().recording()) {
+        // Schema walk: one empty [[port]] table, its keys named "port.KEY".
+        (void)root.take("port", toml::node_type::array);
+        const toml::table empty;
+        section s(root.sink(), empty, "port", toml::source_position{});
+        port_config p;
+        (void)read_port(s, p);
+        return;
+    }
     if (!root.has("port")) {
         root.fail("port", "at least one [[port]] table is required");
         return;
@@ -537,6 +565,25 @@ config_result load_config(const std::string& path) {
         return result;
     }
     return parse_config(text, path);
+}
+
+std::vector<std::string> known_config_keys() {
+    std::vector<std::string> walked;
+    error_sink sink("");
+    sink.record_keys(walked);
+    config cfg;
+    read_root(sink, toml::table{}, cfg);
+    // Table names were looked up too; a key is what no other key extends.
+    std::vector<std::string> keys;
+    for (const std::string& k : walked) {
+        const std::string prefix = k + ".";
+        const bool is_table = std::any_of(walked.begin(), walked.end(),
+                                          [&](const std::string& o) { return o.starts_with(prefix); });
+        if (!is_table) {
+            keys.push_back(k);
+        }
+    }
+    return keys;
 }
 
 std::string format_ipv4(uint32_t host_order) {

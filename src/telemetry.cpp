@@ -119,6 +119,9 @@ int lcores_cb(const char*, const char*, tel* d) {
         const uint64_t busy = lc->counters.busy_cycles.get();
         // Per mille: telemetry has no float type in 22.11.
         add_u64(l, "busy_permille", total == 0 ? 0 : busy * 1000 / total);
+        // The raw cycles too, so a watcher can compute the ratio over its own interval.
+        add_u64(l, "busy_cycles", busy);
+        add_u64(l, "total_cycles", total);
         if (lc->worker != nullptr) {
             uint64_t depth = 0;
             for (rte_ring* r : lc->worker->from_io) {

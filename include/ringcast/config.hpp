@@ -113,6 +113,11 @@ struct config_result {
 // Reads the file, then parse_config; an unreadable file is one error.
 [[nodiscard]] config_result load_config(const std::string& path);
 
+// Every key parse_config accepts, as "table.key" ("port.device" for the
+// [[port]] tables), in schema order. Walked from the same readers that parse,
+// so it cannot drift from them; docs/config.md is checked against it.
+[[nodiscard]] std::vector<std::string> known_config_keys();
+
 [[nodiscard]] std::string format_ipv4(uint32_t host_order);
 
 } // namespace ringcast

@@ -82,8 +82,8 @@ class Ops(tb.DaemonTestCase):
         self.assertEqual(sub.returncode, 0, f"ringcast sub:\n{out}{err}")
         self.assertIn("hello-from-cli", out)
 
-    def test_51_cli_stats_prints_json(self):
-        r = run(tb.Paths.ringcast, "stats", "-f", self.daemon.prefix)
+    def test_51_cli_stats_json_prints_json(self):
+        r = run(tb.Paths.ringcast, "stats", "--json", "-f", self.daemon.prefix)
         self.assertEqual(r.returncode, 0, r.stderr)
         self.assertIn("rx_packets", set(keys_of(json.loads(r.stdout))), r.stdout)
 

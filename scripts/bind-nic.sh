@@ -35,9 +35,9 @@ dpdk_drivers=(vfio-pci uio_pci_generic igb_uio)
 default_driver=vfio-pci
 
 prog=$(basename "$0")
-say() { printf '%s: %s\n' "$prog" "$*"; }
-warn() { printf '%s: warning: %s\n' "$prog" "$*" >&2; }
-die() { printf '%s: error: %s\n' "$prog" "$*" >&2; exit 1; }
+rc_prog=$prog
+# shellcheck source=scripts/lib.sh
+source "$(dirname "$(readlink -f "$0")")/lib.sh"
 
 usage() {
     cat <<EOF
@@ -82,7 +82,7 @@ cmd=''
 target=''
 driver=''
 force=0
-dry_run=0
+rc_dry_run=0
 
 while (( $# > 0 )); do
     case $1 in
@@ -93,7 +93,7 @@ while (( $# > 0 )); do
             ;;
         --driver=*) driver=${1#*=}; shift ;;
         --force) force=1; shift ;;
-        --dry-run) dry_run=1; shift ;;
+        --dry-run) rc_dry_run=1; shift ;;
         -h|--help) usage; exit 0 ;;
         -*) usage_error "unknown option '$1'" ;;
         *)
@@ -263,23 +263,13 @@ device_holders() {
 
 # ---- running (or printing) the tools
 
-run() {
-    if (( dry_run )); then
-        local out=() a
-        for a in "$@"; do out+=("$(printf '%q' "$a")"); done
-        echo "${out[*]}"
-        return 0
-    fi
-    "$@"
-}
-
 need_devbind() {
-    command -v "$devbind" >/dev/null || die "$devbind not found (Debian package dpdk: apt-get install dpdk)"
+    command -v "$devbind" >/dev/null || rc_die "$devbind not found (Debian package dpdk: apt-get install dpdk)"
 }
 
 need_root() {
-    (( dry_run )) && return 0
-    (( EUID == 0 )) || die "$cmd needs root (writes to /sys/bus/pci); try --dry-run to see what it would do"
+    (( rc_dry_run )) && return 0
+    (( EUID == 0 )) || rc_die "$cmd needs root (writes to /sys/bus/pci); try --dry-run to see what it would do"
 }
 
 # Sets pci from a PCI address (domain optional) or an interface name.
@@ -290,12 +280,12 @@ resolve_target() {
         pci=${t,,}
         [[ $pci == ????:* ]] || pci=0000:$pci
         [[ -e $sysfs/bus/pci/devices/$pci ]] \
-            || die "unknown PCI address $t: no such device in $sysfs/bus/pci/devices ('$prog list' shows the NICs)"
+            || rc_die "unknown PCI address $t: no such device in $sysfs/bus/pci/devices ('$prog list' shows the NICs)"
     elif [[ $t =~ ^[A-Za-z0-9_.:@-]+$ && -e $sysfs/class/net/$t ]]; then
         pci=$(iface_pci "$t")
-        [[ -n $pci ]] || die "$t is not a PCI device (a virtual interface?): ringcastd uses such interfaces through net_af_packet or net_af_xdp, with no binding"
+        [[ -n $pci ]] || rc_die "$t is not a PCI device (a virtual interface?): ringcastd uses such interfaces through net_af_packet or net_af_xdp, with no binding"
     else
-        die "unknown device '$t': neither a PCI address (like 0000:01:00.0) nor a network interface ('$prog list' shows the NICs)"
+        rc_die "unknown device '$t': neither a PCI address (like 0000:01:00.0) nor a network interface ('$prog list' shows the NICs)"
     fi
 }
 
@@ -303,9 +293,9 @@ resolve_target() {
 load_driver() {
     local d=$1
     [[ -d $sysfs/bus/pci/drivers/$d ]] && return 0
-    run modprobe "$d" || die "modprobe $d failed: is the module installed for kernel $(uname -r)?"
-    (( dry_run )) && return 0
-    [[ -d $sysfs/bus/pci/drivers/$d ]] || die "driver $d is not registered after modprobe $d"
+    rc_run modprobe "$d" || rc_die "modprobe $d failed: is the module installed for kernel $(uname -r)?"
+    (( rc_dry_run )) && return 0
+    [[ -d $sysfs/bus/pci/drivers/$d ]] || rc_die "driver $d is not registered after modprobe $d"
 }
 
 # vfio-pci needs an IOMMU (or vfio's unsafe no-IOMMU mode) to take a device.
@@ -316,7 +306,7 @@ check_iommu() {
     done
     noiommu=$(cat "$sysfs/module/vfio/parameters/enable_unsafe_noiommu_mode" 2>/dev/null || echo N)
     if [[ $noiommu == Y || $noiommu == 1 ]]; then
-        warn "the IOMMU is off; vfio runs in no-IOMMU mode: the NIC can DMA anywhere in memory"
+        rc_warn "the IOMMU is off; vfio runs in no-IOMMU mode: the NIC can DMA anywhere in memory"
         return 0
     fi
     cat >&2 <<EOF
@@ -349,7 +339,7 @@ do_list() {
     if (( rc != 0 )); then
         cat "$err" >&2
         rm -f "$err"
-        die "$devbind --status-dev net failed (exit status $rc)"
+        rc_die "$devbind --status-dev net failed (exit status $rc)"
     fi
     rm -f "$err"
 
@@ -393,7 +383,7 @@ do_list() {
     done <<<"$out"
 
     if (( ${#rows[@]} == 0 )); then
-        say "no PCI network devices (virtual interfaces such as veth are not listed: ringcastd uses them through net_af_packet or net_af_xdp)"
+        rc_say "no PCI network devices (virtual interfaces such as veth are not listed: ringcastd uses them through net_af_packet or net_af_xdp)"
         return 0
     fi
     printf '%s\n' "PCI|INTERFACE|DRIVER|LINK|NOTES|DEVICE" "${rows[@]}" \
@@ -407,12 +397,12 @@ do_bind() {
     ifs=$(pci_ifaces "$pci")
     local label=$pci${ifs:+ ($ifs)}
     if [[ $now == "$driver" ]]; then
-        say "$pci is already bound to $driver; nothing to do"
+        rc_say "$pci is already bound to $driver; nothing to do"
         return 0
     fi
     case $now in
         mlx5_core|mlx4_core)
-            say "$label is driven by $now: DPDK uses it beside the kernel (bifurcated driver), no binding needed"
+            rc_say "$label is driven by $now: DPDK uses it beside the kernel (bifurcated driver), no binding needed"
             return 0
             ;;
     esac
@@ -430,24 +420,24 @@ do_bind() {
         why=$(IFS=';'; echo "${reasons[*]}")
         why=${why//;/, and }
         if (( force == 0 )); then
-            die "refusing to bind $label: $why; the host would drop off the network. Use --force only if another interface reaches this host"
+            rc_die "refusing to bind $label: $why; the host would drop off the network. Use --force only if another interface reaches this host"
         fi
-        warn "binding $label although $why (--force)"
+        rc_warn "binding $label although $why (--force)"
     fi
 
     local class
     class=$(cat "$sysfs/bus/pci/devices/$pci/class" 2>/dev/null || echo unknown)
     if [[ $class != 0x02* ]]; then
-        (( force )) || die "$pci is not a network device (PCI class $class); --force to bind it anyway"
-        warn "$pci is not a network device (PCI class $class) (--force)"
+        (( force )) || rc_die "$pci is not a network device (PCI class $class); --force to bind it anyway"
+        rc_warn "$pci is not a network device (PCI class $class) (--force)"
     fi
 
     # dpdk-devbind.py skips an interface with IPv4 routes, saying only a
-    # warning and exiting 0: say it here, with what to do.
+    # warning and exiting 0: rc_say it here, with what to do.
     if (( force == 0 )); then
         for i in $ifs; do
             if [[ -n $(ip -o -4 route show dev "$i" 2>/dev/null) ]]; then
-                die "$i has IPv4 routes (dpdk-devbind.py would skip it as active): 'ip addr flush dev $i' and 'ip link set $i down' first, or --force"
+                rc_die "$i has IPv4 routes (dpdk-devbind.py would skip it as active): 'ip addr flush dev $i' and 'ip link set $i down' first, or --force"
             fi
         done
     fi
@@ -456,20 +446,20 @@ do_bind() {
         check_not_held "$pci"
     fi
     need_root
-    (( dry_run )) || need_devbind
+    (( rc_dry_run )) || need_devbind
     [[ $driver != vfio-pci ]] || check_iommu
     load_driver "$driver"
 
     local args=("$devbind" --bind "$driver")
     (( force == 0 )) || args+=(--force)
     args+=("$pci")
-    run "${args[@]}" || die "$devbind failed (see its message above)"
-    (( dry_run )) && return 0
+    rc_run "${args[@]}" || rc_die "$devbind failed (see its message above)"
+    (( rc_dry_run )) && return 0
 
     local after
     after=$(pci_driver "$pci")
-    [[ $after == "$driver" ]] || die "$pci is on '${after:-no driver}' after $devbind, not $driver (see its message above)"
-    say "$label bound to $driver${now:+ (was $now; give it back with: $prog unbind $pci --driver $now)}"
+    [[ $after == "$driver" ]] || rc_die "$pci is on '${after:-no driver}' after $devbind, not $driver (see its message above)"
+    rc_say "$label bound to $driver${now:+ (was $now; give it back with: $prog unbind $pci --driver $now)}"
 }
 
 do_unbind() {
@@ -478,28 +468,28 @@ do_unbind() {
     now=$(pci_driver "$pci")
     ifs=$(pci_ifaces "$pci")
     if [[ $now == "$driver" ]]; then
-        say "$pci is already on $driver${ifs:+ (interface $ifs)}; nothing to do"
+        rc_say "$pci is already on $driver${ifs:+ (interface $ifs)}; nothing to do"
         return 0
     fi
     if [[ -n $now ]] && ! is_dpdk_driver "$now"; then
-        (( force )) || die "$pci is on the kernel driver $now, not a DPDK one; --force to move it to $driver anyway"
+        (( force )) || rc_die "$pci is on the kernel driver $now, not a DPDK one; --force to move it to $driver anyway"
     fi
     check_not_held "$pci"
     need_root
-    (( dry_run )) || need_devbind
+    (( rc_dry_run )) || need_devbind
     load_driver "$driver"
 
     local args=("$devbind" --bind "$driver")
     (( force == 0 )) || args+=(--force)
     args+=("$pci")
-    run "${args[@]}" || die "$devbind failed (see its message above)"
-    (( dry_run )) && return 0
+    rc_run "${args[@]}" || rc_die "$devbind failed (see its message above)"
+    (( rc_dry_run )) && return 0
 
     local after
     after=$(pci_driver "$pci")
-    [[ $after == "$driver" ]] || die "$pci is on '${after:-no driver}' after $devbind, not $driver (see its message above)"
+    [[ $after == "$driver" ]] || rc_die "$pci is on '${after:-no driver}' after $devbind, not $driver (see its message above)"
     ifs=$(pci_ifaces "$pci")
-    say "$pci back on $driver${ifs:+ (interface $ifs)}"
+    rc_say "$pci back on $driver${ifs:+ (interface $ifs)}"
 }
 
 case $cmd in

@@ -36,9 +36,9 @@ default_pagesize=2M
 default_dir=/dev/hugepages
 
 prog=$(basename "$0")
-say() { printf '%s: %s\n' "$prog" "$*"; }
-warn() { printf '%s: warning: %s\n' "$prog" "$*" >&2; }
-die() { printf '%s: error: %s\n' "$prog" "$*" >&2; exit 1; }
+rc_prog=$prog
+# shellcheck source=scripts/lib.sh
+source "$(dirname "$(readlink -f "$0")")/lib.sh"
 
 usage() {
     cat <<EOF
@@ -86,7 +86,7 @@ node=''
 dir=$default_dir
 unmount=0
 persist=0
-dry_run=0
+rc_dry_run=0
 
 need_value() { (( $2 >= 2 )) || usage_error "option $1 needs a value"; }
 
@@ -100,7 +100,7 @@ while (( $# > 0 )); do
         --directory=*) dir=${1#*=}; shift ;;
         --unmount) unmount=1; shift ;;
         --persist) persist=1; shift ;;
-        --dry-run) dry_run=1; shift ;;
+        --dry-run) rc_dry_run=1; shift ;;
         -h|--help) usage; exit 0 ;;
         -*) usage_error "unknown option '$1'" ;;
         *)
@@ -220,15 +220,15 @@ sizes_offered() {
 check_pagesize_offered() {
     [[ -d $global_root/hugepages-${page_kb}kB ]] && return 0
     if [[ $pagesize == 1G ]]; then
-        die "this CPU or kernel offers no 1G pages (page sizes offered: $(sizes_offered)); 1G pages need the CPU flag pdpe1gb, use -p 2M"
+        rc_die "this CPU or kernel offers no 1G pages (page sizes offered: $(sizes_offered)); 1G pages need the CPU flag pdpe1gb, use -p 2M"
     fi
-    die "the kernel offers no $pagesize pages (page sizes offered: $(sizes_offered)); is CONFIG_HUGETLBFS on?"
+    rc_die "the kernel offers no $pagesize pages (page sizes offered: $(sizes_offered)); is CONFIG_HUGETLBFS on?"
 }
 
 check_node() {
     [[ -n $node ]] || return 0
-    is_numa || die "--node $node: this kernel shows no NUMA nodes ($numa_root is missing); leave --node out"
-    [[ -d $numa_root/node$node ]] || die "no NUMA node $node (nodes: $(all_nodes | tr '\n' ' '| sed 's/ $//'))"
+    is_numa || rc_die "--node $node: this kernel shows no NUMA nodes ($numa_root is missing); leave --node out"
+    [[ -d $numa_root/node$node ]] || rc_die "no NUMA node $node (nodes: $(all_nodes | tr '\n' ' '| sed 's/ $//'))"
 }
 
 # Mount options of hugetlbfs at a directory ("" when not mounted there).
@@ -292,23 +292,13 @@ leftover_files() {
 
 # ---- running (or printing) the tools
 
-run() {
-    if (( dry_run )); then
-        local out=() a
-        for a in "$@"; do out+=("$(printf '%q' "$a")"); done
-        echo "${out[*]}"
-        return 0
-    fi
-    "$@"
-}
-
 need_tool() {
-    command -v "$tool" >/dev/null || die "$tool not found (Debian package dpdk: apt-get install dpdk)"
+    command -v "$tool" >/dev/null || rc_die "$tool not found (Debian package dpdk: apt-get install dpdk)"
 }
 
 need_root() {
-    (( dry_run )) && return 0
-    (( EUID == 0 )) || die "$1 needs root (writes to /sys/kernel/mm/hugepages, mounts); try --dry-run to see what it would do"
+    (( rc_dry_run )) && return 0
+    (( EUID == 0 )) || rc_die "$1 needs root (writes to /sys/kernel/mm/hugepages, mounts); try --dry-run to see what it would do"
 }
 
 # ---- commands
@@ -318,25 +308,25 @@ do_reserve() {
     check_node
     local dirs d have todo=0
     mapfile -t dirs < <(target_dirs)
-    (( ${#dirs[@]} > 0 )) || die "found no NUMA node under $numa_root"
+    (( ${#dirs[@]} > 0 )) || rc_die "found no NUMA node under $numa_root"
     if [[ -z $node ]] && (( ${#dirs[@]} > 1 )); then
-        say "$size of $pagesize pages on each of the ${#dirs[@]} NUMA nodes ($((pages * ${#dirs[@]})) pages in all); --node N picks one"
+        rc_say "$size of $pagesize pages on each of the ${#dirs[@]} NUMA nodes ($((pages * ${#dirs[@]})) pages in all); --node N picks one"
     fi
     for d in "${dirs[@]}"; do
         [[ $(read_count "$d" nr_hugepages) == "$pages" ]] || todo=1
     done
     if (( todo == 0 )); then
-        say "$pages pages of $pagesize already reserved ($size) on $(for d in "${dirs[@]}"; do dir_label "$d"; done | paste -sd, -); nothing to do"
+        rc_say "$pages pages of $pagesize already reserved ($size) on $(for d in "${dirs[@]}"; do dir_label "$d"; done | paste -sd, -); nothing to do"
         return 0
     fi
     need_root reserve
-    (( dry_run )) || need_tool
+    (( rc_dry_run )) || need_tool
     local args=("$tool" --pagesize "$pagesize")
     [[ -z $node ]] || args+=(--node "$node")
     args+=(--reserve "$size")
     local rc=0
-    run "${args[@]}" || rc=$?
-    (( dry_run )) && return 0
+    rc_run "${args[@]}" || rc=$?
+    (( rc_dry_run )) && return 0
 
     # dpdk-hugepages.py stops at the first node the kernel short-changes;
     # report every node, and what stays reserved.
@@ -357,8 +347,8 @@ $prog: '$prog release' frees it. Reserving at boot always works: see '$prog --pe
 EOF
         exit 1
     fi
-    (( rc == 0 )) || die "$tool failed (exit status $rc), though the page counts are as asked"
-    say "reserved $pages pages of $pagesize ($size) on $(for d in "${dirs[@]}"; do dir_label "$d"; done | paste -sd, -)"
+    (( rc == 0 )) || rc_die "$tool failed (exit status $rc), though the page counts are as asked"
+    rc_say "reserved $pages pages of $pagesize ($size) on $(for d in "${dirs[@]}"; do dir_label "$d"; done | paste -sd, -)"
 }
 
 do_mount() {
@@ -367,18 +357,18 @@ do_mount() {
     opts=$(mount_options "$dir")
     if [[ -n $opts ]]; then
         if have_kb=$(mount_page_kb "$opts") && (( have_kb != page_kb )); then
-            die "$dir is mounted with $(grep -o 'pagesize=[^,]*' <<<"$opts"), not $pagesize: DPDK would find no $pagesize pages there; 'umount $dir' first, or mount elsewhere (-d ${dir%/*}/hugepages-$pagesize)"
+            rc_die "$dir is mounted with $(grep -o 'pagesize=[^,]*' <<<"$opts"), not $pagesize: DPDK would find no $pagesize pages there; 'umount $dir' first, or mount elsewhere (-d ${dir%/*}/hugepages-$pagesize)"
         fi
-        say "hugetlbfs already mounted on $dir ($opts); nothing to do"
+        rc_say "hugetlbfs already mounted on $dir ($opts); nothing to do"
         return 0
     fi
     need_root mount
-    (( dry_run )) || need_tool
-    [[ -d $dir ]] || run mkdir -p "$dir"
-    run "$tool" --pagesize "$pagesize" --mount --directory "$dir"
-    (( dry_run )) && return 0
-    [[ -n $(mount_options "$dir") ]] || die "hugetlbfs is not mounted on $dir after '$tool --mount' (see mount's message above)"
-    say "mounted hugetlbfs ($pagesize pages) on $dir"
+    (( rc_dry_run )) || need_tool
+    [[ -d $dir ]] || rc_run mkdir -p "$dir"
+    rc_run "$tool" --pagesize "$pagesize" --mount --directory "$dir"
+    (( rc_dry_run )) && return 0
+    [[ -n $(mount_options "$dir") ]] || rc_die "hugetlbfs is not mounted on $dir after '$tool --mount' (see mount's message above)"
+    rc_say "mounted hugetlbfs ($pagesize pages) on $dir"
 }
 
 do_release() {
@@ -387,17 +377,17 @@ do_release() {
     files=$(leftover_files)
     if [[ -n $files ]]; then
         while read -r f; do
-            (( dry_run )) || say "removing $f: left by an exited DPDK process, it pins hugepages"
-            run rm -f -- "$f"
+            (( rc_dry_run )) || rc_say "removing $f: left by an exited DPDK process, it pins hugepages"
+            rc_run rm -f -- "$f"
         done <<<"$files"
     fi
-    (( dry_run )) || need_tool
+    (( rc_dry_run )) || need_tool
     local rc=0
-    run "$tool" --clear || rc=$?
+    rc_run "$tool" --clear || rc=$?
     if (( unmount )); then
-        run "$tool" --unmount --directory "$dir" || rc=$?
+        rc_run "$tool" --unmount --directory "$dir" || rc=$?
     fi
-    (( dry_run )) && return 0
+    (( rc_dry_run )) && return 0
 
     local d left=0 n
     for d in "$global_root"/hugepages-*kB; do
@@ -419,16 +409,16 @@ do_release() {
         fi
         exit 1
     fi
-    (( rc == 0 )) || die "$tool failed (exit status $rc)"
+    (( rc == 0 )) || rc_die "$tool failed (exit status $rc)"
     if (( unmount )) && [[ -n $(mount_options "$dir") ]]; then
-        die "$dir is still mounted (busy?)"
+        rc_die "$dir is still mounted (busy?)"
     fi
-    say "released every hugepage$( (( unmount )) && echo " and unmounted $dir")"
+    rc_say "released every hugepage$( (( unmount )) && echo " and unmounted $dir")"
 }
 
 do_status() {
     need_tool
-    "$tool" --show || die "$tool --show failed"
+    "$tool" --show || rc_die "$tool --show failed"
     echo
     echo "Page sizes offered: $(sizes_offered)"
     local d n f
@@ -474,7 +464,7 @@ do_persist() {
     [[ -z $node ]] || count="$node:$pages"
     cat <<EOF
 # Kernel command line: add to GRUB_CMDLINE_LINUX in /etc/default/grub, then
-# run update-grub and reboot.
+# rc_run update-grub and reboot.
 default_hugepagesz=$pagesize hugepagesz=$pagesize hugepages=$count
 EOF
     if [[ -z $node ]] && is_numa && (( $(all_nodes | wc -l) > 1 )); then

@@ -13,7 +13,19 @@ rc_packages=(
 )
 
 rc_say() { printf '%s: %s\n' "${rc_prog:-ringcast}" "$*"; }
+rc_warn() { printf '%s: warning: %s\n' "${rc_prog:-ringcast}" "$*" >&2; }
 rc_die() { printf '%s: error: %s\n' "${rc_prog:-ringcast}" "$*" >&2; exit 1; }
+
+# Runs a command, or with rc_dry_run=1 prints it (shell-quoted) instead.
+rc_run() {
+    if (( ${rc_dry_run:-0} )); then
+        local out=() a
+        for a in "$@"; do out+=("$(printf '%q' "$a")"); done
+        echo "${out[*]}"
+        return 0
+    fi
+    "$@"
+}
 
 rc_need_root() {
     (( EUID == 0 )) || rc_die "run as root (packages, network namespaces, DPDK need it)"

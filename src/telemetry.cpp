@@ -52,17 +52,11 @@ std::string mac_string(const mac_addr& m) {
     return b.data();
 }
 
-int stats_cb(const char*, const char*, tel* d) {
-    const reader r;
-    const appliance* app = r.app;
-    if (app == nullptr) {
-        return -1;
-    }
-    rte_tel_data_start_dict(d);
+void fill_stats(const appliance& app, tel* d) {
     std::array<uint64_t, metric_count> stats{};
     std::array<uint64_t, drop_count> drops{};
     uint64_t subscriptions = 0, topics = 0, subscribers = 0;
-    for (const auto& lc : app->lcores()) {
+    for (const auto& lc : app.lcores()) {
         for (size_t i = 0; i < metric_count; ++i) {
             stats[i] += lc->counters.stats[i].get();
         }
@@ -89,24 +83,17 @@ int stats_cb(const char*, const char*, tel* d) {
     rte_tel_data_add_dict_container(d, "drops", dd, 0);
     add_u64(d, "drops_total", total);
     tel* pools = child_dict();
-    for (rte_mempool* mp : app->pools()) {
+    for (rte_mempool* mp : app.pools()) {
         tel* p = child_dict();
         add_u64(p, "size", mp->size);
         add_u64(p, "in_use", rte_mempool_in_use_count(mp));
         rte_tel_data_add_dict_container(pools, mp->name, p, 0);
     }
     rte_tel_data_add_dict_container(d, "mempools", pools, 0);
-    return 0;
 }
 
-int lcores_cb(const char*, const char*, tel* d) {
-    const reader r;
-    const appliance* app = r.app;
-    if (app == nullptr) {
-        return -1;
-    }
-    rte_tel_data_start_dict(d);
-    for (const auto& lc : app->lcores()) {
+void fill_lcores(const appliance& app, tel* d) {
+    for (const auto& lc : app.lcores()) {
         tel* l = child_dict();
         const char* role = lc->io != nullptr && lc->worker != nullptr ? "io+worker"
                            : lc->io != nullptr                        ? "io"
@@ -131,22 +118,15 @@ int lcores_cb(const char*, const char*, tel* d) {
         }
         rte_tel_data_add_dict_container(d, ("lcore" + std::to_string(lc->lcore_id)).c_str(), l, 0);
     }
-    return 0;
 }
 
-int ports_cb(const char*, const char*, tel* d) {
-    const reader r;
-    const appliance* app = r.app;
-    if (app == nullptr) {
-        return -1;
-    }
-    rte_tel_data_start_dict(d);
-    for (size_t i = 0; i < app->ports().size(); ++i) {
-        const port_info& p = app->ports()[i];
+void fill_ports(const appliance& app, tel* d) {
+    for (size_t i = 0; i < app.ports().size(); ++i) {
+        const port_info& p = app.ports()[i];
         tel* t = child_dict();
         add_str(t, "device", p.name);
         add_str(t, "driver", p.driver);
-        if (const xdp_steering* x = app->steering(i); x != nullptr) {
+        if (const xdp_steering* x = app.steering(i); x != nullptr) {
             const xdp_counts n = x->counts();
             add_u64(t, "xdp_prog_id", x->prog_id());
             add_u64(t, "xdp_redirected", n.redirected);
@@ -175,17 +155,10 @@ int ports_cb(const char*, const char*, tel* d) {
         }
         rte_tel_data_add_dict_container(d, p.name.c_str(), t, 0);
     }
-    return 0;
 }
 
-int topics_cb(const char*, const char*, tel* d) {
-    const reader r;
-    const appliance* app = r.app;
-    if (app == nullptr) {
-        return -1;
-    }
-    rte_tel_data_start_dict(d);
-    for (const auto& lc : app->lcores()) {
+void fill_topics(const appliance& app, tel* d) {
+    for (const auto& lc : app.lcores()) {
         if (lc->worker == nullptr) {
             continue;
         }
@@ -215,17 +188,10 @@ int topics_cb(const char*, const char*, tel* d) {
             rte_tel_data_add_dict_container(d, name.c_str(), t, 0);
         }
     }
-    return 0;
 }
 
-int config_cb(const char*, const char*, tel* d) {
-    const reader r;
-    const appliance* app = r.app;
-    if (app == nullptr) {
-        return -1;
-    }
-    const config& c = app->cfg();
-    rte_tel_data_start_dict(d);
+void fill_config(const appliance& app, tel* d) {
+    const config& c = app.cfg();
     add_str(d, "path", c.path);
     add_str(d, "file_prefix", c.eal.file_prefix);
     add_u64(d, "main_lcore", c.eal.main_lcore);
@@ -244,6 +210,17 @@ int config_cb(const char*, const char*, tel* d) {
     add_u64(d, "max_subscriptions", c.limits.subscriptions);
     add_u64(d, "max_subscribers", c.limits.subscribers);
     add_u64(d, "max_topic_len", c.limits.topic_len);
+}
+
+// Every command: count in as a reader, then answer with a dict, or -1 while
+// no appliance is attached.
+template <void (*Fill)(const appliance&, tel*)> int command(const char*, const char*, tel* d) {
+    const reader r;
+    if (r.app == nullptr) {
+        return -1;
+    }
+    rte_tel_data_start_dict(d);
+    Fill(*r.app, d);
     return 0;
 }
 
@@ -259,12 +236,15 @@ void attach_telemetry(const appliance* app) {
         return;
     }
     registered = true;
-    rte_telemetry_register_cmd("/ringcast/stats", stats_cb,
+    rte_telemetry_register_cmd("/ringcast/stats", command<fill_stats>,
                                "Totals: packets, frames, deliveries, drops by reason, mempools in use");
-    rte_telemetry_register_cmd("/ringcast/lcores", lcores_cb, "Per lcore: role, packets, bursts, busy ratio");
-    rte_telemetry_register_cmd("/ringcast/ports", ports_cb, "Per port: address, link, ethdev counters");
-    rte_telemetry_register_cmd("/ringcast/topics", topics_cb, "Top topics: subscribers, seq, retained");
-    rte_telemetry_register_cmd("/ringcast/config", config_cb, "The running configuration");
+    rte_telemetry_register_cmd("/ringcast/lcores", command<fill_lcores>,
+                               "Per lcore: role, packets, bursts, busy ratio");
+    rte_telemetry_register_cmd("/ringcast/ports", command<fill_ports>,
+                               "Per port: address, link, ethdev counters");
+    rte_telemetry_register_cmd("/ringcast/topics", command<fill_topics>,
+                               "Top topics: subscribers, seq, retained");
+    rte_telemetry_register_cmd("/ringcast/config", command<fill_config>, "The running configuration");
 }
 
 } // namespace ringcast

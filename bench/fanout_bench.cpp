@@ -1,0 +1,187 @@
+// build_deliveries, the worker's per-PUB fan-out: a chained header mbuf per
+// subscriber with one refcount update (ports with multi-segment TX) against a
+// full copy per subscriber (ports without). Each iteration builds the
+// deliveries and frees them again: a TX would pay that free once the NIC is
+// done, so build+free is the cost a delivery really has.
+// Run: taskset -c 1 build/bench/fanout_bench --benchmark_min_time=0.1
+#include <ringcast/fanout.hpp>
+
+#include <benchmark/benchmark.h>
+
+#include <rte_eal.h>
+#include <rte_errno.h>
+#include <rte_mbuf.h>
+
+#include <array>
+#include <cstdio>
+#include <cstring>
+#include <filesystem>
+#include <sched.h>
+#include <string>
+#include <unistd.h>
+#include <vector>
+
+using namespace ringcast;
+
+namespace {
+
+// The largest frame measured; the copy pool also needs room for the 42-byte
+// L2-L4 header in front of it.
+constexpr uint16_t max_frame = 8192;
+// The daemon's defaults (config.hpp mempool_config, appliance.cpp): a 256-mbuf
+// per-lcore cache and 512 bytes of header data room.
+constexpr unsigned pool_cache = 256;
+constexpr uint16_t header_data_room = 512;
+constexpr unsigned pool_mbufs = 2047;
+constexpr uint16_t max_targets = 32;
+
+rte_mempool* g_frames = nullptr;  // the shared frame, any size
+rte_mempool* g_copies = nullptr;  // the copy fallback's mbufs (port.rx_pool)
+rte_mempool* g_headers = nullptr; // fan-out headers
+
+// A received MSG frame trimmed as the io lcore leaves it: `len` bytes of
+// frame (header, topic and payload together) in one segment.
+rte_mbuf* make_frame(uint16_t len) {
+    rte_mbuf* m = rte_pktmbuf_alloc(g_frames);
+    if (m == nullptr) {
+        return nullptr;
+    }
+    char* p = rte_pktmbuf_append(m, len);
+    if (p == nullptr) {
+        rte_pktmbuf_free(m);
+        return nullptr;
+    }
+    std::memset(p, 'x', len);
+    return m;
+}
+
+// Args: frame bytes, targets per call.
+void fan_out(benchmark::State& state, bool multi_seg_tx) {
+    const auto len = static_cast<uint16_t>(state.range(0));
+    const auto n = static_cast<uint16_t>(state.range(1));
+    port_info port;
+    port.id.mac = {0x02, 0, 0, 0, 0, 1};
+    port.id.ipv4 = 0xC0000201;
+    port.id.udp_port = 7700;
+    port.multi_seg_tx = multi_seg_tx;
+    port.rx_pool = g_copies;
+    std::array<delivery_target, max_targets> targets{};
+    for (uint16_t i = 0; i < n; ++i) {
+        targets[i] = delivery_target{{0x02, 0, 0, 0, 1, uint8_t(i)}, 0xC0000202 + i, uint16_t(5000 + i)};
+    }
+    const std::span<const delivery_target> to{targets.data(), n};
+    std::array<rte_mbuf*, max_targets> out{};
+    lcore_counters counters;
+    rte_mbuf* frame = make_frame(len);
+    if (frame == nullptr) {
+        state.SkipWithError("frame allocation failed");
+        return;
+    }
+    for (auto _ : state) {
+        const uint16_t built = build_deliveries(port, g_headers, frame, to, out, counters);
+        if (built != n) {
+            state.SkipWithError("a pool ran empty");
+            break;
+        }
+        benchmark::DoNotOptimize(out[0]);
+        rte_pktmbuf_free_bulk(out.data(), built);
+    }
+    rte_pktmbuf_free(frame);
+    state.SetItemsProcessed(state.iterations() * n);
+    state.counters["bytes_copied_per_delivery"] = multi_seg_tx ? 0.0 : double(l2l4_len + len);
+    // Seconds per delivery, printed with an SI prefix: "12.3n" is 12.3 ns.
+    state.counters["per_delivery"] = benchmark::Counter(
+        double(state.iterations() * n), benchmark::Counter::kIsRate | benchmark::Counter::kInvert);
+}
+
+void fan_out_refcount(benchmark::State& state) {
+    fan_out(state, true);
+}
+void fan_out_copy(benchmark::State& state) {
+    fan_out(state, false);
+}
+
+void sizes(benchmark::internal::Benchmark* b) {
+    b->ArgNames({"payload", "targets"});
+    for (int64_t len : {64, 1024, 8192}) {
+        for (int64_t n : {1, 32}) {
+            b->Args({len, n});
+        }
+    }
+}
+BENCHMARK(fan_out_refcount)->Apply(sizes);
+BENCHMARK(fan_out_copy)->Apply(sizes);
+
+// Writes every mbuf's whole buffer once: --no-huge memory is faulted in on
+// first touch, which would otherwise land in whichever benchmark runs first.
+void touch_buffers(rte_mempool* mp) {
+    rte_mempool_obj_iter(
+        mp,
+        [](rte_mempool*, void*, void* obj, unsigned) {
+            auto* m = static_cast<rte_mbuf*>(obj);
+            std::memset(m->buf_addr, 0, m->buf_len);
+        },
+        nullptr);
+}
+
+// The first CPU this process may run on, so that `taskset -c N` decides
+// where the main lcore runs: EAL would otherwise pin it to CPU 0.
+int first_allowed_cpu() {
+    cpu_set_t set;
+    CPU_ZERO(&set);
+    if (sched_getaffinity(0, sizeof(set), &set) == 0) {
+        for (int c = 0; c < CPU_SETSIZE; ++c) {
+            if (CPU_ISSET(c, &set)) {
+                return c;
+            }
+        }
+    }
+    return 0;
+}
+
+} // namespace
+
+int main(int argc, char** argv) {
+    benchmark::Initialize(&argc, argv);
+    if (benchmark::ReportUnrecognizedArguments(argc, argv)) {
+        return 1;
+    }
+    std::vector<std::string> args = {
+        "fanout_bench",   "--no-huge",    "-m",       "256",
+        "--no-pci",       "--no-shconf",  "--lcores", "0@" + std::to_string(first_allowed_cpu()),
+        "--no-telemetry", "--log-level=4"};
+    // A private runtime directory, removed at exit: nothing is left behind.
+    args.push_back("--file-prefix=rc_fanout_bench_" + std::to_string(getpid()));
+    std::vector<char*> argv_eal;
+    for (auto& a : args) {
+        argv_eal.push_back(a.data());
+    }
+    if (rte_eal_init(static_cast<int>(argv_eal.size()), argv_eal.data()) < 0) {
+        std::fprintf(stderr, "rte_eal_init failed\n");
+        return 1;
+    }
+    const int socket = static_cast<int>(rte_socket_id());
+    g_frames = rte_pktmbuf_pool_create("bench_frames", 63, 0, 0, RTE_PKTMBUF_HEADROOM + max_frame, socket);
+    g_copies = rte_pktmbuf_pool_create("bench_copies", pool_mbufs, pool_cache, 0,
+                                       RTE_PKTMBUF_HEADROOM + l2l4_len + max_frame, socket);
+    g_headers = rte_pktmbuf_pool_create("bench_headers", pool_mbufs, pool_cache, 0,
+                                        RTE_PKTMBUF_HEADROOM + header_data_room, socket);
+    int rc = 0;
+    if (g_frames == nullptr || g_copies == nullptr || g_headers == nullptr) {
+        std::fprintf(stderr, "rte_pktmbuf_pool_create: %s\n", rte_strerror(rte_errno));
+        rc = 1;
+    } else {
+        for (rte_mempool* mp : {g_frames, g_copies, g_headers}) {
+            touch_buffers(mp);
+        }
+        benchmark::RunSpecifiedBenchmarks();
+        benchmark::Shutdown();
+    }
+    rte_mempool_free(g_headers);
+    rte_mempool_free(g_copies);
+    rte_mempool_free(g_frames);
+    const std::string runtime_dir = rte_eal_get_runtime_dir();
+    rte_eal_cleanup();
+    std::filesystem::remove_all(runtime_dir);
+    return rc;
+}

@@ -8,6 +8,8 @@
 
 #include <benchmark/benchmark.h>
 
+#include <eal_env.hpp>
+
 #include <rte_eal.h>
 #include <rte_errno.h>
 #include <rte_mbuf.h>
@@ -15,7 +17,6 @@
 #include <array>
 #include <cstdio>
 #include <cstring>
-#include <filesystem>
 #include <sched.h>
 #include <string>
 #include <unistd.h>
@@ -146,18 +147,9 @@ int main(int argc, char** argv) {
     if (benchmark::ReportUnrecognizedArguments(argc, argv)) {
         return 1;
     }
-    std::vector<std::string> args = {
-        "fanout_bench",   "--no-huge",    "-m",       "256",
-        "--no-pci",       "--no-shconf",  "--lcores", "0@" + std::to_string(first_allowed_cpu()),
-        "--no-telemetry", "--log-level=4"};
-    // A private runtime directory, removed at exit: nothing is left behind.
-    args.push_back("--file-prefix=rc_fanout_bench_" + std::to_string(getpid()));
-    std::vector<char*> argv_eal;
-    for (auto& a : args) {
-        argv_eal.push_back(a.data());
-    }
-    if (rte_eal_init(static_cast<int>(argv_eal.size()), argv_eal.data()) < 0) {
-        std::fprintf(stderr, "rte_eal_init failed\n");
+    const ringcast::test_support::eal_env eal("fanout_bench", "256",
+                                              "0@" + std::to_string(first_allowed_cpu()));
+    if (!eal.ok()) {
         return 1;
     }
     const int socket = static_cast<int>(rte_socket_id());
@@ -180,8 +172,5 @@ int main(int argc, char** argv) {
     rte_mempool_free(g_headers);
     rte_mempool_free(g_copies);
     rte_mempool_free(g_frames);
-    const std::string runtime_dir = rte_eal_get_runtime_dir();
-    rte_eal_cleanup();
-    std::filesystem::remove_all(runtime_dir);
     return rc;
 }

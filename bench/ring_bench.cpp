@@ -7,6 +7,8 @@
 
 #include <benchmark/benchmark.h>
 
+#include <eal_env.hpp>
+
 #include <rte_eal.h>
 #include <rte_errno.h>
 #include <rte_launch.h>
@@ -18,7 +20,6 @@
 #include <array>
 #include <atomic>
 #include <cstdio>
-#include <filesystem>
 #include <sched.h>
 #include <string>
 #include <unistd.h>
@@ -187,24 +188,9 @@ int main(int argc, char** argv) {
                      "measure time-slicing, not the hand-off\n",
                      cpus[0]);
     }
-    std::vector<std::string> args = {"ring_bench",
-                                     "--no-huge",
-                                     "-m",
-                                     "64",
-                                     "--no-pci",
-                                     "--no-shconf",
-                                     "--lcores=0@" + std::to_string(cpus[0]) + ",1@" +
-                                         std::to_string(cpus[1]),
-                                     "--no-telemetry",
-                                     "--log-level=4"};
-    // A private runtime directory, removed at exit: nothing is left behind.
-    args.push_back("--file-prefix=rc_ring_bench_" + std::to_string(getpid()));
-    std::vector<char*> argv_eal;
-    for (auto& a : args) {
-        argv_eal.push_back(a.data());
-    }
-    if (rte_eal_init(static_cast<int>(argv_eal.size()), argv_eal.data()) < 0) {
-        std::fprintf(stderr, "rte_eal_init: %s\n", rte_strerror(rte_errno));
+    const ringcast::test_support::eal_env eal(
+        "ring_bench", "64", "0@" + std::to_string(cpus[0]) + ",1@" + std::to_string(cpus[1]));
+    if (!eal.ok()) {
         return 1;
     }
     int rc = 0;
@@ -215,8 +201,5 @@ int main(int argc, char** argv) {
         benchmark::RunSpecifiedBenchmarks();
         benchmark::Shutdown();
     }
-    const std::string runtime_dir = rte_eal_get_runtime_dir();
-    rte_eal_cleanup();
-    std::filesystem::remove_all(runtime_dir);
     return rc;
 }

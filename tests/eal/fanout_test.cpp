@@ -4,14 +4,14 @@
 
 #include <gtest/gtest.h>
 
+#include <eal_env.hpp>
+
 #include <rte_eal.h>
 #include <rte_mbuf.h>
 
 #include <array>
 #include <cstring>
-#include <filesystem>
 #include <string>
-#include <unistd.h>
 #include <vector>
 
 using namespace ringcast;
@@ -128,17 +128,8 @@ TEST_F(fanout, works_on_an_indirect_view_of_part_of_a_datagram) {
 
 int main(int argc, char** argv) {
     ::testing::InitGoogleTest(&argc, argv);
-    std::vector<std::string> args = {"fanout_test",    "--no-huge",    "-m", "128",
-                                     "--no-pci",       "--no-shconf",  "-l", "0",
-                                     "--no-telemetry", "--log-level=4"};
-    // A private runtime directory, removed at exit: nothing is left behind.
-    args.push_back("--file-prefix=rc_fanout_" + std::to_string(getpid()));
-    std::vector<char*> argv_eal;
-    for (auto& a : args) {
-        argv_eal.push_back(a.data());
-    }
-    if (rte_eal_init(static_cast<int>(argv_eal.size()), argv_eal.data()) < 0) {
-        std::fprintf(stderr, "rte_eal_init failed\n");
+    const ringcast::test_support::eal_env eal("fanout_test", "128", "0@0");
+    if (!eal.ok()) {
         return 1;
     }
     // No per-lcore cache: in-use counts are exact.
@@ -147,8 +138,5 @@ int main(int argc, char** argv) {
     const int rc = RUN_ALL_TESTS();
     rte_mempool_free(g_headers);
     rte_mempool_free(g_frames);
-    const std::string runtime_dir = rte_eal_get_runtime_dir();
-    rte_eal_cleanup();
-    std::filesystem::remove_all(runtime_dir);
     return rc;
 }

@@ -7,6 +7,8 @@
 
 #include <gtest/gtest.h>
 
+#include <eal_env.hpp>
+
 #include <rte_eal.h>
 #include <rte_eth_ring.h>
 #include <rte_ethdev.h>
@@ -14,11 +16,9 @@
 #include <rte_ring.h>
 
 #include <cstring>
-#include <filesystem>
 #include <map>
 #include <memory>
 #include <string>
-#include <unistd.h>
 #include <vector>
 
 using namespace ringcast;
@@ -586,24 +586,12 @@ TEST_F(pipeline, counts_ring_full_and_frees_what_it_drops) {
 int main(int argc, char** argv) {
     ::testing::InitGoogleTest(&argc, argv);
     // Two lcores mapped onto CPU 0, so the test runs on one-core machines too.
-    std::vector<std::string> args = {
-        "pipeline_test", "--no-huge",     "-m", "256", "--no-pci", "--no-shconf", "--lcores=0@0,1@0",
-        "--log-level=4", "--no-telemetry"};
-    // A private runtime directory, removed at exit: nothing is left behind.
-    args.push_back("--file-prefix=rc_pipeline_" + std::to_string(getpid()));
-    std::vector<char*> argv_eal;
-    for (auto& a : args) {
-        argv_eal.push_back(a.data());
-    }
-    if (rte_eal_init(static_cast<int>(argv_eal.size()), argv_eal.data()) < 0) {
-        std::fprintf(stderr, "rte_eal_init failed\n");
+    const ringcast::test_support::eal_env eal("pipeline_test", "256", "0@0,1@0");
+    if (!eal.ok()) {
         return 1;
     }
     g_input = rte_pktmbuf_pool_create("test_input", 4095, 0, 0, RTE_MBUF_DEFAULT_BUF_SIZE, 0);
     const int rc = RUN_ALL_TESTS();
     rte_mempool_free(g_input);
-    const std::string runtime_dir = rte_eal_get_runtime_dir();
-    rte_eal_cleanup();
-    std::filesystem::remove_all(runtime_dir);
     return rc;
 }

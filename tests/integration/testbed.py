@@ -565,6 +565,13 @@ class DaemonTestCase(unittest.TestCase):
         self.assertEqual(now, self.daemon.baseline,
                          "mempool in_use after traffic and unsubscribe differs from the idle baseline")
 
+    # Every class ends with these two, in this order (tests run by name).
+    def test_90_mbuf_pools_back_at_idle_baseline(self):
+        self.assert_pools_at_baseline()
+
+    def test_99_sigterm_exits_zero_within_3s(self):
+        self.assert_sigterm_exits_zero()
+
     def assert_sigterm_exits_zero(self):
         rc, took = self.daemon.stop()
         self.assertIsNotNone(rc, f"ringcastd still running 3 s after SIGTERM:\n{self.daemon.log_text()[-2000:]}")

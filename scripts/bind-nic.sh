@@ -70,12 +70,6 @@ Exit status: 0 done (or nothing to do), 1 refused or failed, 2 usage error.
 EOF
 }
 
-usage_error() {
-    printf '%s: %s\n' "$prog" "$1" >&2
-    printf "Try '%s --help'.\n" "$prog" >&2
-    exit 2
-}
-
 # ---- arguments
 
 cmd=''
@@ -87,7 +81,7 @@ rc_dry_run=0
 while (( $# > 0 )); do
     case $1 in
         --driver|-b)
-            (( $# >= 2 )) || usage_error "option $1 needs a value"
+            (( $# >= 2 )) || rc_usage_error "option $1 needs a value"
             driver=$2
             shift 2
             ;;
@@ -95,14 +89,14 @@ while (( $# > 0 )); do
         --force) force=1; shift ;;
         --dry-run) rc_dry_run=1; shift ;;
         -h|--help) usage; exit 0 ;;
-        -*) usage_error "unknown option '$1'" ;;
+        -*) rc_usage_error "unknown option '$1'" ;;
         *)
             if [[ -z $cmd ]]; then
                 cmd=$1
             elif [[ -z $target && $cmd != list ]]; then
                 target=$1
             else
-                usage_error "unexpected argument '$1'"
+                rc_usage_error "unexpected argument '$1'"
             fi
             shift
             ;;
@@ -119,24 +113,24 @@ is_dpdk_driver() {
 
 case $cmd in
     list)
-        [[ -z $driver ]] || usage_error "list takes no --driver"
+        [[ -z $driver ]] || rc_usage_error "list takes no --driver"
         ;;
     bind)
-        [[ -n $target ]] || usage_error "bind needs a PCI address or an interface name"
+        [[ -n $target ]] || rc_usage_error "bind needs a PCI address or an interface name"
         driver=${driver:-$default_driver}
         case $driver in
             vfio-pci|uio_pci_generic) ;;
-            *) usage_error "bind --driver must be vfio-pci or uio_pci_generic, not '$driver' (unbind gives a NIC back to a kernel driver)" ;;
+            *) rc_usage_error "bind --driver must be vfio-pci or uio_pci_generic, not '$driver' (unbind gives a NIC back to a kernel driver)" ;;
         esac
         ;;
     unbind)
-        [[ -n $target ]] || usage_error "unbind needs a PCI address"
-        [[ -n $driver ]] || usage_error "unbind needs --driver KERNEL_DRIVER (the NIC's kernel driver: 'list' shows it)"
-        ! is_dpdk_driver "$driver" || usage_error "$driver is a DPDK driver: unbind gives the NIC back to its kernel driver (e.g. ixgbe); to change DPDK drivers use bind"
-        [[ $driver =~ ^[A-Za-z0-9_-]+$ ]] || usage_error "bad driver name '$driver'"
+        [[ -n $target ]] || rc_usage_error "unbind needs a PCI address"
+        [[ -n $driver ]] || rc_usage_error "unbind needs --driver KERNEL_DRIVER (the NIC's kernel driver: 'list' shows it)"
+        ! is_dpdk_driver "$driver" || rc_usage_error "$driver is a DPDK driver: unbind gives the NIC back to its kernel driver (e.g. ixgbe); to change DPDK drivers use bind"
+        [[ $driver =~ ^[A-Za-z0-9_-]+$ ]] || rc_usage_error "bad driver name '$driver'"
         ;;
-    '') usage_error "no command given" ;;
-    *) usage_error "unknown command '$cmd'" ;;
+    '') rc_usage_error "no command given" ;;
+    *) rc_usage_error "unknown command '$cmd'" ;;
 esac
 
 # ---- the host (read only)
@@ -390,6 +384,20 @@ do_list() {
         | awk -F'|' '{ printf "%-13s %-10s %-16s %-11s %-30s %s\n", $1, ($2 == "" ? "-" : $2), $3, $4, ($5 == "" ? "-" : $5), $6 }'
 }
 
+# Hands $pci to driver $1 through dpdk-devbind.py and checks it took:
+# devbind skips an interface that has routes with only a warning and exit 0.
+# Returns 1 in a dry run, where there is nothing to check.
+devbind_to() {
+    local to=$1 args=("$devbind" --bind "$1")
+    (( force == 0 )) || args+=(--force)
+    args+=("$pci")
+    rc_run "${args[@]}" || rc_die "$devbind failed (see its message above)"
+    (( rc_dry_run )) && return 1
+    local after
+    after=$(pci_driver "$pci")
+    [[ $after == "$to" ]] || rc_die "$pci is on '${after:-no driver}' after $devbind, not $to (see its message above)"
+}
+
 do_bind() {
     resolve_target "$target"
     local now ifs
@@ -450,15 +458,7 @@ do_bind() {
     [[ $driver != vfio-pci ]] || check_iommu
     load_driver "$driver"
 
-    local args=("$devbind" --bind "$driver")
-    (( force == 0 )) || args+=(--force)
-    args+=("$pci")
-    rc_run "${args[@]}" || rc_die "$devbind failed (see its message above)"
-    (( rc_dry_run )) && return 0
-
-    local after
-    after=$(pci_driver "$pci")
-    [[ $after == "$driver" ]] || rc_die "$pci is on '${after:-no driver}' after $devbind, not $driver (see its message above)"
+    devbind_to "$driver" || return 0
     rc_say "$label bound to $driver${now:+ (was $now; give it back with: $prog unbind $pci --driver $now)}"
 }
 
@@ -479,15 +479,7 @@ do_unbind() {
     (( rc_dry_run )) || need_devbind
     load_driver "$driver"
 
-    local args=("$devbind" --bind "$driver")
-    (( force == 0 )) || args+=(--force)
-    args+=("$pci")
-    rc_run "${args[@]}" || rc_die "$devbind failed (see its message above)"
-    (( rc_dry_run )) && return 0
-
-    local after
-    after=$(pci_driver "$pci")
-    [[ $after == "$driver" ]] || rc_die "$pci is on '${after:-no driver}' after $devbind, not $driver (see its message above)"
+    devbind_to "$driver" || return 0
     ifs=$(pci_ifaces "$pci")
     rc_say "$pci back on $driver${ifs:+ (interface $ifs)}"
 }

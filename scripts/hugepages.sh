@@ -71,12 +71,6 @@ root, ...), 2 usage error.
 EOF
 }
 
-usage_error() {
-    printf '%s: %s\n' "$prog" "$1" >&2
-    printf "Try '%s --help'.\n" "$prog" >&2
-    exit 2
-}
-
 # ---- arguments
 
 cmd=''
@@ -88,7 +82,7 @@ unmount=0
 persist=0
 rc_dry_run=0
 
-need_value() { (( $2 >= 2 )) || usage_error "option $1 needs a value"; }
+need_value() { (( $2 >= 2 )) || rc_usage_error "option $1 needs a value"; }
 
 while (( $# > 0 )); do
     case $1 in
@@ -102,14 +96,14 @@ while (( $# > 0 )); do
         --persist) persist=1; shift ;;
         --dry-run) rc_dry_run=1; shift ;;
         -h|--help) usage; exit 0 ;;
-        -*) usage_error "unknown option '$1'" ;;
+        -*) rc_usage_error "unknown option '$1'" ;;
         *)
             if [[ -z $cmd ]]; then
                 cmd=$1
             elif [[ -z $size && ($cmd == reserve || $cmd == setup) ]]; then
                 size=$1
             else
-                usage_error "unexpected argument '$1'"
+                rc_usage_error "unexpected argument '$1'"
             fi
             shift
             ;;
@@ -117,25 +111,25 @@ while (( $# > 0 )); do
 done
 
 if [[ -z $cmd ]]; then
-    (( persist )) || usage_error "no command given"
+    (( persist )) || rc_usage_error "no command given"
     cmd=reserve
 fi
 case $cmd in
     reserve|mount|setup|status|release) ;;
-    *) usage_error "unknown command '$cmd'" ;;
+    *) rc_usage_error "unknown command '$cmd'" ;;
 esac
 
 # Page size as dpdk-hugepages.py and the kernel spell it, and in kB (sysfs).
 case ${pagesize^^} in
     2M|2MB|2048K|2048KB) pagesize=2M; page_kb=2048 ;;
     1G|1GB|1024M|1024MB) pagesize=1G; page_kb=1048576 ;;
-    *) usage_error "page size must be 2M or 1G, not '$pagesize'" ;;
+    *) rc_usage_error "page size must be 2M or 1G, not '$pagesize'" ;;
 esac
 
-[[ -z $node || $node =~ ^[0-9]+$ ]] || usage_error "NUMA node must be a number, not '$node'"
-[[ $dir == /* ]] || usage_error "the mount point must be an absolute path, not '$dir'"
+[[ -z $node || $node =~ ^[0-9]+$ ]] || rc_usage_error "NUMA node must be a number, not '$node'"
+[[ $dir == /* ]] || rc_usage_error "the mount point must be an absolute path, not '$dir'"
 [[ $dir != */ || $dir == / ]] || dir=${dir%/}
-(( unmount == 0 )) || [[ $cmd == release ]] || usage_error "--unmount goes with release only"
+(( unmount == 0 )) || [[ $cmd == release ]] || rc_usage_error "--unmount goes with release only"
 size=${size:-$default_size}
 
 # SIZE in kB; a bare number is refused (dpdk-hugepages.py would read bytes).
@@ -152,8 +146,8 @@ size_kb() {
 
 pages=0
 if [[ $cmd == reserve || $cmd == setup ]]; then
-    kb=$(size_kb "$size") || usage_error "SIZE must be a number with K, M or G (e.g. 512M, 2G), not '$size'"
-    (( kb % page_kb == 0 )) || usage_error "SIZE $size is not a whole number of $pagesize pages"
+    kb=$(size_kb "$size") || rc_usage_error "SIZE must be a number with K, M or G (e.g. 512M, 2G), not '$size'"
+    (( kb % page_kb == 0 )) || rc_usage_error "SIZE $size is not a whole number of $pagesize pages"
     pages=$((kb / page_kb))
     size=${size^^}
     size=${size%B}
@@ -478,7 +472,7 @@ EOF
 
 if (( persist )); then
     [[ $cmd == reserve || $cmd == setup || $cmd == mount ]] \
-        || usage_error "--persist goes with reserve, setup or mount (or alone)"
+        || rc_usage_error "--persist goes with reserve, setup or mount (or alone)"
     if [[ $cmd == mount ]]; then
         pages=$(( $(size_kb "$default_size") / page_kb ))
     fi

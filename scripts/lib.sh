@@ -16,6 +16,13 @@ rc_say() { printf '%s: %s\n' "${rc_prog:-ringcast}" "$*"; }
 rc_warn() { printf '%s: warning: %s\n' "${rc_prog:-ringcast}" "$*" >&2; }
 rc_die() { printf '%s: error: %s\n' "${rc_prog:-ringcast}" "$*" >&2; exit 1; }
 
+# A usage mistake: says what and where help is, exit status 2.
+rc_usage_error() {
+    printf '%s: %s\n' "${rc_prog:-ringcast}" "$1" >&2
+    printf "Try '%s --help'.\n" "${rc_prog:-ringcast}" >&2
+    exit 2
+}
+
 # Runs a command, or with rc_dry_run=1 prints it (shell-quoted) instead.
 rc_run() {
     if (( ${rc_dry_run:-0} )); then

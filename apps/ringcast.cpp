@@ -131,7 +131,7 @@ uint64_t parse_count(const char* name, std::string_view s) {
     return v;
 }
 
-double parse_seconds(const char* name, std::string_view s) {
+double parse_non_negative(const char* name, std::string_view s) {
     double v = 0;
     const auto [end, ec] = std::from_chars(s.data(), s.data() + s.size(), v);
     if (ec != std::errc{} || end != s.data() + s.size() || !std::isfinite(v) || v < 0) {
@@ -255,7 +255,7 @@ int run_sub(int argc, char** argv) {
             count = parse_count("--count", arg);
             break;
         case 't':
-            idle_s = parse_seconds("--timeout", arg);
+            idle_s = parse_non_negative("--timeout", arg);
             break;
         }
     });
@@ -333,7 +333,7 @@ int run_pub(int argc, char** argv) {
             count = parse_count("--count", arg);
             break;
         case 'r':
-            rate = parse_seconds("--rate", arg);
+            rate = parse_non_negative("--rate", arg);
             break;
         }
     });
@@ -399,10 +399,10 @@ int run_ping(int argc, char** argv) {
             count = parse_count("--count", arg);
             break;
         case 'i':
-            interval_s = parse_seconds("--interval", arg);
+            interval_s = parse_non_negative("--interval", arg);
             break;
         case 't':
-            timeout_s = parse_seconds("--timeout", arg);
+            timeout_s = parse_non_negative("--timeout", arg);
             break;
         }
     });
@@ -1015,7 +1015,7 @@ int run_top(int argc, char** argv) {
             target.socket_path = arg;
             break;
         case 'i':
-            interval_s = parse_seconds("--interval", arg);
+            interval_s = parse_non_negative("--interval", arg);
             break;
         case 'n':
             count = parse_count("--count", arg);

@@ -73,8 +73,52 @@ struct limits_config {
     uint32_t subscriptions = 262144; // per worker
     uint32_t subscribers = 65536;    // per worker, and sources tracked per io lcore
     uint32_t topic_len = 255;
+    uint32_t filters = 65536;    // wildcard and shared-group subscriptions, per worker
+    uint32_t groups = 4096;      // shared groups ($share/GROUP/FILTER), per worker
+    uint32_t topic_idle_s = 60;  // a topic with no subscriber and nothing retained is forgotten after this
+    uint32_t delivery_rate = 0;  // per subscriber deliveries per second; 0: no cap
+    uint32_t delivery_burst = 1024;
 
     bool operator==(const limits_config&) const = default;
+};
+
+// Messages a topic keeps for NACK, replay and last value: references to the
+// received mbufs, never copies.
+struct retention_prefix {
+    std::string prefix; // topics starting with it
+    uint32_t keep = 0;
+
+    bool operator==(const retention_prefix&) const = default;
+};
+
+struct retention_config {
+    uint32_t keep = 0;                      // R: last messages kept per topic
+    std::vector<retention_prefix> prefixes; // overrides of keep; the longest matching prefix wins
+    uint32_t max_messages = 2048;           // cap over all topics, oldest evicted first (split among workers)
+    uint32_t last_values = 1024;            // RETAIN last values kept (split among workers)
+
+    bool operator==(const retention_config&) const = default;
+};
+
+struct qos_config {
+    uint32_t dedup_window_ms = 5000; // a QoS 2 retry inside it is ACKed, not delivered again
+    uint32_t dedup_entries = 65536;  // per worker
+
+    bool operator==(const qos_config&) const = default;
+};
+
+struct repair_config {
+    uint32_t nack_rate = 20000; // retransmitted messages per subscriber per second (NACK and REPLAY)
+    uint32_t nack_burst = 4096;
+
+    bool operator==(const repair_config&) const = default;
+};
+
+// Only for tests and demos; refused anywhere but [debug].
+struct debug_config {
+    uint32_t inject_loss_ppm = 0; // live deliveries dropped, per million, deterministically
+
+    bool operator==(const debug_config&) const = default;
 };
 
 struct config {
@@ -85,6 +129,10 @@ struct config {
     ring_config rings;
     rcp_config rcp;
     limits_config limits;
+    retention_config retention;
+    qos_config qos;
+    repair_config repair;
+    debug_config debug;
     std::string path; // file it came from
 
     bool operator==(const config&) const = default;

@@ -19,6 +19,8 @@ inline constexpr size_t max_topic_len = 255;
 // PONG echoes at most this much of a PING's payload; ERR reasons are at most this long.
 inline constexpr size_t max_ping_echo = 64;
 inline constexpr size_t max_err_reason = 32;
+// A NACK asks for at most this many messages; clients split longer gaps.
+inline constexpr uint32_t max_nack_count = 1024;
 
 enum class op : uint8_t {
     hello = 1,

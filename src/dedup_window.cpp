@@ -1,0 +1,1 @@
+#include <ringcast/dedup_window.hpp>

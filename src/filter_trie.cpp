@@ -1,0 +1,1 @@
+#include <ringcast/filter_trie.hpp>

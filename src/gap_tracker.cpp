@@ -1,0 +1,1 @@
+#include <ringcast/gap_tracker.hpp>

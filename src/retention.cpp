@@ -1,0 +1,1 @@
+#include <ringcast/retention.hpp>

@@ -1,0 +1,3 @@
+#include <ringcast/dedup_window.hpp>
+
+#include <gtest/gtest.h>

@@ -1,0 +1,3 @@
+#include <ringcast/filter_trie.hpp>
+
+#include <gtest/gtest.h>

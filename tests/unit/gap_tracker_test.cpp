@@ -1,0 +1,3 @@
+#include <ringcast/gap_tracker.hpp>
+
+#include <gtest/gtest.h>

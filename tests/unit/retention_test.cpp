@@ -1,0 +1,3 @@
+#include <ringcast/retention.hpp>
+
+#include <gtest/gtest.h>

@@ -29,10 +29,29 @@ public:
     // window before `now`, else 0. Expires what the window left behind.
     [[nodiscard]] uint64_t find(const dedup_key& k, uint64_t now) noexcept;
     // Records a delivered PUB. Returns true when the table was full and an
-    // entry still inside its window had to go (the caller counts it).
+    // entry still inside its window had to go (the caller counts it); with
+    // capacity 0, true whenever the window is not 0, as the record itself goes.
+    // A key still held keeps its time and slot and takes the new topic seq.
     bool record(const dedup_key& k, uint64_t topic_seq, uint64_t now) noexcept;
 
-    [[nodiscard]] uint32_t size() const noexcept;
+    [[nodiscard]] uint32_t size() const noexcept { return _n; }
+
+private:
+    struct entry {
+        dedup_key key;
+        uint64_t topic_seq = 0;
+        uint64_t at = 0; // when recorded
+    };
+
+    // Drops entries from the oldest end while their window is over at `now`.
+    void expire(uint64_t now) noexcept;
+    void pop_oldest() noexcept;
+
+    std::vector<entry> _ring; // insertion order, which is time order
+    hash_index _index;        // key hash -> ring slot
+    uint64_t _window;
+    uint32_t _head = 0; // oldest slot
+    uint32_t _n = 0;
 };
 
 } // namespace ringcast

@@ -1,4 +1,5 @@
 #include <ringcast/config.hpp>
+#include <ringcast/topic.hpp>
 
 #include <toml++/toml.h>
 
@@ -6,10 +7,13 @@
 #include <bit>
 #include <cctype>
 #include <cerrno>
+#include <charconv>
+#include <cmath>
 #include <cstdio>
 #include <cstring>
 #include <memory>
 #include <optional>
+#include <span>
 #include <tuple>
 #include <utility>
 
@@ -24,6 +28,13 @@ constexpr uint32_t max_lcore = 128;
 constexpr size_t max_ports = 8;
 // Compared against every HELLO; a bound keeps that cheap and the frame small.
 constexpr size_t max_auth_token_len = 255;
+// Loss injection drops live deliveries on purpose. Named here because the key
+// is refused by name anywhere but [debug]: a test switch must never take
+// effect, or pass as a mere typo, in a production table.
+constexpr std::string_view debug_only_key = "inject_loss";
+// More than half lost shows nothing about repair that half does not, and
+// would have retransmissions outnumber live deliveries.
+constexpr double max_inject_loss = 0.5;
 
 enum class must : uint8_t {
     be_in_range,
@@ -63,6 +74,29 @@ std::string quote(std::string_view s) {
     q += s;
     q += '"';
     return q;
+}
+
+// The shortest text that reads back as `v`: 0.6, not 0.599999.
+std::string shortest(double v) {
+    char buf[32];
+    return std::string(buf, std::to_chars(buf, buf + sizeof(buf), v).ptr);
+}
+
+// Control characters as TOML writes them (\u0000), so a message never
+// carries a raw NUL or escape sequence to the terminal.
+std::string escaped(std::string_view s) {
+    std::string out;
+    for (const char c : s) {
+        const auto u = static_cast<unsigned char>(c);
+        if (u < 0x20 || u == 0x7f) {
+            char buf[8];
+            std::snprintf(buf, sizeof(buf), "\\u%04x", u);
+            out += buf;
+        } else {
+            out += c;
+        }
+    }
+    return out;
 }
 
 std::string indexed(std::string_view name, size_t i) {
@@ -155,6 +189,58 @@ public:
             if (const auto v = check_uint(*n, full(key), min, max, rule)) {
                 out = static_cast<T>(*v);
             }
+        }
+    }
+
+    // A fraction 0..max, written as a float (an integer is accepted too, so
+    // "0" is not a type error), stored in parts per million.
+    void fraction_ppm(std::string_view key, uint32_t& out, double max) {
+        const toml::node* n = take(key, toml::node_type::none);
+        if (n == nullptr) {
+            return;
+        }
+        double v = 0;
+        if (n->is_floating_point()) {
+            v = n->as_floating_point()->get();
+        } else if (n->is_integer()) {
+            v = static_cast<double>(n->as_integer()->get());
+        } else {
+            type_error(*n, full(key), toml::node_type::floating_point);
+            return;
+        }
+        if (!(v >= 0.0 && v <= max)) { // NaN fails too
+            _sink.add(n->source().begin,
+                      full(key) + ": must be between 0.0 and " + shortest(max) + ", got " + shortest(v));
+            return;
+        }
+        out = static_cast<uint32_t>(std::lround(v * 1e6));
+    }
+
+    // A table whose keys are names, refused when `bad_name(name)` returns a
+    // reason, and whose values are integers min..max. `out` gets every pair
+    // only when all are good, in file order.
+    template <class BadName>
+    void named_integers(std::string_view key, std::vector<std::pair<std::string, uint32_t>>& out,
+                        uint64_t min, uint64_t max, BadName bad_name) {
+        const toml::node* n = take(key, toml::node_type::table);
+        if (n == nullptr) {
+            return;
+        }
+        std::vector<std::pair<std::string, uint32_t>> values;
+        bool ok = true;
+        for (const auto& [name, value] : *n->as_table()) {
+            const std::string entry = full(key) + "." + quote(escaped(name.str()));
+            if (const std::string reason = bad_name(name.str()); !reason.empty()) {
+                _sink.add(name.source().begin, entry + ": " + reason);
+                ok = false;
+            } else if (const auto v = check_uint(value, entry, min, max, must::be_in_range)) {
+                values.emplace_back(std::string(name.str()), static_cast<uint32_t>(*v));
+            } else {
+                ok = false;
+            }
+        }
+        if (ok) {
+            out = std::move(values);
         }
     }
 
@@ -251,7 +337,13 @@ public:
 
     void reject_unknown() {
         for (const auto& [key, node] : _table) {
-            if (std::find(_known.begin(), _known.end(), key.str()) == _known.end()) {
+            if (std::find(_known.begin(), _known.end(), key.str()) != _known.end()) {
+                continue;
+            }
+            if (key.str() == debug_only_key) {
+                _sink.add(key.source().begin,
+                          full(key.str()) + ": only accepted in [debug] (a switch for tests and demos)");
+            } else {
                 _sink.add(key.source().begin,
                           full(key.str()) + (node.is_table() ? ": unknown table" : ": unknown key"));
             }
@@ -447,6 +539,95 @@ void read_limits(section& s, limits_config& l) {
     s.integer("subscriptions", l.subscriptions, 1, 67'108'864);
     s.integer("subscribers", l.subscribers, 1, 16'777'216);
     s.integer("topic_len", l.topic_len, 1, 255);
+    s.integer("filters", l.filters, 1, 16'777'216);
+    s.integer("groups", l.groups, 1, 16'777'216);
+    s.integer("topic_idle_s", l.topic_idle_s, 1, 86'400);
+    s.integer("delivery_rate", l.delivery_rate, 0, 100'000'000);
+    s.integer("delivery_burst", l.delivery_burst, 1, 16'777'216);
+}
+
+// Why a retention prefix is refused, or "" when it is good. A prefix must be
+// the start of some valid PUB topic: that topic checked with one more byte
+// appended is exactly the prefix's own check ("md/" is fine, "/md" and
+// "a//" could never match).
+std::string bad_retention_prefix(std::string_view prefix, uint32_t topic_len) {
+    if (prefix.empty()) {
+        return "must not be empty (retention.keep is the default for every topic)";
+    }
+    if (prefix.size() > topic_len) {
+        return "longer than limits.topic_len = " + std::to_string(topic_len) + " bytes";
+    }
+    std::string topic(prefix);
+    topic += 'x';
+    const topic_check c = check_pub_topic(std::as_bytes(std::span(topic)), topic.size());
+    if (c != topic_check::ok) {
+        return "not the start of a valid topic: " + std::string(to_string(c));
+    }
+    return {};
+}
+
+void read_retention(section& s, retention_config& r, uint32_t topic_len) {
+    s.integer("keep", r.keep, 0, 1'048'576);
+    std::vector<std::pair<std::string, uint32_t>> prefixes;
+    s.named_integers("prefixes", prefixes, 0, 1'048'576,
+                     [&](std::string_view p) { return bad_retention_prefix(p, topic_len); });
+    for (auto& [prefix, keep] : prefixes) {
+        r.prefixes.push_back(retention_prefix{std::move(prefix), keep});
+    }
+    s.integer("max_messages", r.max_messages, 0, 16'777'216);
+    s.integer("last_values", r.last_values, 0, 16'777'216);
+    // Per-topic rings draw from the global cap: with none, nothing is kept.
+    if (r.max_messages == 0) {
+        if (r.keep > 0) {
+            s.fail("keep", "needs retention.max_messages > 0", "max_messages");
+        }
+        for (const retention_prefix& p : r.prefixes) {
+            if (p.keep > 0) {
+                s.fail("prefixes", quote(p.prefix) + " = " + std::to_string(p.keep) +
+                                       " needs retention.max_messages > 0");
+            }
+        }
+    }
+}
+
+void read_qos(section& s, qos_config& q) {
+    s.integer("dedup_window_ms", q.dedup_window_ms, 1, 3'600'000);
+    s.integer("dedup_entries", q.dedup_entries, 1, 16'777'216);
+}
+
+void read_repair(section& s, repair_config& r) {
+    s.integer("nack_rate", r.nack_rate, 0, 100'000'000);
+    s.integer("nack_burst", r.nack_burst, 1, 16'777'216);
+}
+
+void read_debug(section& s, debug_config& d) {
+    s.fraction_ppm(debug_only_key, d.inject_loss_ppm, max_inject_loss);
+}
+
+// A retained message holds an mbuf of a receive pool and, for a frame of a
+// multi-frame datagram, an indirect mbuf too. Capped at half of each pool,
+// retention can never starve the receive path it depends on. Checked on the
+// whole file, since either table may be absent and keep its defaults.
+void check_retention_fits_pools(error_sink& sink, const toml::table& table, const config& cfg) {
+    const uint64_t held = uint64_t{cfg.retention.max_messages} + cfg.retention.last_values;
+    const std::pair<std::string_view, uint32_t> pools[] = {{"mbufs", cfg.mempool.mbufs},
+                                                           {"indirect", cfg.mempool.indirect}};
+    for (const auto& [key, size] : pools) {
+        if (2 * held <= size) {
+            continue;
+        }
+        // At the retention keys when written, else at the pool's size.
+        const toml::node* near[] = {table["retention"]["max_messages"].node(),
+                                    table["retention"]["last_values"].node(), table["mempool"][key].node(),
+                                    table["retention"].node()};
+        const auto at =
+            std::find_if(std::begin(near), std::end(near), [](const toml::node* n) { return n != nullptr; });
+        sink.add(at != std::end(near) ? (*at)->source().begin : toml::source_position{},
+                 "retention.max_messages + retention.last_values: " + std::to_string(held) +
+                     " is more than half of mempool." + std::string(key) + " = " + std::to_string(size) +
+                     " (at most " + std::to_string(size / 2) +
+                     "): retained messages hold these mbufs, and the receive path needs the rest");
+    }
 }
 
 void read_ports(section& root, std::vector<port_config>& ports) {
@@ -510,7 +691,13 @@ void read_root(error_sink& sink, const toml::table& table, config& cfg) {
     root.table("rings", [&](section& s) { read_rings(s, cfg.rings); });
     root.table("rcp", [&](section& s) { read_rcp(s, cfg.rcp); });
     root.table("limits", [&](section& s) { read_limits(s, cfg.limits); });
+    // After [limits]: prefixes are checked against limits.topic_len.
+    root.table("retention", [&](section& s) { read_retention(s, cfg.retention, cfg.limits.topic_len); });
+    root.table("qos", [&](section& s) { read_qos(s, cfg.qos); });
+    root.table("repair", [&](section& s) { read_repair(s, cfg.repair); });
+    root.table("debug", [&](section& s) { read_debug(s, cfg.debug); });
     root.reject_unknown();
+    check_retention_fits_pools(sink, table, cfg);
 }
 
 // 0, or the errno of the failing call.

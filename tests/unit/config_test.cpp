@@ -2,6 +2,7 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
@@ -79,6 +80,28 @@ topics = 1000
 subscriptions = 2000
 subscribers = 300
 topic_len = 64
+filters = 500
+groups = 20
+topic_idle_s = 600
+delivery_rate = 50000
+delivery_burst = 256
+
+[retention]
+keep = 16
+prefixes = { "md/" = 1024, "md/slow/" = 0 }
+max_messages = 1500
+last_values = 500
+
+[qos]
+dedup_window_ms = 250
+dedup_entries = 4096
+
+[repair]
+nack_rate = 0
+nack_burst = 1
+
+[debug]
+inject_loss = 0.05
 )",
                                          file);
     ASSERT_TRUE(r.ok()) << all_errors(r);
@@ -123,10 +146,32 @@ topic_len = 64
     EXPECT_EQ(c.limits.subscriptions, 2000u);
     EXPECT_EQ(c.limits.subscribers, 300u);
     EXPECT_EQ(c.limits.topic_len, 64u);
+    EXPECT_EQ(c.limits.filters, 500u);
+    EXPECT_EQ(c.limits.groups, 20u);
+    EXPECT_EQ(c.limits.topic_idle_s, 600u);
+    EXPECT_EQ(c.limits.delivery_rate, 50000u);
+    EXPECT_EQ(c.limits.delivery_burst, 256u);
+
+    EXPECT_EQ(c.retention.keep, 16u);
+    std::vector<retention_prefix> prefixes = c.retention.prefixes;
+    std::sort(prefixes.begin(), prefixes.end(),
+              [](const retention_prefix& a, const retention_prefix& b) { return a.prefix < b.prefix; });
+    EXPECT_EQ(prefixes, (std::vector<retention_prefix>{{"md/", 1024}, {"md/slow/", 0}}));
+    EXPECT_EQ(c.retention.max_messages, 1500u);
+    EXPECT_EQ(c.retention.last_values, 500u);
+
+    EXPECT_EQ(c.qos.dedup_window_ms, 250u);
+    EXPECT_EQ(c.qos.dedup_entries, 4096u);
+
+    EXPECT_EQ(c.repair.nack_rate, 0u);
+    EXPECT_EQ(c.repair.nack_burst, 1u);
+
+    EXPECT_EQ(c.debug.inject_loss_ppm, 50000u);
 }
 
 TEST(config, keeps_struct_defaults_for_absent_keys) {
-    const config_result r = parse_config(with_port("[eal]\n[lcores]\n[mempool]\n"), file);
+    const config_result r =
+        parse_config(with_port("[eal]\n[lcores]\n[mempool]\n[retention]\n[qos]\n[repair]\n[debug]\n"), file);
     ASSERT_TRUE(r.ok()) << all_errors(r);
     const config defaults;
     EXPECT_EQ(r.cfg.eal, defaults.eal);
@@ -135,8 +180,31 @@ TEST(config, keeps_struct_defaults_for_absent_keys) {
     EXPECT_EQ(r.cfg.rings, defaults.rings);
     EXPECT_EQ(r.cfg.rcp, defaults.rcp);
     EXPECT_EQ(r.cfg.limits, defaults.limits);
+    EXPECT_EQ(r.cfg.retention, defaults.retention);
+    EXPECT_EQ(r.cfg.qos, defaults.qos);
+    EXPECT_EQ(r.cfg.repair, defaults.repair);
+    EXPECT_EQ(r.cfg.debug, defaults.debug);
     ASSERT_EQ(r.cfg.ports.size(), 1u);
     EXPECT_EQ(r.cfg.ports[0], (port_config{.device = "net_null0", .ipv4 = 0xc0000201}));
+}
+
+// The defaults the docs and the daemon promise, written out independently.
+TEST(config, defaults_keep_nothing_and_inject_no_loss) {
+    const config c;
+    EXPECT_EQ(c.limits.filters, 16384u);
+    EXPECT_EQ(c.limits.groups, 4096u);
+    EXPECT_EQ(c.limits.topic_idle_s, 60u);
+    EXPECT_EQ(c.limits.delivery_rate, 0u);
+    EXPECT_EQ(c.limits.delivery_burst, 1024u);
+    EXPECT_EQ(c.retention.keep, 0u);
+    EXPECT_TRUE(c.retention.prefixes.empty());
+    EXPECT_EQ(c.retention.max_messages, 2048u);
+    EXPECT_EQ(c.retention.last_values, 1024u);
+    EXPECT_EQ(c.qos.dedup_window_ms, 5000u);
+    EXPECT_EQ(c.qos.dedup_entries, 65536u);
+    EXPECT_EQ(c.repair.nack_rate, 20000u);
+    EXPECT_EQ(c.repair.nack_burst, 4096u);
+    EXPECT_EQ(c.debug.inject_loss_ppm, 0u);
 }
 
 struct error_case {
@@ -260,13 +328,102 @@ const std::vector<error_case> error_cases = {
     {"rejects_empty_lcore_list", with_port("[lcores]\nworker = []\n"), 2, "lcores.worker",
      "must list at least one lcore"},
     // Cross-key rules.
-    {"rejects_cache_too_large_for_a_pool", with_port("[mempool]\ncache = 512\nindirect = 511\n"), 2,
-     "mempool.cache", "512 is too large for mempool.indirect = 511"},
-    {"rejects_default_cache_too_large_for_a_small_pool_at_the_pool", with_port("[mempool]\nindirect = 255\n"),
-     2, "mempool.cache",
+    {"rejects_cache_too_large_for_a_pool",
+     with_port("[mempool]\ncache = 512\nindirect = 511\n[retention]\nmax_messages = 255\nlast_values = 0\n"),
+     2, "mempool.cache", "512 is too large for mempool.indirect = 511"},
+    {"rejects_default_cache_too_large_for_a_small_pool_at_the_pool",
+     with_port("[mempool]\nindirect = 255\n[retention]\nmax_messages = 127\nlast_values = 0\n"), 2,
+     "mempool.cache",
      "256 is too large for mempool.indirect = 255 (DPDK needs cache * 1.5 <= pool size): at most 170"},
     {"rejects_non_power_of_two_ring_size", with_port("[rings]\nsize = 1000\n"), 2, "rings.size",
      "must be a power of two between 64 and 65536, got 1000"},
+    // Messaging limits.
+    {"rejects_zero_filters", with_port("[limits]\nfilters = 0\n"), 2, "limits.filters",
+     "must be between 1 and 16777216, got 0"},
+    {"rejects_groups_above_maximum", with_port("[limits]\ngroups = 16777217\n"), 2, "limits.groups",
+     "must be between 1 and 16777216, got 16777217"},
+    {"rejects_topic_idle_over_a_day", with_port("[limits]\ntopic_idle_s = 86401\n"), 2, "limits.topic_idle_s",
+     "must be between 1 and 86400, got 86401"},
+    {"rejects_zero_topic_idle", with_port("[limits]\ntopic_idle_s = 0\n"), 2, "limits.topic_idle_s",
+     "must be between 1 and 86400, got 0"},
+    {"rejects_delivery_rate_above_maximum", with_port("[limits]\ndelivery_rate = 100000001\n"), 2,
+     "limits.delivery_rate", "must be between 0 and 100000000, got 100000001"},
+    {"rejects_zero_delivery_burst", with_port("[limits]\ndelivery_burst = 0\n"), 2, "limits.delivery_burst",
+     "must be between 1 and 16777216, got 0"},
+    {"rejects_float_delivery_rate", with_port("[limits]\ndelivery_rate = 1.5\n"), 2, "limits.delivery_rate",
+     "expected an integer, got a floating-point number"},
+    // Retention.
+    {"rejects_keep_above_maximum", with_port("[retention]\nkeep = 1048577\n"), 2, "retention.keep",
+     "must be between 0 and 1048576, got 1048577"},
+    {"rejects_max_messages_above_maximum", with_port("[retention]\nmax_messages = 16777217\n"), 2,
+     "retention.max_messages", "must be between 0 and 16777216, got 16777217"},
+    {"rejects_negative_last_values", with_port("[retention]\nlast_values = -1\n"), 2, "retention.last_values",
+     "must be between 0 and 16777216, got -1"},
+    {"rejects_string_keep", with_port("[retention]\nkeep = \"1024\"\n"), 2, "retention.keep",
+     "expected an integer, got a string"},
+    {"rejects_prefixes_as_integer", with_port("[retention]\nprefixes = 5\n"), 2, "retention.prefixes",
+     "expected a table, got an integer"},
+    {"rejects_prefixes_as_array", with_port("[retention]\nprefixes = [\"md/\"]\n"), 2, "retention.prefixes",
+     "expected a table, got an array"},
+    {"rejects_prefix_keep_above_maximum", with_port("[retention]\nprefixes = { \"md/\" = 1048577 }\n"), 2,
+     "retention.prefixes.\"md/\"", "must be between 0 and 1048576, got 1048577"},
+    {"rejects_prefix_keep_as_string", with_port("[retention.prefixes]\n\"md/\" = \"all\"\n"), 2,
+     "retention.prefixes.\"md/\"", "expected an integer, got a string"},
+    {"rejects_empty_prefix", with_port("[retention.prefixes]\n\"\" = 4\n"), 2, "retention.prefixes.\"\"",
+     "must not be empty"},
+    {"rejects_prefix_with_plus", with_port("[retention.prefixes]\n\"md/+/x\" = 4\n"), 2,
+     "retention.prefixes.\"md/+/x\"", "not the start of a valid topic: wildcard in topic"},
+    {"rejects_prefix_with_hash", with_port("[retention.prefixes]\n\"md/#\" = 4\n"), 2,
+     "retention.prefixes.\"md/#\"", "not the start of a valid topic: wildcard in topic"},
+    {"rejects_prefix_starting_with_dollar", with_port("[retention.prefixes]\n\"$SYS/\" = 4\n"), 2,
+     "retention.prefixes.\"$SYS/\"", "not the start of a valid topic: reserved '$' topic"},
+    {"rejects_prefix_with_nul", with_port("[retention.prefixes]\n\"md\\u0000\" = 4\n"), 2,
+     "retention.prefixes.\"md\\u0000\"", "not the start of a valid topic: NUL in topic"},
+    {"rejects_prefix_no_topic_can_start_with", with_port("[retention.prefixes]\n\"/md\" = 4\n"), 2,
+     "retention.prefixes.\"/md\"", "not the start of a valid topic: empty topic level"},
+    {"rejects_prefix_longer_than_topic_len",
+     with_port("[limits]\ntopic_len = 4\n[retention.prefixes]\n\"abcde\" = 4\n"), 4,
+     "retention.prefixes.\"abcde\"", "longer than limits.topic_len = 4 bytes"},
+    {"rejects_keep_without_max_messages", with_port("[retention]\nkeep = 8\nmax_messages = 0\n"), 2,
+     "retention.keep", "needs retention.max_messages > 0"},
+    {"rejects_prefix_keep_without_max_messages",
+     with_port("[retention]\nmax_messages = 0\nprefixes = { \"md/\" = 0, \"ev/\" = 8 }\n"), 3,
+     "retention.prefixes", "\"ev/\" = 8 needs retention.max_messages > 0"},
+    // QoS and repair.
+    {"rejects_zero_dedup_window", with_port("[qos]\ndedup_window_ms = 0\n"), 2, "qos.dedup_window_ms",
+     "must be between 1 and 3600000, got 0"},
+    {"rejects_dedup_window_over_an_hour", with_port("[qos]\ndedup_window_ms = 3600001\n"), 2,
+     "qos.dedup_window_ms", "must be between 1 and 3600000, got 3600001"},
+    {"rejects_zero_dedup_entries", with_port("[qos]\ndedup_entries = 0\n"), 2, "qos.dedup_entries",
+     "must be between 1 and 16777216, got 0"},
+    {"rejects_nack_rate_above_maximum", with_port("[repair]\nnack_rate = 100000001\n"), 2, "repair.nack_rate",
+     "must be between 0 and 100000000, got 100000001"},
+    {"rejects_zero_nack_burst", with_port("[repair]\nnack_burst = 0\n"), 2, "repair.nack_burst",
+     "must be between 1 and 16777216, got 0"},
+    {"rejects_unknown_key_in_repair", with_port("[repair]\nnack_ratee = 5\n"), 2, "repair.nack_ratee",
+     "unknown key"},
+    // Loss injection: [debug] only, 0.0..0.5.
+    {"rejects_inject_loss_above_half", with_port("[debug]\ninject_loss = 0.6\n"), 2, "debug.inject_loss",
+     "must be between 0.0 and 0.5, got 0.6"},
+    {"rejects_negative_inject_loss", with_port("[debug]\ninject_loss = -0.1\n"), 2, "debug.inject_loss",
+     "must be between 0.0 and 0.5, got -0.1"},
+    {"rejects_integer_inject_loss_other_than_zero", with_port("[debug]\ninject_loss = 1\n"), 2,
+     "debug.inject_loss", "must be between 0.0 and 0.5, got 1"},
+    {"rejects_nan_inject_loss", with_port("[debug]\ninject_loss = nan\n"), 2, "debug.inject_loss",
+     "must be between 0.0 and 0.5, got nan"},
+    {"rejects_inject_loss_as_string", with_port("[debug]\ninject_loss = \"5%\"\n"), 2, "debug.inject_loss",
+     "expected a floating-point number, got a string"},
+    {"rejects_inject_loss_in_rcp", with_port("[rcp]\ninject_loss = 0.1\n"), 2, "rcp.inject_loss",
+     "only accepted in [debug]"},
+    {"rejects_inject_loss_at_top_level", with_port("inject_loss = 0.1\n"), 1, "inject_loss",
+     "only accepted in [debug]"},
+    {"rejects_inject_loss_in_retention", with_port("[retention]\ninject_loss = 0.0\n"), 2,
+     "retention.inject_loss", "only accepted in [debug]"},
+    {"rejects_inject_loss_in_a_port",
+     "[[port]]\ndevice = \"net_null0\"\nipv4 = \"192.0.2.1\"\ninject_loss = 0.1\n", 4, "port[0].inject_loss",
+     "only accepted in [debug]"},
+    {"rejects_unknown_key_in_debug", with_port("[debug]\ninject_los = 0.1\n"), 2, "debug.inject_los",
+     "unknown key"},
     // TOML itself.
     {"rejects_toml_syntax_error", with_port("[eal]\nmemory_mb = \n"), 2, "invalid TOML", "expected value"},
     {"rejects_key_defined_twice", with_port("[rings]\nsize = 64\nsize = 128\n"), 3, "invalid TOML",
@@ -275,6 +432,118 @@ const std::vector<error_case> error_cases = {
 
 INSTANTIATE_TEST_SUITE_P(config, config_error_test, testing::ValuesIn(error_cases),
                          [](const testing::TestParamInfo<error_case>& p) { return p.param.name; });
+
+TEST(config, reads_retention_prefixes_as_a_sub_table) {
+    const config_result r = parse_config(with_port(R"([retention]
+keep = 4
+[retention.prefixes]
+"md/" = 1024
+"md/slow/" = 0
+"inject_loss" = 2
+)"),
+                                         file);
+    ASSERT_TRUE(r.ok()) << all_errors(r);
+    EXPECT_EQ(r.cfg.retention.keep, 4u);
+    // A prefix is a topic, not a config key: "inject_loss" is a fine one.
+    std::vector<retention_prefix> prefixes = r.cfg.retention.prefixes;
+    std::sort(prefixes.begin(), prefixes.end(),
+              [](const retention_prefix& a, const retention_prefix& b) { return a.prefix < b.prefix; });
+    EXPECT_EQ(prefixes, (std::vector<retention_prefix>{{"inject_loss", 2}, {"md/", 1024}, {"md/slow/", 0}}));
+}
+
+TEST(config, accepts_a_prefix_of_exactly_topic_len_bytes) {
+    const config_result r =
+        parse_config(with_port("[limits]\ntopic_len = 4\n[retention.prefixes]\n\"abcd\" = 1\n"), file);
+    ASSERT_TRUE(r.ok()) << all_errors(r);
+    EXPECT_EQ(r.cfg.retention.prefixes, (std::vector<retention_prefix>{{"abcd", 1}}));
+}
+
+TEST(config, reports_every_bad_prefix_and_keeps_none) {
+    const config_result r =
+        parse_config(with_port("[retention.prefixes]\n\"ok/\" = 1\n\"+\" = 1\n\"$x\" = 1\n"), file);
+    EXPECT_EQ(r.errors.size(), 2u) << all_errors(r);
+    EXPECT_TRUE(r.cfg.retention.prefixes.empty());
+}
+
+TEST(config, allows_last_values_without_max_messages) {
+    const config_result r =
+        parse_config(with_port("[retention]\nmax_messages = 0\nlast_values = 100\n"), file);
+    ASSERT_TRUE(r.ok()) << all_errors(r);
+    EXPECT_EQ(r.cfg.retention.max_messages, 0u);
+    EXPECT_EQ(r.cfg.retention.last_values, 100u);
+}
+
+TEST(config, refuses_retention_over_half_the_receive_pool) {
+    const config_result r = parse_config(
+        with_port("[mempool]\nmbufs = 4095\n[retention]\nmax_messages = 2000\nlast_values = 48\n"), file);
+    ASSERT_EQ(r.errors.size(), 1u) << all_errors(r);
+    EXPECT_EQ(r.errors[0].to_string(),
+              "test.toml:4:16: retention.max_messages + retention.last_values: 2048 is more than half of "
+              "mempool.mbufs = 4095 (at most 2047): retained messages hold these mbufs, and the receive path "
+              "needs the rest");
+}
+
+TEST(config, accepts_retention_of_exactly_half_the_smallest_pool) {
+    const config_result r = parse_config(
+        with_port("[mempool]\nmbufs = 4095\n[retention]\nmax_messages = 2000\nlast_values = 47\n"), file);
+    ASSERT_TRUE(r.ok()) << all_errors(r);
+}
+
+TEST(config, refuses_default_retention_over_half_a_small_indirect_pool_at_the_pool) {
+    // No [retention]: its defaults (2048 + 1024) still have to fit.
+    const config_result r = parse_config(with_port("[mempool]\nindirect = 4095\n"), file);
+    ASSERT_EQ(r.errors.size(), 1u) << all_errors(r);
+    EXPECT_EQ(r.errors[0].to_string(),
+              "test.toml:2:12: retention.max_messages + retention.last_values: 3072 is more than half of "
+              "mempool.indirect = 4095 (at most 2047): retained messages hold these mbufs, and the receive "
+              "path needs the rest");
+}
+
+TEST(config, reports_retention_over_both_pools_twice) {
+    const config_result r = parse_config(
+        with_port("[mempool]\nmbufs = 1023\nindirect = 1023\n[retention]\nlast_values = 0\n"), file);
+    ASSERT_EQ(r.errors.size(), 2u) << all_errors(r);
+    EXPECT_NE(r.errors[0].message.find("mempool.mbufs = 1023 (at most 511)"), std::string::npos)
+        << all_errors(r);
+    EXPECT_NE(r.errors[1].message.find("mempool.indirect = 1023 (at most 511)"), std::string::npos)
+        << all_errors(r);
+    EXPECT_EQ(r.errors[0].line, 5u); // at retention.last_values: max_messages is not written
+}
+
+TEST(config, converts_inject_loss_to_parts_per_million) {
+    const std::pair<std::string, uint32_t> cases[] = {
+        {"0.05", 50'000},       {"0.0", 0},  {"0", 0}, {"0.5", 500'000}, {"1e-6", 1},
+        {"0.1234567", 123'457}, {"4e-7", 0},
+    };
+    for (const auto& [text, ppm] : cases) {
+        const config_result r = parse_config(with_port("[debug]\ninject_loss = " + text + "\n"), file);
+        ASSERT_TRUE(r.ok()) << text << "\n" << all_errors(r);
+        EXPECT_EQ(r.cfg.debug.inject_loss_ppm, ppm) << text;
+    }
+}
+
+TEST(config, refuses_inject_loss_outside_debug_even_when_debug_sets_it) {
+    const config_result r =
+        parse_config(with_port("[debug]\ninject_loss = 0.1\n[limits]\ninject_loss = 0.1\n"), file);
+    ASSERT_EQ(r.errors.size(), 1u) << all_errors(r);
+    EXPECT_EQ(r.errors[0].to_string(),
+              "test.toml:4:1: limits.inject_loss: only accepted in [debug] (a switch "
+              "for tests and demos)");
+}
+
+TEST(config, knows_the_messaging_keys) {
+    const std::vector<std::string> keys = known_config_keys();
+    for (const char* k :
+         {"limits.filters", "limits.groups", "limits.topic_idle_s", "limits.delivery_rate",
+          "limits.delivery_burst", "retention.keep", "retention.prefixes", "retention.max_messages",
+          "retention.last_values", "qos.dedup_window_ms", "qos.dedup_entries", "repair.nack_rate",
+          "repair.nack_burst", "debug.inject_loss"}) {
+        EXPECT_NE(std::find(keys.begin(), keys.end(), k), keys.end()) << k;
+    }
+    for (const char* k : {"retention", "debug", "rcp.inject_loss"}) {
+        EXPECT_EQ(std::find(keys.begin(), keys.end(), k), keys.end()) << k;
+    }
+}
 
 TEST(config, reports_line_and_column_of_the_value) {
     const config_result r = parse_config(with_port("[eal]\nmemory_mb = 3\n"), file);
@@ -380,6 +649,10 @@ TEST(config, accepts_the_shipped_testbed_config) {
     EXPECT_EQ(r.cfg.ports[0].device, "net_af_packet0");
     EXPECT_EQ(format_ipv4(r.cfg.ports[0].ipv4), "192.0.2.1");
     EXPECT_EQ(r.cfg.rcp.udp_port, 7700);
+    // Replay and NACK work on the test bed out of the box; loss only on purpose.
+    EXPECT_EQ(r.cfg.retention.keep, 1024u);
+    EXPECT_GE(r.cfg.retention.max_messages, 1024u);
+    EXPECT_EQ(r.cfg.debug.inject_loss_ppm, 0u);
 }
 
 TEST(config, accepts_the_shipped_ringcastd_config) {

@@ -84,10 +84,28 @@ appliance::appliance(const config& cfg) : _cfg(cfg) {
         const sub_limits sl{.topics = cfg.limits.topics,
                             .subscriptions = cfg.limits.subscriptions,
                             .subscribers = cfg.limits.subscribers,
-                            .topic_len = cfg.limits.topic_len};
+                            .topic_len = cfg.limits.topic_len,
+                            .filters = cfg.limits.filters,
+                            .groups = cfg.limits.groups};
+        // Global retention caps are split evenly: each worker owns its topics' history.
+        const auto n_workers = static_cast<uint32_t>(worker_lcores.size());
+        const worker_settings wset{.hz = hz,
+                                   .keep = cfg.retention.keep,
+                                   .keep_prefixes = cfg.retention.prefixes,
+                                   .retain_capacity = cfg.retention.max_messages / n_workers,
+                                   .last_values = cfg.retention.last_values / n_workers,
+                                   .topic_idle_ticks = hz * cfg.limits.topic_idle_s,
+                                   .dedup_entries = cfg.qos.dedup_entries,
+                                   .dedup_ticks = hz / 1000 * cfg.qos.dedup_window_ms,
+                                   .delivery_rate = cfg.limits.delivery_rate,
+                                   .delivery_burst = cfg.limits.delivery_burst,
+                                   .nack_rate = cfg.repair.nack_rate,
+                                   .nack_burst = cfg.repair.nack_burst,
+                                   .loss_ppm = cfg.debug.inject_loss_ppm};
         for (size_t w = 0; w < worker_lcores.size(); ++w) {
-            auto ws = std::make_unique<worker_state>(sl);
+            auto ws = std::make_unique<worker_state>(sl, wset);
             ws->headers = headers;
+            ws->indirect = indirect;
             _workers.push_back(std::move(ws));
         }
         for (size_t i = 0; i < io_lcores.size(); ++i) {

@@ -1,4 +1,5 @@
 #include <ringcast/fanout.hpp>
+#include <ringcast/wire.hpp>
 
 #include <cstring>
 
@@ -60,6 +61,40 @@ uint16_t build_deliveries(const port_info& port, rte_mempool* headers, rte_mbuf*
         h->next = frame;
     }
     return n;
+}
+
+rte_mbuf* build_replay(const port_info& port, rte_mempool* headers, rte_mempool* indirect, rte_mbuf* frame,
+                       const delivery_target& to, lcore_counters& c) noexcept {
+    const uint16_t flen = rte_pktmbuf_data_len(frame);
+    const auto* src = rte_pktmbuf_mtod(frame, const std::byte*);
+    const uint8_t replayed = static_cast<uint8_t>(src[frame_off::flags]) | flags::replayed;
+    rte_mbuf* out = nullptr;
+    if (!port.multi_seg_tx) {
+        if (build_copies(port, frame, std::span{&to, 1}, std::span{&out, 1}, c) == 0) {
+            return nullptr;
+        }
+        rte_pktmbuf_mtod_offset(out, std::byte*, l2l4_len)[frame_off::flags] = std::byte{replayed};
+        return out;
+    }
+    rte_mbuf* h = rte_pktmbuf_alloc(headers);
+    if (h == nullptr) {
+        return nullptr;
+    }
+    rte_mbuf* body = rte_pktmbuf_clone(frame, indirect);
+    if (body == nullptr) {
+        rte_pktmbuf_free(h);
+        return nullptr;
+    }
+    rte_pktmbuf_adj(body, frame_header_size);
+    auto bytes = mbuf_bytes(h, l2l4_len + frame_header_size);
+    write_udp_headers(bytes, port.id.mac, to.mac, port.id.ipv4, to.ip, port.id.udp_port, to.port, flen);
+    std::memcpy(bytes.data() + l2l4_len, src, frame_header_size);
+    bytes[l2l4_len + frame_off::flags] = std::byte{replayed};
+    h->data_len = l2l4_len + frame_header_size;
+    h->pkt_len = l2l4_len + flen;
+    h->nb_segs = 2;
+    h->next = body;
+    return h;
 }
 
 } // namespace ringcast

@@ -77,7 +77,10 @@ private:
     void err(const datagram& d, drop why, err_code code, uint64_t seq, std::string_view reason) noexcept;
     // Returns true when the datagram's mbuf itself went to a worker.
     bool frame(datagram& d, const frame_view& f, bool only_frame) noexcept;
-    void route(datagram& d, const frame_view& f, bool only_frame) noexcept;
+    // The frame alone, as its own mbuf or a view onto the datagram's; null when the pool is empty.
+    rte_mbuf* frame_mbuf(datagram& d, const frame_view& f, bool only_frame) noexcept;
+    void route(datagram& d, const frame_view& f, bool only_frame, uint64_t hash) noexcept;
+    bool broadcast(datagram& d, const frame_view& f, bool only_frame) noexcept;
 
     io_state& _io;
     lcore_ctx& _lc;
@@ -134,13 +137,22 @@ bool io_step::frame(datagram& d, const frame_view& f, bool only_frame) noexcept 
         const topic_check t = check_filter(f.topic, _io.settings.topic_len, wildcard);
         if (t != topic_check::ok) {
             err(d, drop::bad_topic, err_code::bad_topic, f.seq, to_string(t));
-        } else if (wildcard) {
-            err(d, drop::unsupported, err_code::bad_topic, f.seq, "wildcard filters not served yet");
         } else if (d.source == nullptr) {
             err(d, drop::limit, err_code::limit, f.seq, "too many sources");
+        } else if (wildcard) {
+            // Every worker holds wildcard filters; all must have it before the ACK.
+            if (ring_room(_io, _c) == 0) {
+                err(d, drop::ring_full, err_code::overload, f.seq, "busy, retry");
+                break;
+            }
+            d.source->has_subs = d.source->has_subs || f.code == op::sub;
+            return broadcast(d, f, only_frame);
         } else {
             d.source->has_subs = d.source->has_subs || f.code == op::sub;
-            route(d, f, only_frame);
+            // A shared group on an exact filter lives with that topic's owner.
+            share_parts share{};
+            const auto inner = split_share(f.topic, share) ? share.filter : f.topic;
+            route(d, f, only_frame, topic_hash(inner));
             return only_frame;
         }
         break;
@@ -150,10 +162,23 @@ bool io_step::frame(datagram& d, const frame_view& f, bool only_frame) noexcept 
         const topic_check t = check_pub_topic(f.topic, _io.settings.topic_len);
         if (t != topic_check::ok) {
             err(d, drop::bad_topic, err_code::bad_topic, f.seq, to_string(t));
-        } else if (f.qos() != 0) {
-            err(d, drop::unsupported, err_code::limit, f.seq, "QoS above 0 not served yet");
+        } else if (f.qos() == 3) {
+            err(d, drop::bad_flags, err_code::malformed, f.seq, "QoS 3 is not defined");
         } else {
-            route(d, f, only_frame);
+            route(d, f, only_frame, topic_hash(f.topic));
+            return only_frame;
+        }
+        break;
+    }
+    case op::nack: {
+        const topic_check t = check_pub_topic(f.topic, _io.settings.topic_len);
+        if (t != topic_check::ok) {
+            err(d, drop::bad_topic, err_code::bad_topic, f.seq, to_string(t));
+        } else if (f.payload.size() != 4 || load_be<uint32_t>(f.payload, 0) == 0 ||
+                   load_be<uint32_t>(f.payload, 0) > max_nack_count) {
+            err(d, drop::bad_nack, err_code::malformed, f.seq, "NACK count must be 1..1024");
+        } else {
+            route(d, f, only_frame, topic_hash(f.topic));
             return only_frame;
         }
         break;
@@ -177,9 +202,6 @@ bool io_step::frame(datagram& d, const frame_view& f, bool only_frame) noexcept 
         }
         reply(d, op::ack, 0, f.seq);
         break;
-    case op::nack:
-        err(d, drop::unsupported, err_code::unknown_op, f.seq, "NACK not served yet");
-        break;
     case op::msg:
     case op::ack:
     case op::pong:
@@ -191,28 +213,56 @@ bool io_step::frame(datagram& d, const frame_view& f, bool only_frame) noexcept 
     return false;
 }
 
-void io_step::route(datagram& d, const frame_view& f, bool only_frame) noexcept {
+rte_mbuf* io_step::frame_mbuf(datagram& d, const frame_view& f, bool only_frame) noexcept {
     rte_mbuf* view = d.m;
     if (!only_frame) {
         view = rte_pktmbuf_clone(d.m, _io.indirect);
         if (view == nullptr) {
             _c.count(drop::pool_empty);
-            return;
+            return nullptr;
         }
     }
     // Trim the view to exactly this frame.
     rte_pktmbuf_adj(view, static_cast<uint16_t>(d.off + f.offset));
     rte_pktmbuf_trim(view, static_cast<uint16_t>(rte_pktmbuf_pkt_len(view) - f.size));
-    const uint64_t h = topic_hash(f.topic);
-    item_stage& s = _io.to_worker[topic_owner(h, static_cast<uint32_t>(_io.to_worker.size()))];
+    return view;
+}
+
+void io_step::route(datagram& d, const frame_view& f, bool only_frame, uint64_t hash) noexcept {
+    rte_mbuf* view = frame_mbuf(d, f, only_frame);
+    if (view == nullptr) {
+        return;
+    }
+    item_stage& s = _io.to_worker[topic_owner(hash, static_cast<uint32_t>(_io.to_worker.size()))];
     stage(s,
           ring_item{.m = view,
-                    .hash = h,
+                    .hash = hash,
                     .src_ip = d.from.ep.ip,
                     .src_port = d.from.ep.port,
                     .port_id = d.from.ep.port_id,
                     .src_mac = d.from.mac},
           _c);
+}
+
+bool io_step::broadcast(datagram& d, const frame_view& f, bool only_frame) noexcept {
+    rte_mbuf* view = frame_mbuf(d, f, only_frame);
+    if (view == nullptr) {
+        return false;
+    }
+    // One reference per worker; the caller checked every ring has room.
+    view->hash.usr = 0; // failure flags, or-ed in by the workers
+    rte_mbuf_refcnt_set(view, static_cast<uint16_t>(_io.to_worker.size()));
+    for (item_stage& s : _io.to_worker) {
+        stage(s,
+              ring_item{.m = view,
+                        .src_ip = d.from.ep.ip,
+                        .src_port = d.from.ep.port,
+                        .port_id = d.from.ep.port_id,
+                        .src_mac = d.from.mac,
+                        .kind = item_kind::all_workers},
+              _c);
+    }
+    return only_frame;
 }
 
 } // namespace

@@ -26,7 +26,7 @@ uint32_t poll_once(lcore_ctx& lc, uint64_t now, bool housekeeping) noexcept {
         work += io_poll(*lc.io, lc, now);
     }
     if (lc.worker != nullptr) {
-        work += worker_poll(*lc.worker, lc);
+        work += worker_poll(*lc.worker, lc, now);
     }
     // Nothing is held back for batching: a lone message leaves at once.
     flush_all(lc);
@@ -84,6 +84,7 @@ void drain_lcore(lcore_ctx& lc) noexcept {
                 rte_pktmbuf_free(item.m);
             }
         }
+        release_retained(*lc.worker);
     }
     for (size_t p = 0; p < lc.ports.size(); ++p) {
         tx_discard(lc.tx[p]);

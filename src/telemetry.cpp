@@ -6,6 +6,8 @@
 #include <array>
 #include <atomic>
 #include <cstdio>
+#include <map>
+#include <span>
 #include <string>
 #include <thread>
 
@@ -55,7 +57,7 @@ std::string mac_string(const mac_addr& m) {
 void fill_stats(const appliance& app, tel* d) {
     std::array<uint64_t, metric_count> stats{};
     std::array<uint64_t, drop_count> drops{};
-    uint64_t subscriptions = 0, topics = 0, subscribers = 0;
+    std::array<uint64_t, gauge_count> gauges{};
     for (const auto& lc : app.lcores()) {
         for (size_t i = 0; i < metric_count; ++i) {
             stats[i] += lc->counters.stats[i].get();
@@ -63,17 +65,17 @@ void fill_stats(const appliance& app, tel* d) {
         for (size_t i = 0; i < drop_count; ++i) {
             drops[i] += lc->counters.drops[i].get();
         }
-        subscriptions += lc->counters.subscriptions.get();
-        topics += lc->counters.topics.get();
-        subscribers += lc->counters.subscribers.get();
+        for (size_t i = 0; i < gauge_count; ++i) {
+            gauges[i] += lc->counters.gauges[i].get();
+        }
     }
     for (size_t i = 0; i < metric_count; ++i) {
         add_u64(d, metric_names[i], stats[i]);
     }
     add_u64(d, "malformed", drops[static_cast<size_t>(drop::malformed)]);
-    add_u64(d, "subscriptions", subscriptions);
-    add_u64(d, "topics", topics);
-    add_u64(d, "subscribers", subscribers);
+    for (size_t i = 0; i < gauge_count; ++i) {
+        add_u64(d, gauge_names[i], gauges[i]);
+    }
     tel* dd = child_dict();
     uint64_t total = 0;
     for (size_t i = 0; i < drop_count; ++i) {
@@ -157,36 +159,80 @@ void fill_ports(const appliance& app, tel* d) {
     }
 }
 
+// Sequence-lock read of a worker's snapshot: retry while it is mid-write.
+template <class Snapshot> void read_snapshot(const Snapshot& s, uint32_t& n, decltype(Snapshot::top)& top) {
+    for (;;) {
+        const uint32_t v = s.version.load(std::memory_order_acquire);
+        if ((v & 1) != 0) {
+            continue;
+        }
+        n = s.n;
+        top = s.top;
+        std::atomic_thread_fence(std::memory_order_acquire);
+        if (s.version.load(std::memory_order_relaxed) == v) {
+            return;
+        }
+    }
+}
+
 void fill_topics(const appliance& app, tel* d) {
     for (const auto& lc : app.lcores()) {
         if (lc->worker == nullptr) {
             continue;
         }
-        const topic_snapshot& s = lc->worker->snapshot;
-        // Sequence lock read: retry while the worker is mid-write.
-        topic_snapshot copy;
-        for (;;) {
-            const uint32_t v = s.version.load(std::memory_order_acquire);
-            if ((v & 1) != 0) {
-                continue;
-            }
-            copy.n = s.n;
-            copy.top = s.top;
-            std::atomic_thread_fence(std::memory_order_acquire);
-            if (s.version.load(std::memory_order_relaxed) == v) {
-                break;
-            }
-        }
-        for (uint32_t i = 0; i < copy.n; ++i) {
-            const auto& e = copy.top[i];
+        uint32_t n = 0;
+        decltype(topic_snapshot::top) top;
+        read_snapshot(lc->worker->snapshot, n, top);
+        for (const auto& e : std::span{top.data(), n}) {
             tel* t = child_dict();
             add_u64(t, "subscribers", e.subscribers);
             add_u64(t, "seq", e.seq);
-            add_u64(t, "retained", 0);
+            add_u64(t, "retained", e.retained);
             add_u64(t, "worker_lcore", lc->lcore_id);
             const std::string name(e.name.data(), e.len);
             rte_tel_data_add_dict_container(d, name.c_str(), t, 0);
         }
+    }
+}
+
+void fill_subscribers(const appliance& app, tel* d) {
+    // A subscriber with filters on several workers has a record on each: summed here.
+    std::map<std::string, subscriber_snapshot::entry> merged;
+    for (const auto& lc : app.lcores()) {
+        if (lc->worker == nullptr) {
+            continue;
+        }
+        uint32_t n = 0;
+        decltype(subscriber_snapshot::top) top;
+        read_snapshot(lc->worker->subscriber_top, n, top);
+        for (const auto& e : std::span{top.data(), n}) {
+            const std::string key = format_ipv4(e.ep.ip) + ":" + std::to_string(e.ep.port);
+            auto [it, fresh] = merged.try_emplace(key, e);
+            if (!fresh) {
+                subscriber_snapshot::entry& m = it->second;
+                m.filters += e.filters;
+                m.stats.deliveries += e.stats.deliveries;
+                m.stats.drops += e.stats.drops;
+                m.stats.rate_capped += e.stats.rate_capped;
+                m.stats.injected_loss += e.stats.injected_loss;
+                m.stats.nack_limited += e.stats.nack_limited;
+                m.stats.nacks_served += e.stats.nacks_served;
+                m.stats.replayed += e.stats.replayed;
+            }
+        }
+    }
+    for (const auto& [key, e] : merged) {
+        tel* t = child_dict();
+        add_u64(t, "port", e.ep.port_id);
+        add_u64(t, "filters", e.filters);
+        add_u64(t, "deliveries", e.stats.deliveries);
+        add_u64(t, "drops", e.stats.drops);
+        add_u64(t, "nacks_served", e.stats.nacks_served);
+        add_u64(t, "replayed", e.stats.replayed);
+        add_u64(t, "rate_capped", e.stats.rate_capped);
+        add_u64(t, "injected_loss", e.stats.injected_loss);
+        add_u64(t, "nack_limited", e.stats.nack_limited);
+        rte_tel_data_add_dict_container(d, key.c_str(), t, 0);
     }
 }
 
@@ -210,6 +256,17 @@ void fill_config(const appliance& app, tel* d) {
     add_u64(d, "max_subscriptions", c.limits.subscriptions);
     add_u64(d, "max_subscribers", c.limits.subscribers);
     add_u64(d, "max_topic_len", c.limits.topic_len);
+    add_u64(d, "max_filters", c.limits.filters);
+    add_u64(d, "max_groups", c.limits.groups);
+    add_u64(d, "topic_idle_s", c.limits.topic_idle_s);
+    add_u64(d, "delivery_rate", c.limits.delivery_rate);
+    add_u64(d, "retention_keep", c.retention.keep);
+    add_u64(d, "retention_prefixes", c.retention.prefixes.size());
+    add_u64(d, "retention_max_messages", c.retention.max_messages);
+    add_u64(d, "retention_last_values", c.retention.last_values);
+    add_u64(d, "dedup_window_ms", c.qos.dedup_window_ms);
+    add_u64(d, "nack_rate", c.repair.nack_rate);
+    add_u64(d, "inject_loss_ppm", c.debug.inject_loss_ppm);
 }
 
 // Every command: count in as a reader, then answer with a dict, or -1 while
@@ -244,6 +301,8 @@ void attach_telemetry(const appliance* app) {
                                "Per port: address, link, ethdev counters");
     rte_telemetry_register_cmd("/ringcast/topics", command<fill_topics>,
                                "Top topics: subscribers, seq, retained");
+    rte_telemetry_register_cmd("/ringcast/subscribers", command<fill_subscribers>,
+                               "Top subscribers: filters, deliveries, drops, NACKs served, replayed");
     rte_telemetry_register_cmd("/ringcast/config", command<fill_config>, "The running configuration");
 }
 

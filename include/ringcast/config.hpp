@@ -73,7 +73,7 @@ struct limits_config {
     uint32_t subscriptions = 262144; // per worker
     uint32_t subscribers = 65536;    // per worker, and sources tracked per io lcore
     uint32_t topic_len = 255;
-    uint32_t filters = 65536;    // wildcard and shared-group subscriptions, per worker
+    uint32_t filters = 16384;    // wildcard and shared-group subscriptions, per worker
     uint32_t groups = 4096;      // shared groups ($share/GROUP/FILTER), per worker
     uint32_t topic_idle_s = 60;  // a topic with no subscriber and nothing retained is forgotten after this
     uint32_t delivery_rate = 0;  // per subscriber deliveries per second; 0: no cap

@@ -31,8 +31,14 @@ namespace ringcast {
     X(unexpected_op, "MSG, ACK, PONG or ERR sent to the appliance")                                          \
     X(not_authorized, "HELLO with a wrong token")                                                            \
     X(bad_topic, "topic or filter refused")                                                                  \
-    X(unsupported, "feature not served yet (wildcards, shared groups, NACK, QoS above 0)")                   \
-    X(limit, "topic, subscription or subscriber table full")                                                 \
+    X(bad_flags, "PUB with QoS 3, which RCP/1 does not define")                                              \
+    X(bad_nack, "NACK whose payload is not a u32 count of 1..1024")                                          \
+    X(limit, "topic, subscription, filter, group or subscriber table full")                                  \
+    X(nack_unknown, "NACK from a source with no subscription on the topic's worker")                         \
+    X(rate_capped, "delivery over the subscriber's rate cap (limits.delivery_rate)")                         \
+    X(nack_limited, "retransmission or replay over the subscriber's repair rate (repair.nack_rate)")         \
+    X(injected_loss, "delivery dropped on purpose by debug.inject_loss")                                     \
+    X(retain_full, "RETAIN value not kept: the last-value table is full")                                    \
     X(ring_full, "io to worker ring full")                                                                   \
     X(pool_empty, "mempool empty (receive, header or indirect)")                                             \
     X(tx_full, "TX queue refused the packet")                                                                \
@@ -83,7 +89,15 @@ private:
     X(arp_replies)                                                                                           \
     X(icmp_replies)                                                                                          \
     X(copy_fallbacks)                                                                                        \
-    X(leases_expired)
+    X(leases_expired)                                                                                        \
+    X(qos_acks)                                                                                              \
+    X(qos2_duplicates)                                                                                       \
+    X(dedup_evicted)                                                                                         \
+    X(nacks)                                                                                                 \
+    X(retransmits)                                                                                           \
+    X(replayed)                                                                                              \
+    X(gap_lost)                                                                                              \
+    X(retain_evicted)
 
 enum class metric : uint8_t {
 #define RINGCAST_X(name) name,
@@ -98,21 +112,43 @@ inline constexpr std::array metric_names = {
 };
 inline constexpr size_t metric_count = metric_names.size();
 
+// X(name) for the levels a worker reports (summed over workers).
+#define RINGCAST_GAUGES(X)                                                                                   \
+    X(subscriptions)                                                                                         \
+    X(filters)                                                                                               \
+    X(groups)                                                                                                \
+    X(topics)                                                                                                \
+    X(subscribers)                                                                                           \
+    X(retained)                                                                                              \
+    X(last_values)
+
+enum class gauge : uint8_t {
+#define RINGCAST_X(name) name,
+    RINGCAST_GAUGES(RINGCAST_X)
+#undef RINGCAST_X
+};
+
+inline constexpr std::array gauge_names = {
+#define RINGCAST_X(name) std::string_view{#name},
+    RINGCAST_GAUGES(RINGCAST_X)
+#undef RINGCAST_X
+};
+inline constexpr size_t gauge_count = gauge_names.size();
+
 // One per lcore, cache-aligned so lcores never share a line.
 struct alignas(64) lcore_counters {
     std::array<counter, metric_count> stats;
     std::array<counter, drop_count> drops;
     counter busy_cycles;  // TSC cycles spent in iterations that did work
     counter total_cycles; // TSC cycles in the loop
-    // Gauges owned by a worker lcore.
-    counter subscriptions;
-    counter topics;
-    counter subscribers;
+    std::array<counter, gauge_count> gauges; // set by a worker lcore
 
     void count(metric s, uint64_t n = 1) noexcept { stats[static_cast<size_t>(s)].add(n); }
     void count(drop d, uint64_t n = 1) noexcept { drops[static_cast<size_t>(d)].add(n); }
     [[nodiscard]] uint64_t get(metric s) const noexcept { return stats[static_cast<size_t>(s)].get(); }
+    void set(gauge g, uint64_t n) noexcept { gauges[static_cast<size_t>(g)].set(n); }
     [[nodiscard]] uint64_t get(drop d) const noexcept { return drops[static_cast<size_t>(d)].get(); }
+    [[nodiscard]] uint64_t get(gauge g) const noexcept { return gauges[static_cast<size_t>(g)].get(); }
 };
 
 [[nodiscard]] std::string_view to_string(drop d) noexcept;

@@ -33,4 +33,13 @@ struct delivery_target {
                                         std::span<const delivery_target> targets, std::span<rte_mbuf*> out,
                                         lcore_counters& c) noexcept;
 
+// A retransmission or replay of a retained MSG frame to one subscriber,
+// flagged REPLAYED. The retained frame is shared with live deliveries still
+// in flight, so its header is not touched: the header mbuf carries the
+// L2-L4 headers and a copy of the 16-byte frame header with the flag, and
+// is chained to an indirect mbuf (from `indirect`) past the frame's header.
+// Copy fallback as in build_deliveries. Returns null when a pool ran empty.
+[[nodiscard]] rte_mbuf* build_replay(const port_info& port, rte_mempool* headers, rte_mempool* indirect,
+                                     rte_mbuf* frame, const delivery_target& to, lcore_counters& c) noexcept;
+
 } // namespace ringcast

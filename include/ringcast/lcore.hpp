@@ -3,9 +3,12 @@
 // its lcore alone and handed over as the rte_eal_remote_launch argument.
 #pragma once
 
+#include <ringcast/config.hpp>
 #include <ringcast/counters.hpp>
+#include <ringcast/dedup_window.hpp>
 #include <ringcast/fanout.hpp>
 #include <ringcast/lease_table.hpp>
+#include <ringcast/retention.hpp>
 #include <ringcast/sub_table.hpp>
 #include <ringcast/tx.hpp>
 
@@ -23,7 +26,11 @@ namespace ringcast {
 inline constexpr size_t max_ports = 8;
 
 enum class item_kind : uint8_t {
-    frame,  // `m` holds exactly one RCP frame (SUB, UNSUB or PUB)
+    frame,  // `m` holds exactly one RCP frame (SUB, UNSUB, PUB or NACK)
+    // The same SUB or UNSUB of a wildcard filter to every worker: `m`'s
+    // refcount is one per worker, and the worker that drops it to zero
+    // replies, so the ACK leaves once the filter is active everywhere.
+    all_workers,
     bye,    // the source said BYE: drop its subscriptions
     lapsed, // the source's lease lapsed: the same
 };
@@ -78,6 +85,7 @@ struct topic_snapshot {
     struct entry {
         uint64_t seq;
         uint32_t subscribers;
+        uint32_t retained;
         uint16_t len;
         std::array<char, 255> name;
     };
@@ -86,13 +94,53 @@ struct topic_snapshot {
     std::array<entry, max_entries> top{};
 };
 
+// Top subscribers of one worker, published like topic_snapshot.
+struct subscriber_snapshot {
+    static constexpr size_t max_entries = 16;
+    struct entry {
+        endpoint ep;
+        uint32_t filters;
+        subscriber_stats stats;
+    };
+    std::atomic<uint32_t> version{0};
+    uint32_t n = 0;
+    std::array<entry, max_entries> top{};
+};
+
+// What a worker needs from the configuration, in ticks where it is a time.
+struct worker_settings {
+    uint64_t hz = 0;
+    uint32_t keep = 0; // retention.keep, and its per-prefix overrides
+    std::vector<retention_prefix> keep_prefixes;
+    uint32_t retain_capacity = 0; // this worker's share of retention.max_messages
+    uint32_t last_values = 0;     // this worker's share of retention.last_values
+    uint64_t topic_idle_ticks = 0;
+    uint32_t dedup_entries = 1;
+    uint64_t dedup_ticks = 0;
+    uint32_t delivery_rate = 0; // 0: no per-subscriber cap
+    uint32_t delivery_burst = 1;
+    uint32_t nack_rate = 0;
+    uint32_t nack_burst = 1;
+    uint32_t loss_ppm = 0;
+};
+
 struct worker_state {
-    worker_state(const sub_limits& lim) : table(lim) {}
+    worker_state(const sub_limits& lim, const worker_settings& s)
+        : settings(s), table(lim), retained(s.retain_capacity, lim.topics),
+          dedup(s.dedup_entries, s.dedup_ticks) {}
     std::vector<rte_ring*> from_io;
+    worker_settings settings;
     sub_table table;
-    rte_mempool* headers = nullptr; // fan-out headers and replies
+    retention_store retained;
+    dedup_window dedup;
+    uint32_t last_values = 0; // topics holding a RETAIN value
+    uint64_t loss_credit = 0; // debug loss injection: drops when it passes a million
+    uint32_t sweep_cursor = 0;
+    rte_mempool* headers = nullptr;  // fan-out headers and replies
+    rte_mempool* indirect = nullptr; // views past a retained frame's header, for replays
     uint64_t next_snapshot = 0;
     topic_snapshot snapshot;
+    subscriber_snapshot subscriber_top;
 };
 
 struct alignas(64) lcore_ctx {
@@ -115,9 +163,12 @@ void io_housekeeping(io_state& io, lcore_ctx& lc, uint64_t now) noexcept;
 
 // The worker role's step: dequeue_burst -> apply -> fan_out, until each ring
 // is empty or a ring's size of items was handled. Returns items handled.
-uint32_t worker_poll(worker_state& w, lcore_ctx& lc) noexcept;
-// Telemetry snapshot, about once a second.
+uint32_t worker_poll(worker_state& w, lcore_ctx& lc, uint64_t now) noexcept;
+// Idle topics forgotten, a slice per call; telemetry snapshots about once a second.
 void worker_housekeeping(worker_state& w, lcore_ctx& lc, uint64_t now) noexcept;
+
+// Frees every retained message and RETAIN value of the worker (shutdown).
+void release_retained(worker_state& w) noexcept;
 
 // One pass of the loop: io, worker, TX flush, and housekeeping when asked.
 // Returns the packets and items handled. Tests step the pipeline with it.
@@ -126,8 +177,8 @@ uint32_t poll_once(lcore_ctx& lc, uint64_t now, bool housekeeping) noexcept;
 // rte_eal_remote_launch entry: polls until *quit, then flushes TX.
 int lcore_main(void* arg);
 
-// After every loop stopped: frees what rings, stages and TX buffers still
-// hold, so every pool is back at its idle count.
+// After every loop stopped: frees what rings, stages, TX buffers and
+// retention still hold, so every pool is back at its idle count.
 void drain_lcore(lcore_ctx& lc) noexcept;
 
 } // namespace ringcast

@@ -108,12 +108,19 @@ std::vector<doc_key> key_table_rows(std::string_view text) {
     return out;
 }
 
+bool contains(const std::vector<std::string>& v, std::string_view s) {
+    return std::find(v.begin(), v.end(), s) != v.end();
+}
+
 // "table.key" for every value in a TOML document; [[port]] tables count as
-// "port", whatever their index, as known_config_keys() names them.
+// "port", whatever their index, as known_config_keys() names them. A table
+// that is itself a key (retention.prefixes, whose keys are topic prefixes)
+// is one value.
 void flatten(const toml::table& t, const std::string& prefix, std::vector<std::string>& out) {
+    static const std::vector<std::string> known = known_config_keys();
     for (const auto& [k, node] : t) {
         const std::string name = prefix.empty() ? std::string(k.str()) : prefix + "." + std::string(k.str());
-        if (const toml::table* sub = node.as_table()) {
+        if (const toml::table* sub = node.as_table(); sub != nullptr && !contains(known, name)) {
             flatten(*sub, name, out);
         } else if (const toml::array* a = node.as_array();
                    a != nullptr && !a->empty() && a->is_array_of_tables()) {
@@ -135,10 +142,6 @@ std::vector<fs::path> example_configs() {
     }
     std::sort(files.begin(), files.end());
     return files;
-}
-
-bool contains(const std::vector<std::string>& v, std::string_view s) {
-    return std::find(v.begin(), v.end(), s) != v.end();
 }
 
 TEST(docs, known_config_keys_are_table_dot_key_without_duplicates) {

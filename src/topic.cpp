@@ -1,5 +1,6 @@
 #include <ringcast/topic.hpp>
 
+#include <algorithm>
 #include <array>
 #include <cstring>
 
@@ -8,6 +9,20 @@ namespace ringcast {
 namespace {
 
 constexpr auto slash = std::byte{'/'};
+constexpr auto dollar = std::byte{'$'};
+constexpr std::string_view share_prefix = "$share/";
+
+bool starts_with(std::span<const std::byte> s, std::string_view prefix) noexcept {
+    return s.size() >= prefix.size() && std::memcmp(s.data(), prefix.data(), prefix.size()) == 0;
+}
+
+// The end of the level starting at `from`: the next '/' or the end.
+size_t level_end(std::span<const std::byte> s, size_t from) noexcept {
+    while (from < s.size() && s[from] != slash) {
+        ++from;
+    }
+    return from;
+}
 
 // Checks what both topics and filters share; `allow_wildcard` decides
 // whether '+' and '#' may stand as whole levels.
@@ -51,31 +66,98 @@ topic_check check_levels(std::span<const std::byte> t, size_t max_len, bool allo
 
 topic_check check_pub_topic(std::span<const std::byte> topic, size_t max_len) noexcept {
     bool wildcard = false;
-    if (!topic.empty() && topic[0] == std::byte{'$'}) {
+    if (!topic.empty() && topic[0] == dollar) {
         return topic_check::reserved;
     }
     return check_levels(topic, max_len, false, wildcard);
 }
 
 topic_check check_filter(std::span<const std::byte> filter, size_t max_len, bool& has_wildcard) noexcept {
-    if (!filter.empty() && filter[0] == std::byte{'$'}) {
-        has_wildcard = false;
-        // $share/GROUP/FILTER is the one '$' form; shared groups come with
-        // the messaging-semantics work, so it is refused as reserved for now.
+    has_wildcard = false;
+    if (filter.empty() || filter[0] != dollar) {
+        return check_levels(filter, max_len, true, has_wildcard);
+    }
+    if (!starts_with(filter, share_prefix)) {
         return topic_check::reserved;
     }
-    return check_levels(filter, max_len, true, has_wildcard);
+    if (filter.size() > max_len) {
+        return topic_check::too_long;
+    }
+    const auto rest = filter.subspan(share_prefix.size());
+    size_t g = 0;
+    for (; g < rest.size() && rest[g] != slash; ++g) {
+        if (rest[g] == std::byte{0}) {
+            return topic_check::nul;
+        }
+        if (rest[g] == std::byte{'+'} || rest[g] == std::byte{'#'}) {
+            return topic_check::bad_share;
+        }
+    }
+    // An empty GROUP, or nothing after it: "$share//a", "$share/g", "$share/g/".
+    if (g == 0 || g + 1 >= rest.size()) {
+        return topic_check::bad_share;
+    }
+    const auto inner = rest.subspan(g + 1);
+    if (inner[0] == dollar) {
+        return topic_check::reserved; // no "$share/g/$SYS/x", no nested $share
+    }
+    return check_levels(inner, max_len, true, has_wildcard);
+}
+
+bool split_share(std::span<const std::byte> filter, share_parts& out) noexcept {
+    if (!starts_with(filter, share_prefix)) {
+        return false;
+    }
+    const auto rest = filter.subspan(share_prefix.size());
+    const size_t g = level_end(rest, 0);
+    out.group = rest.first(g);
+    out.filter = rest.subspan(std::min(g + 1, rest.size()));
+    return true;
+}
+
+bool filter_matches(std::span<const std::byte> filter, std::span<const std::byte> topic) noexcept {
+    share_parts share;
+    if (split_share(filter, share)) {
+        filter = share.filter;
+    }
+    if (!filter.empty() && !topic.empty() && topic[0] == dollar &&
+        (filter[0] == std::byte{'+'} || filter[0] == std::byte{'#'})) {
+        return false;
+    }
+    // Positions past the end (size + 1) mean every level was consumed.
+    size_t f = 0;
+    size_t t = 0;
+    while (f <= filter.size()) {
+        const size_t f_end = level_end(filter, f);
+        const auto level = filter.subspan(f, f_end - f);
+        if (level.size() == 1 && level[0] == std::byte{'#'}) {
+            return true;
+        }
+        if (t > topic.size()) {
+            return false;
+        }
+        const size_t t_end = level_end(topic, t);
+        const bool plus = level.size() == 1 && level[0] == std::byte{'+'};
+        if (!plus && !std::ranges::equal(level, topic.subspan(t, t_end - t))) {
+            return false;
+        }
+        f = f_end + 1;
+        t = t_end + 1;
+    }
+    return t > topic.size();
 }
 
 std::string_view to_string(topic_check c) noexcept {
-    static constexpr std::array<std::string_view, 8> names = {"ok",
+    static constexpr std::array<std::string_view, 9> names = {"ok",
                                                               "empty topic",
                                                               "topic too long",
                                                               "NUL in topic",
                                                               "reserved '$' topic",
                                                               "wildcard in topic",
                                                               "misplaced wildcard",
-                                                              "empty topic level"};
+                                                              "empty topic level",
+                                                              "bad $share/GROUP/FILTER"};
+    static_assert(names.size() == static_cast<size_t>(topic_check::bad_share) + 1);
     return names[static_cast<size_t>(c)];
 }
 

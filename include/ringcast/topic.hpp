@@ -18,15 +18,35 @@ enum class topic_check : uint8_t {
     wildcard,     // '+' or '#' in a PUB topic
     bad_wildcard, // '+' or '#' not alone in its level, or '#' not last
     empty_level,  // "a//b", "/a", "a/" are allowed by MQTT but not by RCP/1
+    bad_share,    // "$share/" without a GROUP level free of wildcards and a FILTER
 };
 
 // A PUB topic: 1..max_len bytes, no NUL, no wildcard, not starting with '$'.
 [[nodiscard]] topic_check check_pub_topic(std::span<const std::byte> topic, size_t max_len) noexcept;
 
 // A SUB/UNSUB filter: as a topic, but '+' may stand as a whole level and '#'
-// as the whole last level. Sets `has_wildcard` when the filter has either.
+// as the whole last level. "$share/GROUP/FILTER" is the one '$' form: GROUP
+// one non-empty level without wildcards, FILTER a filter not starting with
+// '$'; `max_len` bounds the whole. Sets `has_wildcard` when the filter (the
+// FILTER part of a $share) has '+' or '#'.
 [[nodiscard]] topic_check check_filter(std::span<const std::byte> filter, size_t max_len,
                                        bool& has_wildcard) noexcept;
+
+// Splits "$share/GROUP/FILTER" (already valid per check_filter). Returns false for a plain filter.
+struct share_parts {
+    std::span<const std::byte> group;
+    std::span<const std::byte> filter;
+};
+[[nodiscard]] bool split_share(std::span<const std::byte> filter, share_parts& out) noexcept;
+
+// Reference matcher, MQTT rules: '+' one whole level, '#' as the last level
+// matches the rest and the parent ("a/#" matches "a"); a filter starting with
+// a wildcard does not match a topic starting with '$'; a $share filter
+// matches what its FILTER matches. `filter` is valid per check_filter.
+// Used by tests and by control-path scans (never per message: workers match
+// through filter_trie).
+[[nodiscard]] bool filter_matches(std::span<const std::byte> filter,
+                                  std::span<const std::byte> topic) noexcept;
 
 [[nodiscard]] std::string_view to_string(topic_check c) noexcept;
 

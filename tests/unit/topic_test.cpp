@@ -1,6 +1,7 @@
 // Topic names and filters (table cases in the spirit of Mosquitto's
 // util_topic_test.c), the topic hash and the owning worker.
 #include <ringcast/topic.hpp>
+#include <ringcast/wire.hpp>
 
 #include <gtest/gtest.h>
 
@@ -113,9 +114,37 @@ static std::vector<filter_case> filter_cases() {
         {"a/", 255, topic_check::empty_level, false},
         {"/#", 255, topic_check::empty_level, false},
         {"+//#", 255, topic_check::empty_level, false},
-        {"$share/g/a", 255, topic_check::reserved, false},
-        {"$share/g/#", 255, topic_check::reserved, false},
+        {"$share/g/a", 255, topic_check::ok, false},
+        {"$share/g/#", 255, topic_check::ok, true},
+        {"$share/g/a/+", 255, topic_check::ok, true},
+        {"$share/g/+/b/#", 255, topic_check::ok, true},
+        {"$share/grp-1/a/b/c", 255, topic_check::ok, false},
+        {"$share/$g/a", 255, topic_check::ok, false}, // '$' only matters first
+        {"$share/g/a", 10, topic_check::ok, false},   // max_len bounds the whole
+        {"$share/g/ab", 10, topic_check::too_long, false},
+        {"$share/g", 255, topic_check::bad_share, false},
+        {"$share/g/", 255, topic_check::bad_share, false},
+        {"$share//a", 255, topic_check::bad_share, false},
+        {"$share/", 255, topic_check::bad_share, false},
+        {"$share/g+/a", 255, topic_check::bad_share, false},
+        {"$share/+/a", 255, topic_check::bad_share, false},
+        {"$share/#/a", 255, topic_check::bad_share, false},
+        {"$share/#", 255, topic_check::bad_share, false},
+        {"$share/g/a+", 255, topic_check::bad_wildcard, false},
+        {"$share/g/a/#/b", 255, topic_check::bad_wildcard, false},
+        {"$share/g/a//b", 255, topic_check::empty_level, false},
+        {"$share/g//a", 255, topic_check::empty_level, false},
+        {"$share/g/a/", 255, topic_check::empty_level, false},
+        {std::string("$share/g\0/a", 11), 255, topic_check::nul, false},
+        {std::string("$share/g/a\0", 11), 255, topic_check::nul, false},
+        {"$share/g/$SYS/x", 255, topic_check::reserved, false},
+        {"$share/g/$share/h/a", 255, topic_check::reserved, false},
+        {"$sharex/g/a", 255, topic_check::reserved, false},
+        {"$share", 255, topic_check::reserved, false},
+        {"$SHARE/g/a", 255, topic_check::reserved, false},
         {"$SYS/#", 255, topic_check::reserved, false},
+        {"$SYS/x", 255, topic_check::reserved, false},
+        {"$", 255, topic_check::reserved, false},
         {"", 255, topic_check::empty, false},
         {std::string(256, 'f'), 255, topic_check::too_long, false},
         {"a/+/#", 4, topic_check::too_long, false},
@@ -138,8 +167,145 @@ TEST(topic, checks_filters) {
     }
 }
 
+struct match_case {
+    std::string filter;
+    std::string topic;
+    bool want;
+};
+
+// MQTT 3.1.1 section 4.7 examples, then Mosquitto's and nats-server's kinds.
+static std::vector<match_case> match_cases() {
+    return {
+        {"sport/tennis/player1/#", "sport/tennis/player1", true},
+        {"sport/tennis/player1/#", "sport/tennis/player1/ranking", true},
+        {"sport/tennis/player1/#", "sport/tennis/player1/score/wimbledon", true},
+        {"sport/tennis/#", "sport/tennis", true},
+        {"sport/tennis/#", "sport/tennis/player1/ranking", true},
+        {"sport/tennis/#", "sport/tennis2", false},
+        {"sport/tennis/#", "sport", false},
+        {"sport/tennis/#", "sport/badminton/x", false},
+        {"sport/#", "sport", true},
+        {"sport/+", "sport/tennis", true},
+        {"sport/+", "sport/tennis/x", false},
+        {"sport/+", "sport", false},
+        {"sport/+/player1", "sport/tennis/player1", true},
+        {"sport/+/player1", "sport/tennis/player2", false},
+        {"+/tennis/#", "sport/tennis/player1", true},
+        {"+/tennis/#", "sport/tennis", true},
+        {"+/tennis/#", "sport/golf", false},
+        {"#", "a", true},
+        {"#", "a/b/c", true},
+        {"#", "sport/tennis/player1/score/wimbledon", true},
+        {"+", "a", true},
+        {"+", "a/b", false},
+        {"+/+", "a/b", true},
+        {"+/+", "a", false},
+        {"+/+", "a/b/c", false},
+        {"+/+/+", "a/b/c", true},
+        {"+/#", "a", true},
+        {"+/#", "a/b/c", true},
+        {"a/+/c", "a/b/c", true},
+        {"a/+/c", "a/x/c", true},
+        {"a/+/c", "a/b/d", false},
+        {"a/+/c", "a/c", false},
+        {"a/+/c", "a/b/c/d", false},
+        {"a/+/+", "a/b/c", true},
+        {"a/+/+", "a/b", false},
+        {"a/+/#", "a/b", true},
+        {"a/+/#", "a", false},
+        {"A/B/+/#", "A/B/B/C", true},
+        {"a/b/c", "a/b/c", true},
+        {"a/b/c", "a/b/c/d", false},
+        {"a/b/c", "a/b", false},
+        {"a/b/c", "A/b/c", false},
+        {"a/b", "a/bc", false},
+        {"ab", "a", false},
+        {"a", "ab", false},
+        {"a/#", "ab", false},
+        {"a/#", "b/a", false},
+        {"foo/+/#", "fo2/bar/baz", false},
+        {"foo/+/baz", "foo/bar/bar", false},
+        {"a/$b/+", "a/$b/c", true},
+        // A filter starting with a wildcard does not match a '$' topic.
+        {"#", "$SYS/x", false},
+        {"+/x", "$SYS/x", false},
+        {"+", "$", false},
+        {"$share/g/#", "a/b", true},
+        {"$share/g/a/+", "a/b", true},
+        {"$share/g/a/+", "a", false},
+        {"$share/g/a/+", "g/a/b", false},
+        {"$share/g/g", "g", true},
+        {"$share/g/g", "$share/g/g", false},
+    };
+}
+
+TEST(topic, matches_filters) {
+    for (const auto& c : match_cases()) {
+        SCOPED_TRACE("filter '" + c.filter + "' topic '" + c.topic + "'");
+        bool has_wildcard = false;
+        ASSERT_EQ(ringcast::check_filter(bytes_of(c.filter), 255, has_wildcard), ringcast::topic_check::ok);
+        EXPECT_EQ(ringcast::filter_matches(bytes_of(c.filter), bytes_of(c.topic)), c.want);
+    }
+}
+
+TEST(topic, match_table_topics_are_valid_pub_topics_but_for_dollar_ones) {
+    for (const auto& c : match_cases()) {
+        if (c.topic[0] == '$') {
+            continue;
+        }
+        SCOPED_TRACE(c.topic);
+        EXPECT_EQ(ringcast::check_pub_topic(bytes_of(c.topic), 255), ringcast::topic_check::ok);
+    }
+}
+
+TEST(topic, exact_filter_matches_only_itself) {
+    for (const auto& c : pub_cases()) {
+        if (c.want != ringcast::topic_check::ok) {
+            continue;
+        }
+        SCOPED_TRACE(c.text);
+        EXPECT_TRUE(ringcast::filter_matches(bytes_of(c.text), bytes_of(c.text)));
+        EXPECT_FALSE(ringcast::filter_matches(bytes_of(c.text), bytes_of(c.text + "/x")));
+        EXPECT_FALSE(ringcast::filter_matches(bytes_of(c.text + "/x"), bytes_of(c.text)));
+    }
+}
+
+static std::string text_of(std::span<const std::byte> b) {
+    return {reinterpret_cast<const char*>(b.data()), b.size()};
+}
+
+TEST(topic, splits_share_filters) {
+    struct split_case {
+        std::string filter;
+        std::string group;
+        std::string inner;
+    };
+    const std::vector<split_case> cases = {
+        {"$share/g/a/+", "g", "a/+"},       {"$share/workers/#", "workers", "#"}, {"$share/g/a", "g", "a"},
+        {"$share/$g/a/b/c", "$g", "a/b/c"}, {"$share/g/share/x", "g", "share/x"},
+    };
+    for (const auto& c : cases) {
+        SCOPED_TRACE(c.filter);
+        bool has_wildcard = false;
+        ASSERT_EQ(ringcast::check_filter(bytes_of(c.filter), 255, has_wildcard), ringcast::topic_check::ok);
+        ringcast::share_parts parts;
+        ASSERT_TRUE(ringcast::split_share(bytes_of(c.filter), parts));
+        EXPECT_EQ(text_of(parts.group), c.group);
+        EXPECT_EQ(text_of(parts.filter), c.inner);
+    }
+}
+
+TEST(topic, plain_filters_do_not_split) {
+    for (std::string_view f : {"a", "a/+", "#", "share/g/a", "a/$share/g/b"}) {
+        SCOPED_TRACE(f);
+        ringcast::share_parts parts;
+        EXPECT_FALSE(ringcast::split_share(bytes_of(f), parts));
+    }
+}
+
 TEST(topic, table_has_at_least_40_cases) {
-    EXPECT_GE(pub_cases().size() + filter_cases().size(), 40u);
+    EXPECT_GE(filter_cases().size(), 40u);
+    EXPECT_GE(match_cases().size(), 40u);
 }
 
 TEST(topic, every_valid_pub_topic_is_a_valid_filter_without_wildcard) {
@@ -156,12 +322,14 @@ TEST(topic, every_valid_pub_topic_is_a_valid_filter_without_wildcard) {
 }
 
 TEST(topic, names_every_check_result) {
-    for (auto c :
-         {ringcast::topic_check::ok, ringcast::topic_check::empty, ringcast::topic_check::too_long,
-          ringcast::topic_check::nul, ringcast::topic_check::reserved, ringcast::topic_check::wildcard,
-          ringcast::topic_check::bad_wildcard, ringcast::topic_check::empty_level}) {
+    for (auto c : {ringcast::topic_check::ok, ringcast::topic_check::empty, ringcast::topic_check::too_long,
+                   ringcast::topic_check::nul, ringcast::topic_check::reserved,
+                   ringcast::topic_check::wildcard, ringcast::topic_check::bad_wildcard,
+                   ringcast::topic_check::empty_level, ringcast::topic_check::bad_share}) {
         EXPECT_FALSE(ringcast::to_string(c).empty());
+        EXPECT_LE(ringcast::to_string(c).size(), ringcast::max_err_reason); // fits an ERR reason
     }
+    EXPECT_EQ(ringcast::to_string(ringcast::topic_check::bad_share), "bad $share/GROUP/FILTER");
     EXPECT_EQ(ringcast::to_string(ringcast::topic_check::ok), "ok");
 }
 

@@ -56,9 +56,16 @@ int serve(const ringcast::config& cfg) {
     int rc = 0;
     try {
         ringcast::appliance app(cfg);
+        if (cfg.debug.inject_loss_ppm != 0) {
+            std::fprintf(stderr, "ringcastd: warning: debug.inject_loss drops %u of every million deliveries\n",
+                         cfg.debug.inject_loss_ppm);
+        }
         ringcast::attach_telemetry(&app);
         app.run(g_quit);
         ringcast::attach_telemetry(nullptr);
+        if (app.shutdown() != 0) {
+            rc = 1; // a leak: the tests watch this exit status
+        }
     } catch (const std::exception& e) {
         ringcast::attach_telemetry(nullptr);
         std::fprintf(stderr, "ringcastd: %s\n", e.what());

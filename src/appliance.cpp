@@ -194,7 +194,7 @@ void appliance::run(std::atomic<bool>& quit) {
     rte_eal_mp_wait_lcore();
 }
 
-void appliance::release() noexcept {
+unsigned appliance::release() noexcept {
     for (auto& lc : _lcores) {
         drain_lcore(*lc);
     }
@@ -207,17 +207,20 @@ void appliance::release() noexcept {
         rte_ring_free(r);
     }
     _rings.clear();
-    // Workers hold no mbufs (no retention yet); the tables go with them.
+    // drain_lcore released the workers' retained mbufs; the tables go with them.
     _lcores.clear();
     _io.clear();
     _workers.clear();
+    unsigned leaked = 0;
     for (rte_mempool* mp : _pools) {
         if (const unsigned used = rte_mempool_in_use_count(mp); used != 0) {
             std::fprintf(stderr, "ringcastd: mempool %s: %u mbufs still in use at exit\n", mp->name, used);
+            leaked += used;
         }
         rte_mempool_free(mp);
     }
     _pools.clear();
+    return leaked;
 }
 
 } // namespace ringcast

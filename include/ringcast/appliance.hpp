@@ -26,6 +26,10 @@ public:
 
     // Launches every role lcore and returns when all have seen `quit`.
     void run(std::atomic<bool>& quit);
+    // After run: frees what loops, rings and retention still hold, closes
+    // the ports and frees the pools. Returns the mbufs still in use before
+    // the pools went (a leak when not 0). The destructor does it otherwise.
+    [[nodiscard]] unsigned shutdown() noexcept { return release(); }
 
     [[nodiscard]] const config& cfg() const noexcept { return _cfg; }
     [[nodiscard]] const std::vector<port_info>& ports() const noexcept { return _ports; }
@@ -38,7 +42,7 @@ public:
     [[nodiscard]] const xdp_steering* steering(size_t i) const noexcept { return _steering[i].get(); }
 
 private:
-    void release() noexcept;
+    unsigned release() noexcept;
 
     config _cfg;
     std::vector<rte_mempool*> _pools; // receive pools (one per port), then headers, then indirect

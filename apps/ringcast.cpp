@@ -36,12 +36,14 @@ using steady = std::chrono::steady_clock;
 constexpr std::string_view usage_text = R"(Usage: ringcast <command> [options] [arguments]
 
 Commands:
-    sub   [options] TOPIC...        Subscribe; print "SEQ TOPIC PAYLOAD" per message
-    pub   [options] TOPIC MESSAGE   Publish MESSAGE (QoS 0)
+    sub   [options] TOPIC...        Subscribe; print "SEQ TOPIC PAYLOAD" per message, in seq order
+                                    per topic, gaps repaired by NACK; at exit one line on stderr:
+                                    "ringcast sub: N messages, R repaired, L lost, D duplicates"
+    pub   [options] TOPIC MESSAGE   Publish MESSAGE
     ping  [options]                 Send PINGs; print each round-trip time
-    stats [options] [COMMAND]       Summarize counters, drops, pools, lcores, ports and topics;
-                                    with COMMAND print that telemetry command's JSON ("/" lists
-                                    the commands)
+    stats [options] [COMMAND]       Summarize counters, drops, pools, lcores, ports, topics and
+                                    subscribers; with COMMAND print that telemetry command's
+                                    JSON ("/" lists the commands)
     top   [options]                 Live view, redrawn in place: lcore busy and packet rates,
                                     ring depths, topics by message rate, drops by reason
 
@@ -51,10 +53,20 @@ Server Options (sub, pub, ping):
 Subscribe Options:
     -n, --count <n>                 Exit after n messages (default: 0, no limit)
     -t, --timeout <seconds>         Exit when no message came for this long (default: 0, never)
+        --replay-from <seq>         Subscribe with REPLAY: the retained messages of each TOPIC from
+                                    topic seq <seq> on, then live ones (default: live only)
+        --no-repair                 Print messages as they arrive: no reordering, no NACKs, ERR
+                                    GAP_LOST printed like any ERR, and 0 repaired, lost and
+                                    duplicates in the summary line (default: repair)
 
 Publish Options:
     -n, --count <n>                 Messages to send; with n > 1 the i-th is "MESSAGE i" (default: 1)
     -r, --rate <per second>         Messages per second (default: 0, as fast as possible)
+    -q, --qos <0|1|2>               0: fire and forget; 1: each message waits for its ACK, resent
+                                    with backoff (50 ms, doubling, 6 sends in all), exit status 1
+                                    when none comes; 2: as 1, and a resent one is delivered once
+                                    (default: 0)
+        --retain                    Keep the message as the topic's last value, for new subscribers
 
 Ping Options:
     -n, --count <n>                 PINGs to send (default: 1)
@@ -83,12 +95,19 @@ Exit status: 0 ok, 1 runtime failure, 2 usage error.
 constexpr std::string_view default_server = "192.0.2.1";
 constexpr std::string_view default_prefix = "ringcast";
 constexpr std::string_view default_stats_command = "/ringcast/stats";
+// Long options without a short one.
+enum long_only : int {
+    opt_replay_from = 256,
+    opt_no_repair,
+    opt_retain,
+};
 // sub and ping wake at least this often to notice Ctrl-C.
 constexpr auto stop_check = 200ms;
 // pub without a rate hands the client this many messages at a time to pack.
 constexpr size_t pub_chunk = 256;
-// Topics listed by stats and top: the rest is one "... and N more" line.
+// Topics and subscribers listed by stats and top: the rest is one "... and N more" line.
 constexpr size_t summary_topics = 10;
+constexpr size_t summary_subscribers = 10;
 constexpr size_t top_topics = 10;
 // Each refresh of top costs ringcastd's main lcore four telemetry replies.
 constexpr double min_top_interval = 0.1;
@@ -235,14 +254,27 @@ void report(const request_result& r, const std::string& what, const server_addre
     }
 }
 
+// "SEQ TOPIC PAYLOAD", or "SEQ TOPIC" for an empty payload.
+void print_message(const message& m) {
+    std::string line = std::to_string(m.seq) + " " + m.topic;
+    if (!m.payload.empty()) {
+        line += " " + display(m.payload);
+    }
+    std::puts(line.c_str());
+}
+
 int run_sub(int argc, char** argv) {
     server_address server;
     uint64_t count = 0;
     double idle_s = 0;
+    std::optional<uint64_t> replay_from;
+    bool repair = true;
     static const option longs[] = {
         {"server", required_argument, nullptr, 's'},
         {"count", required_argument, nullptr, 'n'},
         {"timeout", required_argument, nullptr, 't'},
+        {"replay-from", required_argument, nullptr, opt_replay_from},
+        {"no-repair", no_argument, nullptr, opt_no_repair},
         {"help", no_argument, nullptr, 'h'},
         {nullptr, 0, nullptr, 0},
     };
@@ -257,6 +289,12 @@ int run_sub(int argc, char** argv) {
         case 't':
             idle_s = parse_non_negative("--timeout", arg);
             break;
+        case opt_replay_from:
+            replay_from = parse_count("--replay-from", arg);
+            break;
+        case opt_no_repair:
+            repair = false;
+            break;
         }
     });
     if (topics.empty()) {
@@ -269,7 +307,7 @@ int run_sub(int argc, char** argv) {
     catch_stop_signals();
     client c(server.addr, server.port);
     for (const auto& t : topics) {
-        const request_result r = c.subscribe(t);
+        const request_result r = replay_from ? c.subscribe_replay(t, *replay_from) : c.subscribe(t);
         if (!r.ok()) {
             report(r, "SUB " + t, server, default_request_timeout);
             // Filters already active would otherwise linger until their lease lapses.
@@ -282,6 +320,16 @@ int run_sub(int argc, char** argv) {
     const auto idle = to_ms(idle_s);
     auto last = steady::now();
     uint64_t got = 0;
+    const auto take = [&](const message& m) {
+        if (m.code == op::msg) {
+            print_message(m);
+            ++got;
+            last = steady::now();
+        } else if (m.code == op::err) {
+            std::fprintf(stderr, "ringcast: ERR %s seq %llu: %s\n", std::string(to_string(m.error())).c_str(),
+                         static_cast<unsigned long long>(m.seq), display(m.payload).c_str());
+        }
+    };
     while (!stop_requested && (count == 0 || got < count)) {
         auto slice = std::chrono::duration_cast<std::chrono::milliseconds>(stop_check);
         if (idle_s > 0) {
@@ -291,40 +339,61 @@ int run_sub(int argc, char** argv) {
             }
             slice = std::min(slice, left);
         }
-        const std::optional<message> m = c.receive(slice);
-        if (!m) {
-            continue;
+        if (const std::optional<message> m = repair ? c.receive_ordered(slice) : c.receive(slice)) {
+            take(*m);
         }
-        if (m->code == op::msg) {
-            std::string line = std::to_string(m->seq) + " " + m->topic;
-            if (!m->payload.empty()) {
-                line += " " + display(m->payload);
+    }
+    if (repair) {
+        // What waits behind a gap still open was received: print it, and count the gap lost.
+        c.give_up_gaps();
+        while (count == 0 || got < count) {
+            const std::optional<message> m = c.receive_ordered(0ms);
+            if (!m) {
+                break;
             }
-            std::puts(line.c_str());
-            ++got;
-            last = steady::now();
-        } else if (m->code == op::err) {
-            std::fprintf(stderr, "ringcast: ERR %s seq %llu: %s\n",
-                         std::string(to_string(m->error())).c_str(), static_cast<unsigned long long>(m->seq),
-                         display(m->payload).c_str());
+            take(*m);
         }
     }
     (void)c.bye();
+    const gap_counters& n = c.repair_counters();
+    std::fprintf(stderr, "ringcast sub: %llu messages, %llu repaired, %llu lost, %llu duplicates\n",
+                 static_cast<unsigned long long>(got), static_cast<unsigned long long>(n.repaired),
+                 static_cast<unsigned long long>(n.lost), static_cast<unsigned long long>(n.duplicates));
     return 0;
+}
+
+// Says on stderr why an acknowledged PUB failed.
+void report_pub(const publish_result& r, const std::string& topic, unsigned qos, const server_address& server,
+                const retry_policy& retry) {
+    if (r.status != request_status::timeout) {
+        report(r, "PUB " + topic + " (QoS " + std::to_string(qos) + ")", server, default_request_timeout);
+        return;
+    }
+    auto waited = 0ms;
+    for (uint32_t i = 0; i < r.attempts; ++i) {
+        waited += retry.first_wait * (1 << i);
+    }
+    std::fprintf(stderr, "ringcast: PUB %s (QoS %u): no ACK from %s after %u sends over %lld ms\n",
+                 topic.c_str(), qos, server.str().c_str(), r.attempts,
+                 static_cast<long long>(waited.count()));
 }
 
 int run_pub(int argc, char** argv) {
     server_address server;
     uint64_t count = 1;
     double rate = 0;
+    uint64_t qos = 0;
+    uint8_t flag_bits = 0;
     static const option longs[] = {
         {"server", required_argument, nullptr, 's'},
         {"count", required_argument, nullptr, 'n'},
         {"rate", required_argument, nullptr, 'r'},
+        {"qos", required_argument, nullptr, 'q'},
+        {"retain", no_argument, nullptr, opt_retain},
         {"help", no_argument, nullptr, 'h'},
         {nullptr, 0, nullptr, 0},
     };
-    const auto operands = parse_options(argc, argv, ":s:n:r:h", longs, [&](int c, std::string_view arg) {
+    const auto operands = parse_options(argc, argv, ":s:n:r:q:h", longs, [&](int c, std::string_view arg) {
         switch (c) {
         case 's':
             server = parse_server(arg);
@@ -334,6 +403,15 @@ int run_pub(int argc, char** argv) {
             break;
         case 'r':
             rate = parse_non_negative("--rate", arg);
+            break;
+        case 'q':
+            qos = parse_count("--qos", arg);
+            if (qos > 2) {
+                throw usage_error("--qos: 0, 1 or 2, not '" + std::string(arg) + "'");
+            }
+            break;
+        case opt_retain:
+            flag_bits |= flags::retain;
             break;
         }
     });
@@ -351,12 +429,25 @@ int run_pub(int argc, char** argv) {
                      ec.message().c_str());
         return 1;
     };
-    if (rate > 0) {
+    if (rate > 0 || qos > 0) {
+        // One at a time: at a rate, or each waiting for its ACK.
+        const retry_policy retry;
         const auto start = steady::now();
         for (uint64_t i = 1; i <= count; ++i) {
-            std::this_thread::sleep_until(start + std::chrono::duration<double>((i - 1) / rate));
-            if (auto ec = c.publish(topic, as_bytes(payload_of(i)))) {
-                return fail(ec);
+            if (rate > 0) {
+                std::this_thread::sleep_until(start + std::chrono::duration<double>((i - 1) / rate));
+            }
+            if (qos == 0) {
+                if (auto ec = c.publish(topic, as_bytes(payload_of(i)), flag_bits)) {
+                    return fail(ec);
+                }
+                continue;
+            }
+            const publish_result r =
+                c.publish_acked(topic, as_bytes(payload_of(i)), static_cast<uint8_t>(qos), flag_bits, retry);
+            if (!r.ok()) {
+                report_pub(r, topic, static_cast<unsigned>(qos), server, retry);
+                return 1;
             }
         }
         return 0;
@@ -371,7 +462,7 @@ int run_pub(int argc, char** argv) {
         }
         batch.clear();
         for (const auto& p : payloads) {
-            batch.push_back({topic, as_bytes(p), 0});
+            batch.push_back({topic, as_bytes(p), flag_bits});
         }
         if (auto ec = c.publish_batch(batch)) {
             return fail(ec);
@@ -714,6 +805,41 @@ void summarize_topics(std::string& out, const json_value& topics) {
     }
 }
 
+// Subscribers of /ringcast/subscribers ("A.B.C.D:PORT" -> counters), most deliveries first.
+void summarize_subscribers(std::string& out, const json_value& subs) {
+    out += "\nTop subscribers";
+    if (subs.size() == 0) {
+        out += ": none\n";
+        return;
+    }
+    out += "\n";
+    std::vector<size_t> order(subs.size());
+    for (size_t i = 0; i < order.size(); ++i) {
+        order[i] = i;
+    }
+    std::stable_sort(order.begin(), order.end(), [&](size_t a, size_t b) {
+        return subs.at(a)["deliveries"].as_u64() > subs.at(b)["deliveries"].as_u64();
+    });
+    static constexpr std::string_view columns[] = {"filters",       "deliveries",  "drops",
+                                                   "nacks_served",  "replayed",    "rate_capped",
+                                                   "injected_loss", "nack_limited"};
+    std::vector<std::string> header{"subscriber"};
+    header.insert(header.end(), std::begin(columns), std::end(columns));
+    text_table t(std::move(header), "l");
+    for (size_t k = 0; k < std::min(order.size(), summary_subscribers); ++k) {
+        const json_value& e = subs.at(order[k]);
+        std::vector<std::string> row{subs.key(order[k])};
+        for (const std::string_view col : columns) {
+            row.push_back(num(e[col]));
+        }
+        t.add(std::move(row));
+    }
+    t.render(out, "  ");
+    if (order.size() > summary_subscribers) {
+        out += "  ... and " + std::to_string(order.size() - summary_subscribers) + " more\n";
+    }
+}
+
 std::string stats_summary(telemetry_client& t) {
     const json_value st = query_value(t, "/ringcast/stats");
     if (!st.is_object()) {
@@ -731,6 +857,7 @@ std::string stats_summary(telemetry_client& t) {
     summarize_lcores(out, query_value(t, "/ringcast/lcores"));
     summarize_ports(out, query_value(t, "/ringcast/ports"));
     summarize_topics(out, query_value(t, "/ringcast/topics"));
+    summarize_subscribers(out, query_value(t, "/ringcast/subscribers"));
     return out;
 }
 

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <arpa/inet.h>
+#include <array>
 #include <cerrno>
 #include <netinet/in.h>
 #include <poll.h>
@@ -66,10 +67,16 @@ std::string to_text(std::span<const std::byte> b) {
     return {reinterpret_cast<const char*>(b.data()), b.size()};
 }
 
+// A filter naming one topic: the messages a replay of it brings are that topic's.
+bool is_exact_topic(std::string_view filter) {
+    return filter.find_first_of("+#") == std::string_view::npos && !filter.starts_with('$');
+}
+
 } // namespace
 
 client::client(std::string_view server_addr, uint16_t server_port, const client_options& opt)
-    : _keepalive_interval(std::chrono::duration_cast<clock::duration>(opt.lease) / 3), _rx(max_datagram) {
+    : _keepalive_interval(std::chrono::duration_cast<clock::duration>(opt.lease) / 3), _tracker(opt.repair),
+      _rx(max_datagram) {
     if (opt.lease <= std::chrono::milliseconds::zero()) {
         throw sys_error(EINVAL, "client_options.lease " + std::to_string(opt.lease.count()) + " ms");
     }
@@ -114,6 +121,17 @@ request_result client::subscribe(std::string_view filter, std::chrono::milliseco
     return request(op::sub, filter, {}, op::ack, timeout);
 }
 
+request_result client::subscribe_replay(std::string_view filter, uint64_t from,
+                                        std::chrono::milliseconds timeout) {
+    request_result r = request(op::sub, filter, {}, op::ack, timeout, flags::replay, from);
+    if (r.ok() && is_exact_topic(filter)) {
+        // The replay that followed the ACK still waits in _inbox, not yet seen by the tracker.
+        (void)_tracker.expect_from(filter, from, _repair_out);
+        take_repair_output();
+    }
+    return r;
+}
+
 request_result client::unsubscribe(std::string_view filter, std::chrono::milliseconds timeout) {
     return request(op::unsub, filter, {}, op::ack, timeout);
 }
@@ -156,6 +174,43 @@ std::error_code client::publish_batch(std::span<const outgoing> pubs) {
     return used > 0 ? send_datagram({_tx.data(), used}) : std::error_code{};
 }
 
+publish_result client::publish_acked(std::string_view topic, std::span<const std::byte> payload, uint8_t qos,
+                                     uint8_t flag_bits, const retry_policy& retry) {
+    publish_result r;
+    if ((qos != 1 && qos != 2) || topic.size() > max_topic_len) {
+        r.status = request_status::io_error;
+        r.error = std::make_error_code(std::errc::invalid_argument);
+        return r;
+    }
+    const auto bits = static_cast<uint8_t>((flag_bits & ~flags::qos_mask) | qos);
+    const uint32_t attempts = std::max<uint32_t>(retry.attempts, 1);
+    waiting w{_next_seq++, op::ack, clock::now(), std::nullopt};
+    auto wait = retry.first_wait;
+    for (r.attempts = 1;; ++r.attempts) {
+        // The same seq each time: that is how the appliance knows a retry (QoS 2 dedup).
+        if (auto ec = send_frame(op::pub, bits, w.seq, topic, payload)) {
+            r.status = request_status::io_error;
+            r.error = ec;
+            return r;
+        }
+        if (wait_reply(w, clock::now() + wait)) {
+            break;
+        }
+        if (r.attempts == attempts) {
+            return r; // timeout
+        }
+        wait *= 2;
+    }
+    static_cast<request_result&>(r) = std::move(*w.result);
+    if (r.ok()) {
+        if (r.payload.size() == sizeof(uint64_t)) {
+            r.topic_seq = load_be<uint64_t>(as_bytes(r.payload), 0);
+        }
+        r.payload.clear();
+    }
+    return r;
+}
+
 std::optional<message> client::receive(std::chrono::milliseconds timeout) {
     const auto deadline = clock::now() + timeout;
     while (_inbox.empty()) {
@@ -169,6 +224,70 @@ std::optional<message> client::receive(std::chrono::milliseconds timeout) {
     message m = std::move(_inbox.front());
     _inbox.pop_front();
     return m;
+}
+
+std::optional<message> client::receive_ordered(std::chrono::milliseconds timeout) {
+    const auto deadline = clock::now() + timeout;
+    for (;;) {
+        repair_inbox();
+        const auto now = clock::now();
+        _tracker.poll(now, _repair_out);
+        take_repair_output();
+        if (!_ordered.empty()) {
+            message m = std::move(_ordered.front());
+            _ordered.pop_front();
+            return m;
+        }
+        if (now >= deadline) {
+            return std::nullopt;
+        }
+        keepalive(now);
+        // Wake for the next keep-alive and the next NACK timeout too.
+        auto wake = std::min(deadline, _last_sent + _keepalive_interval);
+        if (const auto due = _tracker.next_due()) {
+            wake = std::min(wake, *due);
+        }
+        (void)read_datagram(wake, nullptr);
+    }
+}
+
+void client::give_up_gaps() {
+    repair_inbox();
+    _tracker.flush(_repair_out);
+    take_repair_output();
+}
+
+void client::repair_inbox() {
+    const auto now = clock::now();
+    while (!_inbox.empty()) {
+        message m = std::move(_inbox.front());
+        _inbox.pop_front();
+        if (m.code == op::msg) {
+            _tracker.on_message(std::move(m), now, _repair_out);
+        } else if (m.code == op::err && m.error() == err_code::gap_lost &&
+                   m.payload.size() == sizeof(uint64_t)) {
+            _tracker.on_gap_lost(m.topic, load_be<uint64_t>(as_bytes(m.payload), 0), _repair_out);
+        } else {
+            // After the messages released before it: arrival order is kept.
+            take_repair_output();
+            _ordered.push_back(std::move(m));
+        }
+    }
+    take_repair_output();
+}
+
+void client::take_repair_output() {
+    for (message& m : _repair_out.released) {
+        _ordered.push_back(std::move(m));
+    }
+    _repair_out.released.clear();
+    for (const nack_request& n : _repair_out.nacks) {
+        std::array<std::byte, sizeof(uint32_t)> count;
+        store_be<uint32_t>(count, 0, n.count);
+        // A NACK that does not leave is sent again when its answer is overdue.
+        (void)send_frame(op::nack, 0, n.seq, n.topic, count);
+    }
+    _repair_out.nacks.clear();
 }
 
 bool client::keepalive(clock::time_point now) {
@@ -192,21 +311,28 @@ std::error_code client::send_raw(std::span<const std::byte> bytes) {
 }
 
 request_result client::request(op code, std::string_view topic, std::span<const std::byte> payload, op reply,
-                               std::chrono::milliseconds timeout) {
-    waiting w{_next_seq++, reply, clock::now(), std::nullopt};
-    if (auto ec = send_frame(code, 0, w.seq, topic, payload)) {
+                               std::chrono::milliseconds timeout, uint8_t flag_bits,
+                               std::optional<uint64_t> seq) {
+    waiting w{seq ? *seq : _next_seq++, reply, clock::now(), std::nullopt};
+    if (auto ec = send_frame(code, flag_bits, w.seq, topic, payload)) {
         request_result r;
         r.status = request_status::io_error;
         r.error = ec;
         return r;
     }
-    const auto deadline = w.sent_at + timeout;
-    while (!w.result) {
-        if (!read_datagram(deadline, &w) && !w.result && clock::now() >= deadline) {
-            return request_result{};
-        }
+    if (!wait_reply(w, w.sent_at + timeout)) {
+        return request_result{};
     }
     return std::move(*w.result);
+}
+
+bool client::wait_reply(waiting& w, clock::time_point deadline) {
+    while (!w.result) {
+        if (!read_datagram(deadline, &w) && !w.result && clock::now() >= deadline) {
+            return false;
+        }
+    }
+    return true;
 }
 
 std::error_code client::send_frame(op code, uint8_t flag_bits, uint64_t seq, std::string_view topic,

@@ -42,6 +42,13 @@ std::vector<std::byte> concat(std::initializer_list<std::vector<std::byte>> part
     return out;
 }
 
+// A u64 as the 8 big-endian bytes of an ACK or GAP_LOST payload.
+std::string u64_text(uint64_t v) {
+    std::string out(sizeof(v), '\0');
+    store_be<uint64_t>(std::as_writable_bytes(std::span(out)), 0, v);
+    return out;
+}
+
 struct received_frame {
     op code;
     uint8_t flags;
@@ -54,7 +61,8 @@ struct received_frame {
 
 // Answers SUB/UNSUB/HELLO/BYE with ACK(seq), PING with PONG (same seq and
 // payload), an unparseable datagram with ERR MALFORMED, and records every
-// frame it parsed. What it does with a SUB can be scripted per filter.
+// frame it parsed. What it does with a SUB can be scripted per filter; PUBs
+// and NACKs of a topic get answers only when scripted.
 class fake_server {
 public:
     enum class sub_answer { ack, refuse, ignore };
@@ -89,6 +97,27 @@ public:
     void ignore(const std::string& filter) {
         std::lock_guard lock(_mutex);
         _scripts[filter].answer = sub_answer::ignore;
+    }
+
+    // QoS PUBs of `topic`: the first `ignore_first` go unanswered (as if lost),
+    // the others get ACK(seq) with the u64 topic_seq as payload. A topic
+    // refused with refuse() gets the ERR instead.
+    void ack_pubs(const std::string& topic, uint64_t topic_seq, int ignore_first = 0) {
+        std::lock_guard lock(_mutex);
+        _scripts[topic].ack_pubs = true;
+        _scripts[topic].topic_seq = topic_seq;
+        _scripts[topic].pubs_to_ignore = ignore_first;
+    }
+
+    // NACKs of `topic` after the first `ignore_first` (as if rate-limited)
+    // are answered as the appliance does, holding the messages from
+    // first_held on: ERR GAP_LOST for the part below it, then each message
+    // asked for as MSG|REPLAYED with payload "TOPIC SEQ", in one datagram.
+    void serve_nacks(const std::string& topic, uint64_t first_held, int ignore_first = 0) {
+        std::lock_guard lock(_mutex);
+        _scripts[topic].serve_nacks = true;
+        _scripts[topic].first_held = first_held;
+        _scripts[topic].nacks_to_ignore = ignore_first;
     }
 
     // A datagram sent to the client before the ACK of SUB `filter`.
@@ -135,6 +164,12 @@ private:
         std::string reason;
         std::vector<std::byte> before;
         std::vector<std::byte> after;
+        bool ack_pubs = false;
+        uint64_t topic_seq = 0;
+        int pubs_to_ignore = 0;
+        bool serve_nacks = false;
+        uint64_t first_held = 1;
+        int nacks_to_ignore = 0;
     };
 
     void run() {
@@ -173,12 +208,18 @@ private:
 
     void answer(const frame_view& f, size_t datagram, size_t datagram_size) {
         script s;
+        bool ignored = false; // a scripted PUB or NACK to leave unanswered
         {
             std::lock_guard lock(_mutex);
             _frames.push_back({f.code, f.flags, f.seq, std::string(f.topic_str()),
                                std::string(reinterpret_cast<const char*>(f.payload.data()), f.payload.size()),
                                datagram, datagram_size});
             if (auto it = _scripts.find(std::string(f.topic_str())); it != _scripts.end()) {
+                if (f.code == op::pub || f.code == op::nack) {
+                    int& left = f.code == op::pub ? it->second.pubs_to_ignore : it->second.nacks_to_ignore;
+                    ignored = left > 0;
+                    left -= ignored ? 1 : 0;
+                }
                 s = it->second;
             }
         }
@@ -204,9 +245,35 @@ private:
             reply(frame_bytes(op::pong, 0, f.seq, {}, echo));
             break;
         }
+        case op::pub:
+            if (s.answer == sub_answer::refuse) {
+                reply(frame_bytes(op::err, static_cast<uint8_t>(s.code), f.seq, {}, s.reason));
+            } else if (s.ack_pubs && !ignored) {
+                reply(frame_bytes(op::ack, 0, f.seq, {}, u64_text(s.topic_seq)));
+            }
+            break;
+        case op::nack:
+            if (s.serve_nacks && !ignored && f.payload.size() == sizeof(uint32_t)) {
+                reply(nack_answer(f.topic_str(), f.seq, load_be<uint32_t>(f.payload, 0), s.first_held));
+            }
+            break;
         default:
             break;
         }
+    }
+
+    static std::vector<std::byte> nack_answer(std::string_view topic, uint64_t seq, uint32_t count,
+                                              uint64_t first_held) {
+        std::vector<std::byte> out;
+        if (seq < first_held) {
+            out = frame_bytes(op::err, static_cast<uint8_t>(err_code::gap_lost), seq, topic,
+                              u64_text(first_held));
+        }
+        for (uint64_t s = std::max(seq, first_held); s < seq + count; ++s) {
+            out = concat({out, frame_bytes(op::msg, flags::replayed, s, topic,
+                                           std::string(topic) + " " + std::to_string(s))});
+        }
+        return out;
     }
 
     void reply(std::span<const std::byte> dgram) {
@@ -507,6 +574,221 @@ TEST(client, constructorNamesTheAddressThatDoesNotParse) {
     } catch (const std::system_error& e) {
         EXPECT_NE(std::string(e.what()).find("inet_pton(192.0.2.300)"), std::string::npos) << e.what();
     }
+}
+
+TEST(client, publishAckedRetriesTheSameFrameUntilTheAckComes) {
+    fake_server server;
+    server.ack_pubs("orders", 42, 1); // the first PUB is "lost"
+    client c("127.0.0.1", server.port());
+
+    const publish_result r = c.publish_acked("orders", as_bytes("buy"), 1);
+
+    ASSERT_TRUE(r.ok()) << static_cast<int>(r.status);
+    EXPECT_EQ(r.attempts, 2u);
+    EXPECT_EQ(r.topic_seq, 42u);
+    EXPECT_GE(r.rtt, 50ms); // the first wait passed before the retry
+    const auto frames = server.wait_frames(2);
+    ASSERT_EQ(frames.size(), 2u);
+    for (const auto& f : frames) {
+        EXPECT_EQ(f.code, op::pub);
+        EXPECT_EQ(f.flags, 1u);
+        EXPECT_EQ(f.seq, c.last_seq());
+        EXPECT_EQ(f.topic, "orders");
+        EXPECT_EQ(f.payload, "buy");
+    }
+}
+
+TEST(client, publishAckedReadsTheTopicSeqFromTheAckPayload) {
+    fake_server server;
+    server.ack_pubs("sensors/1", 0x0102030405060708);
+    client c("127.0.0.1", server.port());
+
+    const publish_result r = c.publish_acked("sensors/1", as_bytes("20.5"), 2, flags::retain | 1);
+
+    ASSERT_TRUE(r.ok());
+    EXPECT_EQ(r.attempts, 1u);
+    EXPECT_EQ(r.topic_seq, 0x0102030405060708u);
+    EXPECT_TRUE(r.payload.empty());
+    const auto frames = server.wait_frames(1);
+    ASSERT_EQ(frames.size(), 1u);
+    EXPECT_EQ(frames[0].flags, flags::retain | 2); // the qos argument wins over the flags' QoS bits
+}
+
+TEST(client, publishAckedGivesUpAfterItsAttempts) {
+    fake_server server; // never answers PUBs
+    client c("127.0.0.1", server.port());
+    const auto start = client::clock::now();
+
+    const publish_result r = c.publish_acked("t", as_bytes("x"), 1, 0, retry_policy{10ms, 3});
+
+    EXPECT_EQ(r.status, request_status::timeout);
+    EXPECT_EQ(r.attempts, 3u);
+    EXPECT_GE(client::clock::now() - start, 70ms); // 10 + 20 + 40
+    const auto frames = server.wait_frames(3);
+    ASSERT_EQ(frames.size(), 3u);
+    EXPECT_EQ(frames[0].seq, frames[1].seq);
+    EXPECT_EQ(frames[1].seq, frames[2].seq);
+}
+
+TEST(client, publishAckedStopsAtAnErrWithoutRetrying) {
+    fake_server server;
+    server.refuse("secret", err_code::not_authorized, "no");
+    client c("127.0.0.1", server.port());
+
+    const publish_result r = c.publish_acked("secret", as_bytes("x"), 2);
+
+    EXPECT_EQ(r.status, request_status::refused);
+    EXPECT_EQ(r.code, err_code::not_authorized);
+    EXPECT_EQ(r.attempts, 1u);
+}
+
+TEST(client, publishAckedRefusesQosZeroWithoutSending) {
+    fake_server server;
+    client c("127.0.0.1", server.port());
+
+    const publish_result r = c.publish_acked("t", as_bytes("x"), 0);
+
+    EXPECT_EQ(r.status, request_status::io_error);
+    EXPECT_EQ(r.error, std::errc::invalid_argument);
+    EXPECT_TRUE(server.wait_frames(1, 100ms).empty());
+}
+
+// "SEQ PAYLOAD" of the next n messages receive_ordered gives, with a
+// trailing " R" for the REPLAYED ones.
+std::vector<std::string> ordered(client& c, size_t n) {
+    std::vector<std::string> out;
+    for (size_t i = 0; i < n; ++i) {
+        const auto m = c.receive_ordered(2000ms);
+        if (!m) {
+            break;
+        }
+        EXPECT_EQ(m->code, op::msg);
+        out.push_back(std::to_string(m->seq) + " " + m->payload + (m->replayed() ? " R" : ""));
+    }
+    return out;
+}
+
+using strings = std::vector<std::string>;
+
+TEST(client, receiveOrderedNacksAGapAndDeliversTheRetransmissionInOrder) {
+    fake_server server;
+    server.serve_nacks("t", 1);
+    client c("127.0.0.1", server.port());
+    ASSERT_TRUE(c.subscribe("t").ok());
+
+    server.send(concat({msg(1, "t", "t 1"), msg(2, "t", "t 2"), msg(5, "t", "t 5")}));
+
+    EXPECT_EQ(ordered(c, 5), (strings{"1 t 1", "2 t 2", "3 t 3 R", "4 t 4 R", "5 t 5"}));
+    const auto frames = server.wait_frames(2);
+    ASSERT_EQ(frames.size(), 2u);
+    EXPECT_EQ(frames[1].code, op::nack);
+    EXPECT_EQ(frames[1].topic, "t");
+    EXPECT_EQ(frames[1].seq, 3u);
+    EXPECT_EQ(frames[1].payload, std::string("\0\0\0\2", 4)); // u32 count 2
+    const gap_counters& n = c.repair_counters();
+    EXPECT_EQ(n.delivered, 5u);
+    EXPECT_EQ(n.repaired, 2u);
+    EXPECT_EQ(n.nacks_sent, 1u);
+    EXPECT_EQ(n.lost + n.duplicates, 0u);
+}
+
+TEST(client, receiveOrderedNacksAgainWhenTheAnswerDoesNotCome) {
+    fake_server server;
+    server.serve_nacks("t", 1, 1); // the first NACK is dropped, as a rate-limited one
+    client_options opt;
+    opt.repair.nack_timeout = 20ms;
+    client c("127.0.0.1", server.port(), opt);
+    ASSERT_TRUE(c.subscribe("t").ok());
+
+    server.send(concat({msg(1, "t", "t 1"), msg(3, "t", "t 3")}));
+
+    EXPECT_EQ(ordered(c, 3), (strings{"1 t 1", "2 t 2 R", "3 t 3"}));
+    EXPECT_EQ(c.repair_counters().nacks_sent, 2u);
+    const auto frames = server.wait_frames(3);
+    ASSERT_EQ(frames.size(), 3u);
+    EXPECT_EQ(frames[1].code, op::nack);
+    EXPECT_EQ(frames[2].code, op::nack);
+    EXPECT_EQ(frames[2].seq, 2u);
+}
+
+TEST(client, receiveOrderedCountsWhatGapLostSaysIsGone) {
+    fake_server server;
+    server.serve_nacks("t", 4); // 2 and 3 are no longer retained
+    client c("127.0.0.1", server.port());
+    ASSERT_TRUE(c.subscribe("t").ok());
+
+    server.send(concat({msg(1, "t", "t 1"), msg(6, "t", "t 6")}));
+
+    EXPECT_EQ(ordered(c, 4), (strings{"1 t 1", "4 t 4 R", "5 t 5 R", "6 t 6"}));
+    EXPECT_FALSE(c.receive_ordered(50ms).has_value()); // GAP_LOST was taken in, not handed out
+    EXPECT_EQ(c.repair_counters().lost, 2u);
+    EXPECT_EQ(c.repair_counters().repaired, 2u);
+}
+
+TEST(client, subscribeReplaySendsTheStartSeqAndOrdersTheReplayBeforeLiveTraffic) {
+    fake_server server;
+    // As the appliance answers SUB REPLAY from 3 when it holds 5 on: ACK,
+    // GAP_LOST, the retained messages (6 lost on the way), then live ones.
+    server.append_to_ack(
+        "t", concat({frame_bytes(op::err, static_cast<uint8_t>(err_code::gap_lost), 3, "t", u64_text(5)),
+                     frame_bytes(op::msg, flags::replayed, 5, "t", "t 5"),
+                     frame_bytes(op::msg, flags::replayed, 7, "t", "t 7"), msg(8, "t", "t 8")}));
+    server.serve_nacks("t", 5);
+    client c("127.0.0.1", server.port());
+
+    ASSERT_TRUE(c.subscribe_replay("t", 3).ok());
+
+    EXPECT_EQ(ordered(c, 4), (strings{"5 t 5 R", "6 t 6 R", "7 t 7 R", "8 t 8"}));
+    const auto frames = server.wait_frames(2);
+    ASSERT_GE(frames.size(), 2u);
+    EXPECT_EQ(frames[0].code, op::sub);
+    EXPECT_EQ(frames[0].flags, flags::replay);
+    EXPECT_EQ(frames[0].seq, 3u);
+    EXPECT_EQ(frames[1].code, op::nack);
+    EXPECT_EQ(frames[1].seq, 6u);
+    EXPECT_EQ(c.repair_counters().lost, 2u); // 3 and 4
+    EXPECT_EQ(c.repair_counters().repaired, 1u);
+}
+
+TEST(client, receiveOrderedTakesARetainedValueWithoutNackingTheHistory) {
+    fake_server server;
+    server.serve_nacks("t", 1);
+    client c("127.0.0.1", server.port());
+    ASSERT_TRUE(c.subscribe("t").ok());
+
+    server.send(concat({frame_bytes(op::msg, flags::replayed, 40, "t", "t 40"), msg(100, "t", "t 100")}));
+
+    EXPECT_EQ(ordered(c, 2), (strings{"40 t 40 R", "100 t 100"}));
+    EXPECT_FALSE(c.receive_ordered(50ms).has_value());
+    EXPECT_EQ(c.repair_counters().nacks_sent, 0u);
+    EXPECT_EQ(server.wait_frames(2, 50ms).size(), 1u); // the SUB alone
+}
+
+TEST(client, giveUpGapsReleasesWhatWasHeldBack) {
+    fake_server server; // answers no NACK
+    client c("127.0.0.1", server.port());
+    ASSERT_TRUE(c.subscribe("t").ok());
+    server.send(concat({msg(1, "t", "t 1"), msg(3, "t", "t 3")}));
+    EXPECT_EQ(ordered(c, 1), (strings{"1 t 1"}));
+    EXPECT_FALSE(c.receive_ordered(50ms).has_value());
+
+    c.give_up_gaps();
+
+    EXPECT_EQ(ordered(c, 1), (strings{"3 t 3"}));
+    EXPECT_EQ(c.repair_counters().lost, 1u);
+}
+
+TEST(client, receiveOrderedHandsOutOtherErrsAsTheyCome) {
+    fake_server server;
+    client c("127.0.0.1", server.port());
+    const std::byte garbage[] = {std::byte{0xde}, std::byte{0xad}};
+
+    ASSERT_FALSE(c.send_raw(garbage));
+
+    const auto m = c.receive_ordered(1000ms);
+    ASSERT_TRUE(m.has_value());
+    EXPECT_EQ(m->code, op::err);
+    EXPECT_EQ(m->error(), err_code::malformed);
 }
 
 // Serves one connection the way DPDK's telemetry does: greeting, then one

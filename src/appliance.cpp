@@ -157,6 +157,9 @@ appliance::appliance(const config& cfg) : _cfg(cfg) {
             ++tx_queue;
             _lcores.push_back(std::move(lc));
         }
+        for (rte_mempool* mp : _pools) {
+            _idle_in_use.push_back(rte_mempool_in_use_count(mp));
+        }
     } catch (...) {
         release();
         throw;
@@ -212,14 +215,19 @@ unsigned appliance::release() noexcept {
     _io.clear();
     _workers.clear();
     unsigned leaked = 0;
-    for (rte_mempool* mp : _pools) {
-        if (const unsigned used = rte_mempool_in_use_count(mp); used != 0) {
-            std::fprintf(stderr, "ringcastd: mempool %s: %u mbufs still in use at exit\n", mp->name, used);
-            leaked += used;
+    for (size_t i = 0; i < _pools.size(); ++i) {
+        rte_mempool* mp = _pools[i];
+        const unsigned used = rte_mempool_in_use_count(mp);
+        const unsigned idle = i < _idle_in_use.size() ? _idle_in_use[i] : 0;
+        if (used > idle) {
+            std::fprintf(stderr, "ringcastd: mempool %s: %u mbufs still in use at exit (%u at start)\n", mp->name,
+                         used, idle);
+            leaked += used - idle;
         }
         rte_mempool_free(mp);
     }
     _pools.clear();
+    _idle_in_use.clear();
     return leaked;
 }
 

@@ -28,7 +28,8 @@ public:
     void run(std::atomic<bool>& quit);
     // After run: frees what loops, rings and retention still hold, closes
     // the ports and frees the pools. Returns the mbufs still in use before
-    // the pools went (a leak when not 0). The destructor does it otherwise.
+    // the pools went beyond their idle count at start (a leak when not 0).
+    // The destructor does it otherwise.
     [[nodiscard]] unsigned shutdown() noexcept { return release(); }
 
     [[nodiscard]] const config& cfg() const noexcept { return _cfg; }
@@ -46,6 +47,9 @@ private:
 
     config _cfg;
     std::vector<rte_mempool*> _pools; // receive pools (one per port), then headers, then indirect
+    // in_use of each pool once the ports started: what the PMDs keep in their
+    // RX rings (net_af_xdp does not give its fill ring back at close).
+    std::vector<unsigned> _idle_in_use;
     std::vector<port_info> _ports;
     std::vector<std::unique_ptr<xdp_steering>> _steering; // one per port
     std::vector<rte_ring*> _rings;

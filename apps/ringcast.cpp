@@ -796,7 +796,7 @@ void summarize_topics(std::string& out, const json_value& topics) {
     const std::vector<size_t> order = topics_by_subscribers(topics);
     for (size_t k = 0; k < std::min(order.size(), summary_topics); ++k) {
         const json_value& e = topics.at(order[k]);
-        t.add({display(topics.key(order[k])), num(e["subscribers"]), num(e["seq"]),
+        t.add({display(e["topic"].as_string()), num(e["subscribers"]), num(e["seq"]),
                "lcore" + num(e["worker_lcore"])});
     }
     t.render(out, "  ");
@@ -805,7 +805,7 @@ void summarize_topics(std::string& out, const json_value& topics) {
     }
 }
 
-// Subscribers of /ringcast/subscribers ("A.B.C.D:PORT" -> counters), most deliveries first.
+// Subscribers of /ringcast/subscribers (each with its "address" A.B.C.D:PORT), most deliveries first.
 void summarize_subscribers(std::string& out, const json_value& subs) {
     out += "\nTop subscribers";
     if (subs.size() == 0) {
@@ -828,7 +828,7 @@ void summarize_subscribers(std::string& out, const json_value& subs) {
     text_table t(std::move(header), "l");
     for (size_t k = 0; k < std::min(order.size(), summary_subscribers); ++k) {
         const json_value& e = subs.at(order[k]);
-        std::vector<std::string> row{subs.key(order[k])};
+        std::vector<std::string> row{e["address"].as_string()};
         for (const std::string_view col : columns) {
             row.push_back(num(e[col]));
         }
@@ -1062,7 +1062,7 @@ std::string top_frame(const top_sample& cur, const top_sample* prev, const telem
         text_table tt({"TOPIC", "MSG/S", "SEQ", "SUBS"}, "l");
         for (size_t k = 0; k < std::min(topics.size(), top_topics); ++k) {
             const json_value& e = cur.topics.at(topics[k].index);
-            tt.add({display(cur.topics.key(topics[k].index)), rate_text(topics[k].msgs), num(e["seq"]),
+            tt.add({display(e["topic"].as_string()), rate_text(topics[k].msgs), num(e["seq"]),
                     num(e["subscribers"])});
         }
         tt.render(out, "");

@@ -4,6 +4,7 @@
 #include <rte_telemetry.h>
 
 #include <array>
+#include <cctype>
 #include <atomic>
 #include <cstdio>
 #include <map>
@@ -40,6 +41,19 @@ void add_u64(tel* d, std::string_view name, uint64_t v) {
 
 void add_str(tel* d, const char* name, const std::string& v) {
     rte_tel_data_add_dict_string(d, name, v.c_str());
+}
+
+// DPDK 22.11 refuses dict names with characters other than alphanumerics,
+// '_' and '/' (a topic "a-b" or an address "1.2.3.4:5" would vanish): those
+// become '_', and the entry carries the real name as a value.
+std::string telemetry_key(std::string_view name) {
+    std::string k(name.substr(0, RTE_TEL_MAX_STRING_LEN - 1));
+    for (char& c : k) {
+        if (std::isalnum(static_cast<unsigned char>(c)) == 0 && c != '_' && c != '/') {
+            c = '_';
+        }
+    }
+    return k;
 }
 
 tel* child_dict() {
@@ -190,7 +204,8 @@ void fill_topics(const appliance& app, tel* d) {
             add_u64(t, "retained", e.retained);
             add_u64(t, "worker_lcore", lc->lcore_id);
             const std::string name(e.name.data(), e.len);
-            rte_tel_data_add_dict_container(d, name.c_str(), t, 0);
+            add_str(t, "topic", name);
+            rte_tel_data_add_dict_container(d, telemetry_key(name).c_str(), t, 0);
         }
     }
 }
@@ -223,6 +238,7 @@ void fill_subscribers(const appliance& app, tel* d) {
     }
     for (const auto& [key, e] : merged) {
         tel* t = child_dict();
+        add_str(t, "address", key);
         add_u64(t, "port", e.ep.port_id);
         add_u64(t, "filters", e.filters);
         add_u64(t, "deliveries", e.stats.deliveries);
@@ -232,7 +248,7 @@ void fill_subscribers(const appliance& app, tel* d) {
         add_u64(t, "rate_capped", e.stats.rate_capped);
         add_u64(t, "injected_loss", e.stats.injected_loss);
         add_u64(t, "nack_limited", e.stats.nack_limited);
-        rte_tel_data_add_dict_container(d, key.c_str(), t, 0);
+        rte_tel_data_add_dict_container(d, telemetry_key(key).c_str(), t, 0);
     }
 }
 

@@ -385,7 +385,8 @@ class Daemon:
     """ringcastd in the bed's app namespace, on a private copy of
     config/testbed.toml (own file_prefix, own interface)."""
 
-    def __init__(self, bed, workers=None, qpairs=None, lease_s=None, xdp_prog=None):
+    def __init__(self, bed, workers=None, qpairs=None, lease_s=None, xdp_prog=None, settings=None):
+        """settings: {"table.key": "TOML value"} replacing keys the file writes."""
         global _daemon_count
         _daemon_count += 1
         self.bed = bed
@@ -410,6 +411,8 @@ class Daemon:
             text = _sub_once(text, r'device\s*=\s*"net_af_packet0"', 'device = "net_af_xdp0"', "port device")
         if lease_s is not None:
             text = _sub_once(text, r"(?m)^(\s*lease_s\s*=\s*)\d+", rf"\g<1>{lease_s}", "lease_s =")
+        for name, value in (settings or {}).items():
+            text = _set_key(text, name, value)
         with open(self.config, "w") as f:
             f.write(text)
         self.proc = None
@@ -495,6 +498,21 @@ class Daemon:
             time.sleep(0.05)
 
 
+def _set_key(text, name, value):
+    """Replaces `key = ...` inside `[table]` of a TOML text written one key a line."""
+    table, key = name.rsplit(".", 1)
+    head = re.search(rf"(?m)^\[{re.escape(table)}\]\s*$", text)
+    if head is None:
+        raise AssertionError(f"config/testbed.toml has no [{table}]")
+    nxt = re.search(r"(?m)^\[", text[head.end():])
+    end = head.end() + (nxt.start() if nxt else len(text) - head.end())
+    body, n = re.subn(rf"(?m)^(\s*{re.escape(key)}\s*=\s*)[^#\n]*?(\s*(#.*)?)$",
+                      lambda m: f"{m.group(1)}{value}{m.group(2)}", text[head.end():end], count=1)
+    if n != 1:
+        raise AssertionError(f"config/testbed.toml: no {key} in [{table}]")
+    return text[:head.end()] + body + text[end:]
+
+
 def _sub_once(text, pattern, repl, what):
     out, n = re.subn(pattern, repl, text)
     if n != 1:
@@ -512,19 +530,20 @@ def delta(after, before, key):
 class DaemonTestCase(unittest.TestCase):
     """One bed and one ringcastd for the whole class; tests run in name
     order (test_10_..., test_20_...), the last ones check the mbuf pools and
-    SIGTERM. Subclasses may set `workers`, `qpairs`, `lease_s` and
-    `xdp_prog`."""
+    SIGTERM. Subclasses may set `workers`, `qpairs`, `lease_s`, `xdp_prog`
+    and `settings`."""
 
     workers = None
     qpairs = None
     lease_s = None
     xdp_prog = None
+    settings = None
 
     @classmethod
     def setUpClass(cls):
         cls.bed = Bed().up()
         cls.daemon = Daemon(cls.bed, workers=cls.workers, qpairs=cls.qpairs, lease_s=cls.lease_s,
-                            xdp_prog=cls.xdp_prog).start()
+                            xdp_prog=cls.xdp_prog, settings=cls.settings).start()
 
     def client(self):
         return Client(self.bed)

@@ -59,6 +59,9 @@ private:
     void replay(const ring_item& item, subscriber_record& s, uint32_t tid, uint64_t from, uint64_t to,
                 bool for_nack) noexcept;
     bool send_replay(const ring_item& item, subscriber_record& s, rte_mbuf* frame, bool for_nack) noexcept;
+    bool send_gap_lost(const ring_item& item, subscriber_record& s, uint64_t seq, std::span<const std::byte> topic,
+                       uint64_t first_held) noexcept;
+    bool repair_token(subscriber_record& s) noexcept;
     void retain(topic_record& t, rte_mbuf* m, const frame_view& f) noexcept;
     void init_buckets(subscriber_record& s) noexcept;
 
@@ -217,23 +220,41 @@ void worker_step::replay(const ring_item& item, subscriber_record& s, uint32_t t
                          bool for_nack) noexcept {
     const topic_record& t = _w.table.topic(tid);
     const uint64_t first = _w.retained.held(tid) != 0 ? _w.retained.first_seq(tid) : t.seq + 1;
-    if (from < first && from <= t.seq) {
-        // Part of what was asked for is gone for good: say so, with where history starts.
-        std::array<std::byte, 8> p;
-        store_be<uint64_t>(p, 0, first);
-        reply(item, op::err, static_cast<uint8_t>(err_code::gap_lost), from, as_bytes(_w.table.topic_name(tid)), p);
-        _c.count(metric::gap_lost);
+    // Part of what was asked for is gone for good: say so, with where history starts.
+    if (from < first && from <= t.seq &&
+        !send_gap_lost(item, s, from, as_bytes(_w.table.topic_name(tid)), first)) {
+        return;
     }
     _w.retained.for_each_from(tid, std::max(from, first), [&](const retained_msg& r) {
         return r.seq <= to && send_replay(item, s, r.m, for_nack);
     });
 }
 
+// NACK service, replays and GAP_LOST answers share one budget per subscriber.
+bool worker_step::repair_token(subscriber_record& s) noexcept {
+    if (s.repair.allow(_now)) {
+        return true;
+    }
+    _c.count(drop::nack_limited);
+    ++s.stats.nack_limited;
+    ++s.stats.drops;
+    return false;
+}
+
+bool worker_step::send_gap_lost(const ring_item& item, subscriber_record& s, uint64_t seq,
+                                std::span<const std::byte> topic, uint64_t first_held) noexcept {
+    if (!repair_token(s)) {
+        return false;
+    }
+    std::array<std::byte, 8> p;
+    store_be<uint64_t>(p, 0, first_held);
+    reply(item, op::err, static_cast<uint8_t>(err_code::gap_lost), seq, topic, p);
+    _c.count(metric::gap_lost);
+    return true;
+}
+
 bool worker_step::send_replay(const ring_item& item, subscriber_record& s, rte_mbuf* frame, bool for_nack) noexcept {
-    if (!s.repair.allow(_now)) {
-        _c.count(drop::nack_limited);
-        ++s.stats.nack_limited;
-        ++s.stats.drops;
+    if (!repair_token(s)) {
         return false;
     }
     const delivery_target to{item.src_mac, item.src_ip, item.src_port};
@@ -258,14 +279,14 @@ void worker_step::nack(const ring_item& item, const frame_view& f) noexcept {
     }
     const uint32_t tid = _w.table.find_topic(f.topic, item.hash);
     const uint64_t count = load_be<uint32_t>(f.payload, 0); // 1..max_nack_count, checked by io
+    subscriber_record& s = _w.table.subscriber(sid);
     if (tid == no_id) {
-        std::array<std::byte, 8> p;
-        store_be<uint64_t>(p, 0, 1); // a topic that never was: its first seq is yet to come
-        reply(item, op::err, static_cast<uint8_t>(err_code::gap_lost), f.seq, f.topic, p);
-        _c.count(metric::gap_lost);
+        // A topic this worker does not know (never published, or forgotten
+        // when idle): nothing asked for is held.
+        (void)send_gap_lost(item, s, f.seq, f.topic, f.seq + count);
         return;
     }
-    replay(item, _w.table.subscriber(sid), tid, f.seq, f.seq + count - 1, true);
+    replay(item, s, tid, f.seq, f.seq + count - 1, true);
 }
 
 bool worker_step::admit(subscriber_record& s) noexcept {

@@ -39,6 +39,12 @@ bool gap_tracker::expect_from(std::string_view topic, uint64_t seq, gap_output& 
 void gap_tracker::on_message(message m, clock::time_point now, gap_output& out) {
     const bool replayed = m.replayed();
     topic_state* tp;
+    if (auto it = _topics.find(m.topic); it != _topics.end() && !replayed && m.seq == 1 && it->second.expected > 1) {
+        // A live seq 1 after later ones: the topic started over at the
+        // appliance (a restart, or the topic was forgotten while idle).
+        // What was missing of the old stream will never come.
+        forget(it->second, out);
+    }
     if (const auto it = _topics.find(m.topic); it != _topics.end()) {
         tp = &it->second;
         touch(*tp);

@@ -220,6 +220,7 @@ void worker_step::replay(const ring_item& item, subscriber_record& s, uint32_t t
                          bool for_nack) noexcept {
     const topic_record& t = _w.table.topic(tid);
     const uint64_t first = _w.retained.held(tid) != 0 ? _w.retained.first_seq(tid) : t.seq + 1;
+    from = std::max<uint64_t>(from, 1); // seqs start at 1: "from 0" is from the start
     // Part of what was asked for is gone for good: say so, with where history starts.
     if (from < first && from <= t.seq &&
         !send_gap_lost(item, s, from, as_bytes(_w.table.topic_name(tid)), first)) {
@@ -465,8 +466,8 @@ uint32_t worker_poll(worker_state& w, lcore_ctx& lc, uint64_t now) noexcept {
 namespace {
 
 // Forgets a slice of the topics nothing refers to any more: no subscriber,
-// no group, no RETAIN value, and idle for topic_idle_s. Their retained
-// messages go with them.
+// no group, no matching wildcard filter, no RETAIN value, and idle for
+// topic_idle_s. Their retained messages go with them.
 void sweep_idle_topics(worker_state& w, lcore_ctx& lc, uint64_t now) noexcept {
     sub_table& table = w.table;
     const uint32_t cap = table.topic_capacity();
@@ -475,8 +476,11 @@ void sweep_idle_topics(worker_state& w, lcore_ctx& lc, uint64_t now) noexcept {
         const uint32_t id = w.sweep_cursor;
         w.sweep_cursor = id + 1 == cap ? 0 : id + 1;
         const topic_record& t = table.topic(id);
+        // A topic some wildcard filter matches is kept too: its subscribers
+        // follow its seq, which a new record would restart at 1.
         if (!t.live || table.topic_in_use(id) || t.last_value != nullptr ||
-            now - t.last_active < w.settings.topic_idle_ticks) {
+            now - t.last_active < w.settings.topic_idle_ticks ||
+            table.wildcard_match(as_bytes(table.topic_name(id)))) {
             continue;
         }
         w.retained.clear(id, [](rte_mbuf* m) { rte_pktmbuf_free(m); });

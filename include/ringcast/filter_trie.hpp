@@ -41,7 +41,7 @@ public:
     // a topic longer than 255 bytes (the wire's limit) matches nothing.
     // Cost: about 10 nodes visited for a 3-5 level topic, 165-210 ns at 10 k
     // filters, 205-255 ns at 100 k, under 1 ns with none (2.1 GHz VM, shared;
-    // taskset -c 1 build/bench/filter_bench).
+    // taskset -c 1 build/bench/filter_trie_bench).
     template <class F> void match(std::span<const std::byte> topic, F&& f) const noexcept;
 
     [[nodiscard]] uint32_t capacity() const noexcept { return static_cast<uint32_t>(_nodes.size()); }

@@ -31,7 +31,7 @@ struct sub_limits {
     uint32_t subscriptions = 262144; // exact ones
     uint32_t subscribers = 65536;
     uint32_t topic_len = 255;
-    uint32_t filters = 16384; // wildcard filters and shared-group memberships
+    uint32_t filters = 16384; // wildcard filters and shared-group memberships; the trie gets 2x+16 nodes
     uint32_t groups = 4096;
 };
 
@@ -147,8 +147,8 @@ public:
 
     // Everything a message on `topic` (record `tid`, or no_id) reaches:
     // plain(subscriber_record&) once per subscriber with a matching plain
-    // filter, however many match; then shared(uint32_t group) once per
-    // matching group.
+    // filter, however many match, and shared(uint32_t group) once per
+    // matching group; the two kinds of call interleave.
     template <class Plain, class Shared>
     void for_each_target(uint32_t tid, std::span<const std::byte> topic, Plain&& plain, Shared&& shared) noexcept {
         const uint64_t stamp = ++_stamp;

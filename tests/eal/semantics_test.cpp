@@ -318,6 +318,21 @@ TEST_F(semantics, wildcard_sub_is_acked_once_after_every_worker_and_matches_on_e
     expect_pools_at_baseline();
 }
 
+TEST_F(semantics, a_topic_a_wildcard_matches_keeps_its_seq_through_idle_sweeps) {
+    start_with([](config& c) { c.rcp.lease_s = 3600; }); // the subscriber outlives the idle time
+    subscribe(5001, "w/+");
+    publish("w/x", 2);
+    forget_idle_topics(); // idle, but a filter matches it: kept
+    publish("w/x", 1, 3);
+    EXPECT_EQ(seqs_of(drain(), uint8_t(op::msg)), (std::vector<uint64_t>{1, 2, 3}));
+    send(5001, rcp(UNSUB, "w/+", "", 2));
+    step(2, _t);
+    drain();
+    forget_idle_topics();
+    EXPECT_EQ(_app->lcores()[0]->counters.get(gauge::topics), 0u);
+    expect_pools_at_baseline();
+}
+
 TEST_F(semantics, shared_group_splits_round_robin_and_skips_a_member_that_left) {
     start_with([](config&) {});
     for (uint16_t p : {5001, 5002, 5003}) {

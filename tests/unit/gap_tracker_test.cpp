@@ -404,6 +404,21 @@ TEST(gap_tracker, flushGivesUpEveryGapAndReleasesWhatWasHeld) {
     EXPECT_FALSE(h.tracker.next_due().has_value());
 }
 
+TEST(gap_tracker, aLiveSeqOneAfterLaterOnesIsATopicStartedOverNotADuplicate) {
+    harness h;
+    h.feed(live("t", 7));
+    h.feed(live("t", 9)); // 8 missing
+    EXPECT_EQ(h.nacks(), (std::vector<std::string>{"t 8+1"}));
+    h.feed(live("t", 1)); // the appliance restarted, or forgot the idle topic
+    h.feed(live("t", 2));
+    EXPECT_EQ(h.released(), (std::vector<std::string>{"t 7", "t 9", "t 1", "t 2"}));
+    EXPECT_EQ(h.tracker.counters().lost, 1u);
+    EXPECT_EQ(h.tracker.counters().duplicates, 0u);
+    // A replayed seq 1 is history, not a restart.
+    h.feed(replayed("t", 1));
+    EXPECT_EQ(h.tracker.counters().duplicates, 1u);
+}
+
 TEST(gap_tracker, refusesZeroCaps) {
     gap_tracker_options opt;
     opt.max_held = 0;

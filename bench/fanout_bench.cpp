@@ -63,16 +63,22 @@ rte_mbuf* make_frame(uint16_t len) {
     return m;
 }
 
-// Args: frame bytes, targets per call.
-void fan_out(benchmark::State& state, bool multi_seg_tx) {
-    const auto len = static_cast<uint16_t>(state.range(0));
-    const auto n = static_cast<uint16_t>(state.range(1));
+// The appliance's port as the worker sees it; copies come from g_copies.
+port_info bench_port(bool multi_seg_tx) {
     port_info port;
     port.id.mac = {0x02, 0, 0, 0, 0, 1};
     port.id.ipv4 = 0xC0000201;
     port.id.udp_port = 7700;
     port.multi_seg_tx = multi_seg_tx;
     port.rx_pool = g_copies;
+    return port;
+}
+
+// Args: frame bytes, targets per call.
+void fan_out(benchmark::State& state, bool multi_seg_tx) {
+    const auto len = static_cast<uint16_t>(state.range(0));
+    const auto n = static_cast<uint16_t>(state.range(1));
+    const port_info port = bench_port(multi_seg_tx);
     std::array<delivery_target, max_targets> targets{};
     for (uint16_t i = 0; i < n; ++i) {
         targets[i] = delivery_target{{0x02, 0, 0, 0, 1, uint8_t(i)}, 0xC0000202 + i, uint16_t(5000 + i)};
@@ -124,12 +130,7 @@ BENCHMARK(fan_out_copy)->Apply(sizes);
 // retention walk plus build_replay per message, then the free a TX would do.
 void replay_retained(benchmark::State& state) {
     const auto n = static_cast<uint32_t>(state.range(0));
-    port_info port;
-    port.id.mac = {0x02, 0, 0, 0, 0, 1};
-    port.id.ipv4 = 0xC0000201;
-    port.id.udp_port = 7700;
-    port.multi_seg_tx = true;
-    port.rx_pool = g_copies;
+    const port_info port = bench_port(true);
     const delivery_target to{{0x02, 0, 0, 0, 1, 1}, 0xC0000202, 5000};
     retention_store store(n, 1);
     std::array<rte_mbuf*, 2> evicted{};

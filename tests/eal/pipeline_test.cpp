@@ -2,7 +2,6 @@
 // whose RX and TX rings the test holds. Packets go in as bytes built here,
 // replies and deliveries come out as mbufs the test reads and frees. EAL
 // runs with --no-huge --no-pci --no-shconf.
-#include <eal_env.hpp>
 #include <pipeline_fixture.hpp>
 
 #include <map>
@@ -351,14 +350,5 @@ TEST_F(pipeline, counts_ring_full_and_frees_what_it_drops) {
 } // namespace
 
 int main(int argc, char** argv) {
-    ::testing::InitGoogleTest(&argc, argv);
-    // Two lcores mapped onto CPU 0, so the test runs on one-core machines too.
-    const ringcast::test_support::eal_env eal("pipeline_test", "256", "0@0,1@0");
-    if (!eal.ok()) {
-        return 1;
-    }
-    g_input = rte_pktmbuf_pool_create("test_input", 4095, 0, 0, RTE_MBUF_DEFAULT_BUF_SIZE, 0);
-    const int rc = RUN_ALL_TESTS();
-    rte_mempool_free(g_input);
-    return rc;
+    return ringcast::testing::run_pipeline_tests(argc, argv, "pipeline_test");
 }

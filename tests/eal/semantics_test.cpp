@@ -3,7 +3,6 @@
 // GAP_LOST, late-join REPLAY, RETAIN values, QoS 1/2 ACKs and the dedup
 // window, wildcard and shared-group delivery across workers, rate caps and
 // loss injection. Every test ends with each mempool back at its baseline.
-#include <eal_env.hpp>
 #include <pipeline_fixture.hpp>
 
 #include <rte_cycles.h>
@@ -83,6 +82,18 @@ protected:
         return 0;
     }
 
+    // The subscribers say BYE, idle topics are forgotten with what they
+    // retained, and every pool is back at its baseline.
+    void bye_and_expect_baseline(std::initializer_list<uint16_t> ports) {
+        for (uint16_t p : ports) {
+            send(p, rcp(BYE, "", "", 1));
+        }
+        step(2, _t);
+        drain();
+        forget_idle_topics();
+        expect_pools_at_baseline();
+    }
+
     uint64_t _t = 1; // the loops' clock, in TSC ticks
 };
 
@@ -140,11 +151,7 @@ TEST_F(semantics, nack_retransmits_what_is_held_and_answers_gap_lost_for_the_res
     const auto again = drain();
     ASSERT_EQ(again.size(), 1u);
     EXPECT_EQ(again[0].flags, flags::replayed);
-    send(5001, rcp(BYE, "", "", 1));
-    step(2, _t);
-    drain();
-    forget_idle_topics();
-    expect_pools_at_baseline();
+    bye_and_expect_baseline({5001});
 }
 
 TEST_F(semantics, nack_from_a_source_with_no_subscription_is_counted_not_served) {
@@ -156,11 +163,7 @@ TEST_F(semantics, nack_from_a_source_with_no_subscription_is_counted_not_served)
     step(2, _t);
     EXPECT_TRUE(drain().empty());
     EXPECT_EQ(drop_of(drop::nack_unknown), 1u);
-    send(5001, rcp(BYE, "", "", 1));
-    step(2, _t);
-    drain();
-    forget_idle_topics();
-    expect_pools_at_baseline();
+    bye_and_expect_baseline({5001});
 }
 
 TEST_F(semantics, late_join_replay_gives_history_then_live_without_gap_or_duplicate) {
@@ -182,11 +185,7 @@ TEST_F(semantics, late_join_replay_gives_history_then_live_without_gap_or_duplic
     }
     EXPECT_EQ(seqs, (std::vector<uint64_t>{3, 4, 5, 6, 7}));
     EXPECT_EQ(stat_of(metric::replayed), 3u);
-    send(5001, rcp(BYE, "", "", 1));
-    step(2, _t);
-    drain();
-    forget_idle_topics();
-    expect_pools_at_baseline();
+    bye_and_expect_baseline({5001});
 }
 
 TEST_F(semantics, replay_from_before_the_history_says_gap_lost_first) {
@@ -203,11 +202,7 @@ TEST_F(semantics, replay_from_before_the_history_says_gap_lost_first) {
     EXPECT_EQ(u64_of(out[1].payload), 4u);
     EXPECT_EQ(out[2].seq, 4u);
     EXPECT_EQ(out[3].seq, 5u);
-    send(5001, rcp(BYE, "", "", 1));
-    step(2, _t);
-    drain();
-    forget_idle_topics();
-    expect_pools_at_baseline();
+    bye_and_expect_baseline({5001});
 }
 
 TEST_F(semantics, retained_value_reaches_a_new_subscriber_at_once_and_an_empty_retain_clears_it) {
@@ -275,11 +270,7 @@ TEST_F(semantics, qos1_is_acked_with_the_topic_seq_and_qos2_retry_is_acked_not_d
     send(6000, rcp(PUB, "t", "b", 42, 2));
     step(2, _t);
     EXPECT_EQ(seqs_of(drain(), uint8_t(op::msg)), (std::vector<uint64_t>{3}));
-    send(5001, rcp(BYE, "", "", 1));
-    step(2, _t);
-    drain();
-    forget_idle_topics();
-    expect_pools_at_baseline();
+    bye_and_expect_baseline({5001});
 }
 
 TEST_F(semantics, wildcard_sub_is_acked_once_after_every_worker_and_matches_on_each) {
@@ -353,13 +344,7 @@ TEST_F(semantics, shared_group_splits_round_robin_and_skips_a_member_that_left) 
         ++per[f.dst_port];
     }
     EXPECT_EQ(per, (std::map<uint16_t, int>{{5001, 3}, {5003, 3}}));
-    for (uint16_t p : {5001, 5003}) {
-        send(p, rcp(BYE, "", "", 1));
-    }
-    step(2, _t);
-    drain();
-    forget_idle_topics();
-    expect_pools_at_baseline();
+    bye_and_expect_baseline({5001, 5003});
 }
 
 TEST_F(semantics, injected_loss_drops_exactly_its_fraction_and_counts_it) {
@@ -368,11 +353,7 @@ TEST_F(semantics, injected_loss_drops_exactly_its_fraction_and_counts_it) {
     publish("t", 100);
     EXPECT_EQ(seqs_of(drain(), uint8_t(op::msg)).size(), 95u);
     EXPECT_EQ(drop_of(drop::injected_loss), 5u);
-    send(5001, rcp(BYE, "", "", 1));
-    step(2, _t);
-    drain();
-    forget_idle_topics();
-    expect_pools_at_baseline();
+    bye_and_expect_baseline({5001});
 }
 
 TEST_F(semantics, delivery_rate_cap_drops_the_excess_of_one_subscriber_only) {
@@ -388,11 +369,7 @@ TEST_F(semantics, delivery_rate_cap_drops_the_excess_of_one_subscriber_only) {
     _t += hz() / 10;
     publish("t", 2);
     EXPECT_EQ(seqs_of(drain(), uint8_t(op::msg)).size(), 1u);
-    send(5001, rcp(BYE, "", "", 1));
-    step(2, _t);
-    drain();
-    forget_idle_topics();
-    expect_pools_at_baseline();
+    bye_and_expect_baseline({5001});
 }
 
 TEST_F(semantics, nack_service_is_rate_limited_per_subscriber) {
@@ -408,11 +385,7 @@ TEST_F(semantics, nack_service_is_rate_limited_per_subscriber) {
     step(2, _t);
     EXPECT_EQ(seqs_of(drain(), uint8_t(op::msg)).size(), 10u);
     EXPECT_EQ(drop_of(drop::nack_limited), 1u);
-    send(5001, rcp(BYE, "", "", 1));
-    step(2, _t);
-    drain();
-    forget_idle_topics();
-    expect_pools_at_baseline();
+    bye_and_expect_baseline({5001});
 }
 
 TEST_F(semantics, the_retention_cap_evicts_the_oldest_message_of_any_topic_and_counts_it) {
@@ -433,11 +406,7 @@ TEST_F(semantics, the_retention_cap_evicts_the_oldest_message_of_any_topic_and_c
     EXPECT_EQ(u64_of(out[1].payload), 3u);
     EXPECT_EQ(out[2].seq, 3u);
     EXPECT_EQ(out[3].seq, 4u);
-    send(5001, rcp(BYE, "", "", 1));
-    step(2, _t);
-    drain();
-    forget_idle_topics();
-    expect_pools_at_baseline();
+    bye_and_expect_baseline({5001});
 }
 
 TEST_F(semantics, shutdown_releases_whatever_retention_still_holds) {
@@ -453,14 +422,5 @@ TEST_F(semantics, shutdown_releases_whatever_retention_still_holds) {
 } // namespace
 
 int main(int argc, char** argv) {
-    ::testing::InitGoogleTest(&argc, argv);
-    // Two lcores mapped onto CPU 0, so the test runs on one-core machines too.
-    const ringcast::test_support::eal_env eal("semantics_test", "256", "0@0,1@0");
-    if (!eal.ok()) {
-        return 1;
-    }
-    g_input = rte_pktmbuf_pool_create("test_input", 4095, 0, 0, RTE_MBUF_DEFAULT_BUF_SIZE, 0);
-    const int rc = RUN_ALL_TESTS();
-    rte_mempool_free(g_input);
-    return rc;
+    return ringcast::testing::run_pipeline_tests(argc, argv, "semantics_test");
 }

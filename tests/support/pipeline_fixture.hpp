@@ -9,6 +9,8 @@
 
 #include <gtest/gtest.h>
 
+#include <eal_env.hpp>
+
 #include <rte_eal.h>
 #include <rte_eth_ring.h>
 #include <rte_ethdev.h>
@@ -264,5 +266,19 @@ protected:
     mac_addr _mac{};
     std::map<rte_mempool*, unsigned> _baseline;
 };
+
+// main() of a pipeline test program: EAL with two lcores mapped onto CPU 0
+// (so it runs on one-core machines too), the test's input pool, the tests.
+inline int run_pipeline_tests(int argc, char** argv, const char* name) {
+    ::testing::InitGoogleTest(&argc, argv);
+    const ringcast::test_support::eal_env eal(name, "256", "0@0,1@0");
+    if (!eal.ok()) {
+        return 1;
+    }
+    g_input = rte_pktmbuf_pool_create("test_input", 4095, 0, 0, RTE_MBUF_DEFAULT_BUF_SIZE, 0);
+    const int rc = RUN_ALL_TESTS();
+    rte_mempool_free(g_input);
+    return rc;
+}
 
 } // namespace ringcast::testing

@@ -52,11 +52,23 @@ STATS_COUNTERS = {
     "icmp_replies": "ICMP echo requests answered",
     "copy_fallbacks": "Deliveries copied because the port lacks multi-segment TX",
     "leases_expired": "Subscriber leases that lapsed",
+    "qos_acks": "QoS 1 and 2 PUBs acknowledged",
+    "qos2_duplicates": "QoS 2 retries acknowledged again but not delivered",
+    "dedup_evicted": "QoS 2 dedup entries dropped early because the table was full",
+    "nacks": "NACK frames received",
+    "retransmits": "Messages retransmitted for NACKs",
+    "replayed": "Messages replayed at SUB (REPLAY or a RETAIN value)",
+    "gap_lost": "ERR GAP_LOST answers sent",
+    "retain_evicted": "Retained messages evicted by retention.max_messages",
 }
 STATS_GAUGES = {
     "subscriptions": "Active subscriptions (filters) on every worker",
+    "filters": "Wildcard filters and shared-group memberships on every worker",
+    "groups": "Shared groups on every worker",
     "topics": "Topics known to the workers",
     "subscribers": "Subscriber identities on every worker",
+    "retained": "Messages retained for NACK and REPLAY",
+    "last_values": "RETAIN values kept",
 }
 # /ringcast/ports counters: key -> (metric name, help).
 PORT_COUNTERS = {

@@ -206,6 +206,11 @@ class Observe(tb.DaemonTestCase):
         self.assertEqual(types["ringcast_subscriptions"], "gauge")
         self.assertEqual(samples[("ringcast_subscriptions", frozenset())], st["subscriptions"])
         self.assertEqual(samples[("ringcast_topics", frozenset())], st["topics"])
+        # Every number /ringcast/stats reports is exported, as a counter or a gauge.
+        for key, value in st.items():
+            if isinstance(value, int) and key not in ("malformed", "drops_total"):
+                self.assertTrue(("ringcast_" + key + "_total", frozenset()) in samples or
+                                ("ringcast_" + key, frozenset()) in samples, f"{key} is not exported")
         self.assertEqual(types["ringcast_drops"], "counter")
         reasons = {dict(labels)["reason"] for name, labels in samples if name == "ringcast_drops_total"}
         self.assertEqual(reasons, set(st["drops"]))

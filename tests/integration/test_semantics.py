@@ -10,7 +10,7 @@ import subprocess
 import time
 
 import testbed as tb
-from testbed import (ACK, E_BAD_TOPIC, E_GAP_LOST, ERR, MSG, NACK, PUB, SUB, delta, frame, publish)
+from testbed import (ACK, E_BAD_TOPIC, E_GAP_LOST, E_MALFORMED, ERR, MSG, NACK, PUB, SUB, delta, frame, publish)
 
 QOS1, QOS2, REPLAY, RETAIN, REPLAYED = 0x01, 0x02, 0x04, 0x08, 0x10
 SERVER = f"{tb.APP_ADDR}:{tb.RCP_PORT}"
@@ -61,6 +61,27 @@ class Semantics(tb.DaemonTestCase):
         for bad in ("a/+", "a/#"):
             reply, _ = c.request(PUB, bad, b"x", expect=ERR)
             self.assertEqual(reply.flags, E_BAD_TOPIC, bad)
+
+    def test_12_lying_nacks_and_qos3_are_refused_and_counted(self):
+        sub = self.subscriber("bad/t")
+        before = self.daemon.stats()
+        cases = [  # (frame, ERR code, drop reason)
+            (frame(NACK, "bad/t", struct.pack(">I", 0), seq=1), E_MALFORMED, "bad_nack"),
+            (frame(NACK, "bad/t", struct.pack(">I", 1025), seq=2), E_MALFORMED, "bad_nack"),
+            (frame(NACK, "bad/t", b"\x00\x01", seq=3), E_MALFORMED, "bad_nack"),
+            (frame(NACK, "bad/+", struct.pack(">I", 1), seq=4), E_BAD_TOPIC, "bad_topic"),
+            (frame(PUB, "bad/t", b"x", seq=5, flags=3), E_MALFORMED, "bad_flags"),
+        ]
+        for f, code, _ in cases:
+            sub.send(f)
+            seq = struct.unpack_from(">Q", f, 8)[0]
+            reply = sub.wait_for(ERR, seq)
+            self.assertEqual((reply.op, reply.flags), (ERR, code), tb.describe(reply))
+        after = self.daemon.stats()
+        for reason in ("bad_nack", "bad_topic", "bad_flags"):
+            want = sum(1 for _, _, r in cases if r == reason)
+            self.assertEqual(after["drops"][reason] - before["drops"][reason], want, reason)
+        self.assertEqual(sub.silence(), [], "a refused PUB was delivered")
 
     def test_20_shared_group_of_three_splits_3000_messages_without_loss_or_double(self):
         members = [self.subscriber("$share/workers/jobs/+") for _ in range(3)]

@@ -1,5 +1,6 @@
-// The io role: receive, answer ARP/ICMP/HELLO/PING here, and hand every
-// SUB, UNSUB and PUB frame to the worker that owns its topic.
+// The io role: receive, answer ARP/ICMP/HELLO/PING here, hand every SUB,
+// UNSUB, PUB and NACK frame to the worker that owns its topic, and a
+// wildcard SUB or UNSUB to every worker.
 #include <ringcast/lcore.hpp>
 #include <ringcast/topic.hpp>
 

@@ -224,15 +224,8 @@ void fill_subscribers(const appliance& app, tel* d) {
             const std::string key = format_ipv4(e.ep.ip) + ":" + std::to_string(e.ep.port);
             auto [it, fresh] = merged.try_emplace(key, e);
             if (!fresh) {
-                subscriber_snapshot::entry& m = it->second;
-                m.filters += e.filters;
-                m.stats.deliveries += e.stats.deliveries;
-                m.stats.drops += e.stats.drops;
-                m.stats.rate_capped += e.stats.rate_capped;
-                m.stats.injected_loss += e.stats.injected_loss;
-                m.stats.nack_limited += e.stats.nack_limited;
-                m.stats.nacks_served += e.stats.nacks_served;
-                m.stats.replayed += e.stats.replayed;
+                it->second.filters += e.filters;
+                it->second.stats += e.stats;
             }
         }
     }

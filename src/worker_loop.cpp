@@ -29,6 +29,20 @@ std::span<const std::byte> frame_bytes(rte_mbuf* m) noexcept {
     return {rte_pktmbuf_mtod(m, const std::byte*), rte_pktmbuf_data_len(m)};
 }
 
+void drop_last_value(worker_state& w, topic_record& t) noexcept {
+    if (t.last_value != nullptr) {
+        rte_pktmbuf_free(t.last_value);
+        t.last_value = nullptr;
+        --w.last_values;
+    }
+}
+
+// Frees every mbuf the topic holds: its retained messages and RETAIN value.
+void drop_history(worker_state& w, uint32_t tid) noexcept {
+    w.retained.clear(tid, [](rte_mbuf* m) { rte_pktmbuf_free(m); });
+    drop_last_value(w, w.table.topic(tid));
+}
+
 class worker_step {
 public:
     worker_step(worker_state& w, lcore_ctx& lc, uint64_t now) noexcept
@@ -65,6 +79,11 @@ private:
     void retain(topic_record& t, rte_mbuf* m, const frame_view& f) noexcept;
     void init_buckets(subscriber_record& s) noexcept;
 
+    // Whether the subscriber may take one more delivery (takes its token).
+    bool under_cap(subscriber_record& s) noexcept {
+        return _w.settings.delivery_rate == 0 || s.delivery_cap.allow(_now);
+    }
+    // under_cap, counting a refusal against the subscriber.
     bool admit(subscriber_record& s) noexcept;
     void deliver(rte_mbuf* frame, subscriber_record& s) noexcept;
     void flush(rte_mbuf* frame, uint16_t port_id, port_batch& b) noexcept;
@@ -291,7 +310,7 @@ void worker_step::nack(const ring_item& item, const frame_view& f) noexcept {
 }
 
 bool worker_step::admit(subscriber_record& s) noexcept {
-    if (_w.settings.delivery_rate == 0 || s.delivery_cap.allow(_now)) {
+    if (under_cap(s)) {
         return true;
     }
     _c.count(drop::rate_capped);
@@ -379,9 +398,7 @@ bool worker_step::publish(const ring_item& item, rte_mbuf* m, const frame_view& 
         },
         [&](uint32_t group) {
             // One member per message; a capped member passes its turn on.
-            if (subscriber_record* s = _w.table.pick(group, [&](subscriber_record& r) {
-                    return _w.settings.delivery_rate == 0 || r.delivery_cap.allow(_now);
-                })) {
+            if (subscriber_record* s = _w.table.pick(group, [&](subscriber_record& r) { return under_cap(r); })) {
                 deliver(m, *s);
             } else {
                 _c.count(drop::rate_capped);
@@ -416,11 +433,7 @@ bool worker_step::publish(const ring_item& item, rte_mbuf* m, const frame_view& 
 }
 
 void worker_step::retain(topic_record& t, rte_mbuf* m, const frame_view& f) noexcept {
-    if (t.last_value != nullptr) {
-        rte_pktmbuf_free(t.last_value);
-        t.last_value = nullptr;
-        --_w.last_values;
-    }
+    drop_last_value(_w, t);
     // An empty RETAIN clears the value, as in MQTT.
     if (!f.payload.empty()) {
         if (_w.last_values >= _w.settings.last_values) {
@@ -483,7 +496,7 @@ void sweep_idle_topics(worker_state& w, lcore_ctx& lc, uint64_t now) noexcept {
             table.wildcard_match(as_bytes(table.topic_name(id)))) {
             continue;
         }
-        w.retained.clear(id, [](rte_mbuf* m) { rte_pktmbuf_free(m); });
+        drop_history(w, id);
         table.forget_topic(id);
         forgot = true;
     }
@@ -549,15 +562,7 @@ void worker_housekeeping(worker_state& w, lcore_ctx& lc, uint64_t now) noexcept 
 
 void release_retained(worker_state& w) noexcept {
     sub_table& table = w.table;
-    table.for_each_topic([&](uint32_t id) {
-        w.retained.clear(id, [](rte_mbuf* m) { rte_pktmbuf_free(m); });
-        topic_record& t = table.topic(id);
-        if (t.last_value != nullptr) {
-            rte_pktmbuf_free(t.last_value);
-            t.last_value = nullptr;
-            --w.last_values;
-        }
-    });
+    table.for_each_topic([&](uint32_t id) { drop_history(w, id); });
 }
 
 } // namespace ringcast

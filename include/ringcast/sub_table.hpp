@@ -58,6 +58,18 @@ struct subscriber_stats {
     uint64_t nack_limited = 0;
     uint64_t nacks_served = 0; // messages retransmitted for its NACKs
     uint64_t replayed = 0;     // messages replayed at SUB (REPLAY or retained value)
+
+    // Telemetry sums a subscriber's records on several workers.
+    subscriber_stats& operator+=(const subscriber_stats& o) noexcept {
+        deliveries += o.deliveries;
+        drops += o.drops;
+        rate_capped += o.rate_capped;
+        injected_loss += o.injected_loss;
+        nack_limited += o.nack_limited;
+        nacks_served += o.nacks_served;
+        replayed += o.replayed;
+        return *this;
+    }
 };
 
 struct subscriber_record {

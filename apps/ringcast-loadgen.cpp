@@ -4,9 +4,9 @@
 // as possible, receive, and report rates, loss, reordering and one-way
 // latency (payloads carry the send TSC; sender and receiver share the clock).
 // Every run is bounded by --duration and --count and ends by itself.
-#include <ringcast/loadgen.hpp>
-#include <ringcast/net.hpp>
-#include <ringcast/wire.hpp>
+#include <ringcast/client/loadgen.hpp>
+#include <ringcast/core/net.hpp>
+#include <ringcast/core/wire.hpp>
 
 #include <rte_cycles.h>
 #include <rte_eal.h>

@@ -2,10 +2,10 @@
 // sub, pub and ping speak RCP/1 over UDP through ringcast::client; stats
 // and top read the appliance's DPDK telemetry socket. Exit status: 0 ok, 1
 // runtime failure, 2 usage error.
-#include <ringcast/client.hpp>
-#include <ringcast/counters.hpp>
-#include <ringcast/json.hpp>
-#include <ringcast/telemetry_client.hpp>
+#include <ringcast/client/client.hpp>
+#include <ringcast/client/json.hpp>
+#include <ringcast/client/telemetry_client.hpp>
+#include <ringcast/core/counters.hpp>
 
 #include <algorithm>
 #include <arpa/inet.h>

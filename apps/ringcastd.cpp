@@ -1,9 +1,9 @@
 // ringcastd: the appliance. Reads its TOML config, starts EAL, serves until
 // SIGINT or SIGTERM, then releases everything and exits 0.
-#include <ringcast/appliance.hpp>
-#include <ringcast/config.hpp>
-#include <ringcast/eal_args.hpp>
-#include <ringcast/telemetry.hpp>
+#include <ringcast/control/appliance.hpp>
+#include <ringcast/control/telemetry.hpp>
+#include <ringcast/core/config.hpp>
+#include <ringcast/core/eal_args.hpp>
 
 #include <rte_eal.h>
 #include <rte_errno.h>

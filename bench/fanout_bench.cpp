@@ -7,8 +7,8 @@
 // join with REPLAY walks them: per message a header and an indirect view of
 // the retained frame, no copy.
 // Run: taskset -c 1 build/bench/fanout_bench --benchmark_min_time=0.1
-#include <ringcast/fanout.hpp>
-#include <ringcast/retention.hpp>
+#include <ringcast/core/retention.hpp>
+#include <ringcast/datapath/fanout.hpp>
 
 #include <benchmark/benchmark.h>
 

@@ -1,8 +1,8 @@
 // Wildcard matching, the worker's per-PUB work for '+' and '#' filters, as
 // the number of installed filters grows (0, 10 k, 100 k).
 // Run: taskset -c 1 build/bench/filter_trie_bench
-#include <ringcast/filter_trie.hpp>
-#include <ringcast/wire.hpp>
+#include <ringcast/core/filter_trie.hpp>
+#include <ringcast/core/wire.hpp>
 
 #include <benchmark/benchmark.h>
 

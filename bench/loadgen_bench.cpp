@@ -1,6 +1,6 @@
 // The load generator's per-message accounting: what it costs the sender
 // (pacer) and the receiver (histogram, stream tracker) on top of the I/O.
-#include <ringcast/loadgen.hpp>
+#include <ringcast/client/loadgen.hpp>
 
 #include <benchmark/benchmark.h>
 

@@ -11,7 +11,7 @@
 // --duration seconds, then drains until every expected delivery arrived or
 // the subscribers fell silent for 2 s, and reports one results object.
 // Every phase has a deadline; a protocol error ends the run with exit 1.
-#include <ringcast/loadgen.hpp>
+#include <ringcast/client/loadgen.hpp>
 
 #include <arpa/inet.h>
 #include <fcntl.h>

@@ -2,9 +2,9 @@
 // the table grows; find_topic + for_each_target among 1 M exact topics and
 // 0, 10 k or 100 k wildcard filters; a shared group's pick.
 // Run pinned: taskset -c 1 build/bench/sub_table_bench
-#include <ringcast/sub_table.hpp>
-#include <ringcast/topic.hpp>
-#include <ringcast/wire.hpp>
+#include <ringcast/core/sub_table.hpp>
+#include <ringcast/core/topic.hpp>
+#include <ringcast/core/wire.hpp>
 
 #include <benchmark/benchmark.h>
 

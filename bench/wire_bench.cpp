@@ -1,6 +1,6 @@
 // Frame parse and topic hash, the io lcore's per-frame work.
-#include <ringcast/topic.hpp>
-#include <ringcast/wire.hpp>
+#include <ringcast/core/topic.hpp>
+#include <ringcast/core/wire.hpp>
 
 #include <benchmark/benchmark.h>
 

@@ -2,8 +2,8 @@
 // parser accepts, config/*.toml use only those, and docs/operations.md
 // explains every counter and drop reason. The lists come from the code
 // (known_config_keys, drop_names, metric_names), never from a copy here.
-#include <ringcast/config.hpp>
-#include <ringcast/counters.hpp>
+#include <ringcast/core/config.hpp>
+#include <ringcast/core/counters.hpp>
 
 #include <toml++/toml.h>
 

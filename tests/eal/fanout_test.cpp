@@ -1,6 +1,6 @@
 // build_deliveries on real mbufs: refcounts, chains, the copy fallback, an
 // empty header pool, and every pool back at its idle count.
-#include <ringcast/fanout.hpp>
+#include <ringcast/datapath/fanout.hpp>
 
 #include <gtest/gtest.h>
 

@@ -4,8 +4,8 @@
 // by the EAL tests that drive the pipeline.
 #pragma once
 
-#include <ringcast/appliance.hpp>
-#include <ringcast/wire.hpp>
+#include <ringcast/control/appliance.hpp>
+#include <ringcast/core/wire.hpp>
 
 #include <gtest/gtest.h>
 

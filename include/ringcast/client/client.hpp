@@ -1,0 +1,217 @@
+// RCP/1 client over a kernel UDP socket: HELLO, SUB/UNSUB, PUB, PING, BYE
+// and the MSG frames the appliance delivers, with gap repair (NACK) and
+// acknowledged publishing (QoS 1 and 2, retried). No DPDK, no threads: one
+// object is used by one thread at a time, and the caller's calls drive
+// everything (requests wait for their reply, receive() waits for a message,
+// and both read the socket meanwhile).
+//
+// Every request carries a fresh seq from one counter starting at 1, so a
+// reply (ACK, PONG, ERR) matches exactly one request; the exceptions are set
+// by the protocol: a retried PUB repeats its seq, a SUB with REPLAY carries
+// the topic seq to replay from, a NACK the first topic seq it asks for.
+// Frames that arrive while a request waits for its reply are queued, never
+// dropped; a datagram holding several frames is split into them in order.
+//
+// Setup errors throw std::system_error naming the call. At run time, send
+// errors and an unreachable server come back in results; only a poll() or
+// recv() failure that means a broken host or a bug throws.
+#pragma once
+
+#include <ringcast/client/gap_tracker.hpp>
+#include <ringcast/core/wire.hpp>
+
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <deque>
+#include <optional>
+#include <span>
+#include <string>
+#include <string_view>
+#include <system_error>
+#include <vector>
+
+namespace ringcast {
+
+inline constexpr uint16_t rcp_default_port = 7700;
+inline constexpr std::chrono::milliseconds default_request_timeout{1000};
+// Batches fill a datagram up to this: below a 1500-byte MTU less IPv4 and UDP
+// headers (1472), with room for tunnels, so nothing is fragmented.
+inline constexpr size_t batch_datagram_limit = 1400;
+
+struct client_options {
+    std::string local_addr;                  // dotted IPv4 to bind; empty: any
+    uint16_t local_port = 0;                 // 0: the kernel picks
+    std::chrono::milliseconds lease{30'000}; // the appliance's lease_s; keepalive PINGs every third
+    gap_tracker_options repair;              // receive_ordered's gap repair
+};
+
+enum class request_status : uint8_t {
+    ok,       // ACK (or PONG for ping) with the request's seq arrived
+    refused,  // ERR with the request's seq arrived
+    timeout,  // neither arrived in time
+    io_error, // the kernel refused the send, or reported the server unreachable
+};
+
+struct request_result {
+    request_status status = request_status::timeout;
+    err_code code{};                // refused: the ERR's code
+    std::string payload;            // refused: the ERR's reason; ping: the PONG's echo
+    std::error_code error;          // io_error: what the kernel said
+    std::chrono::nanoseconds rtt{}; // ok or refused: from the send to the reply
+
+    [[nodiscard]] bool ok() const noexcept { return status == request_status::ok; }
+};
+
+// An acknowledged PUB: like a request, and the topic seq the message got.
+struct publish_result : request_result {
+    uint64_t topic_seq = 0; // ok: from the ACK's payload (0 when it carried none)
+    uint32_t attempts = 0;  // PUB frames sent, the first included; rtt runs from the first
+};
+
+// How publish_acked waits: `first_wait` for the ACK of the first PUB, twice
+// as long after each retry, `attempts` PUBs in all.
+struct retry_policy {
+    std::chrono::milliseconds first_wait{50};
+    uint32_t attempts = 6; // 50 + 100 + ... + 1600 ms: about 3 s before giving up; 0 counts as 1
+};
+
+// One PUB of a batch.
+struct outgoing {
+    std::string_view topic;
+    std::span<const std::byte> payload;
+    uint8_t flags = 0;
+};
+
+class client {
+public:
+    using clock = std::chrono::steady_clock;
+
+    // Opens a UDP socket, binds it when opt.local_addr or opt.local_port is
+    // set, and connects it to the server so the kernel passes only the
+    // server's datagrams. Throws std::system_error naming the failed call
+    // (socket, bind, connect) or the address that did not parse (inet_pton);
+    // std::invalid_argument for opt.repair with a zero cap (gap_tracker).
+    client(std::string_view server_addr, uint16_t server_port, const client_options& opt = {});
+    ~client();
+    client(const client&) = delete;
+    client& operator=(const client&) = delete;
+
+    // Requests: send, then read the socket until the reply with the same seq
+    // arrives or `timeout` passes. Other frames read meanwhile are queued.
+    [[nodiscard]] request_result hello(std::string_view token,
+                                       std::chrono::milliseconds timeout = default_request_timeout);
+    [[nodiscard]] request_result subscribe(std::string_view filter,
+                                           std::chrono::milliseconds timeout = default_request_timeout);
+    [[nodiscard]] request_result unsubscribe(std::string_view filter,
+                                             std::chrono::milliseconds timeout = default_request_timeout);
+    // Reply PONG; result.payload holds the echo (the appliance echoes at most 64 bytes).
+    [[nodiscard]] request_result ping(std::span<const std::byte> payload,
+                                      std::chrono::milliseconds timeout = default_request_timeout);
+    // Drops every subscription of this client at the appliance.
+    request_result bye(std::chrono::milliseconds timeout = default_request_timeout);
+
+    // SUB with REPLAY: the appliance sends the retained messages of the
+    // matching topics from topic seq `from` on (GAP_LOST first when the
+    // oldest it holds is newer), then live traffic. For a filter without
+    // wildcards (and not $share/...) receive_ordered expects that topic from
+    // `from`, so the replay is ordered and repaired like live traffic (unless
+    // it already follows that topic: then replayed seqs it has passed are
+    // duplicates to it).
+    [[nodiscard]] request_result
+    subscribe_replay(std::string_view filter, uint64_t from,
+                     std::chrono::milliseconds timeout = default_request_timeout);
+
+    // Sends one PUB and returns without waiting (with QoS 1 or 2 in
+    // flag_bits the ACK reaches receive() as a message with code ack and
+    // seq == last_seq()). Returns the kernel's error, or invalid_argument
+    // for a topic longer than 255 bytes.
+    [[nodiscard]] std::error_code publish(std::string_view topic, std::span<const std::byte> payload,
+                                          uint8_t flag_bits = 0);
+    // Sends the PUBs in order, packing consecutive frames into datagrams of
+    // at most batch_datagram_limit bytes (a larger frame goes alone). Stops
+    // at the first kernel error and returns it; earlier datagrams were sent.
+    // A topic longer than 255 bytes sends nothing: invalid_argument.
+    [[nodiscard]] std::error_code publish_batch(std::span<const outgoing> pubs);
+    // Sends a PUB with QoS `qos` (1 or 2; the QoS bits of flag_bits are
+    // replaced) and waits for its ACK, sending the same frame with the same
+    // seq again each time a wait as `retry` says passes. With QoS 2 the
+    // appliance delivers a retried PUB once; with QoS 1 a retry may be
+    // delivered twice. An ERR answering it ends the wait (refused, no
+    // retry). A qos other than 1 or 2, or a topic longer than 255 bytes, is
+    // io_error with invalid_argument, and nothing is sent.
+    [[nodiscard]] publish_result publish_acked(std::string_view topic, std::span<const std::byte> payload,
+                                               uint8_t qos, uint8_t flag_bits = 0,
+                                               const retry_policy& retry = {});
+
+    // Next queued frame, reading the socket for at most `timeout` when none
+    // is queued. Sends keep-alive PINGs while it waits. PONGs answering no
+    // waiting ping are dropped. An unreachable server is not reported here
+    // (nothing comes, as from an idle one); requests report it.
+    [[nodiscard]] std::optional<message> receive(std::chrono::milliseconds timeout);
+
+    // As receive(), with gap repair (see gap_tracker.hpp): MSGs of each topic
+    // come out in seq order, without duplicates; a gap is NACKed (again after
+    // a timeout) and what follows it is held back until the retransmission
+    // fills it or it is given up as lost (GAP_LOST, NACKs spent, buffer
+    // full). GAP_LOST ERRs are consumed here; other ERRs and stray ACKs come
+    // out as they arrive. Use either this or receive() on one client.
+    [[nodiscard]] std::optional<message> receive_ordered(std::chrono::milliseconds timeout);
+    // Gives up every gap still open (counted lost), so that what
+    // receive_ordered held back comes out of its next calls: at the end of a
+    // session.
+    void give_up_gaps();
+    // What receive_ordered has delivered, repaired, lost, dropped as
+    // duplicates, and the NACKs it sent.
+    [[nodiscard]] const gap_counters& repair_counters() const noexcept { return _tracker.counters(); }
+
+    // Sends a PING when a third of the lease has passed at `now` since the
+    // last frame sent; returns whether it sent one. A failed PING is retried
+    // a third of a lease later, not at once.
+    bool keepalive(clock::time_point now);
+
+    // Sends `bytes` as one datagram as they are, for tests of bad input. Does
+    // not count as a frame sent for keep-alive: the appliance may not treat
+    // it as one.
+    [[nodiscard]] std::error_code send_raw(std::span<const std::byte> bytes);
+
+    // Seq of the last frame sent.
+    [[nodiscard]] uint64_t last_seq() const noexcept { return _next_seq - 1; }
+
+private:
+    struct waiting {
+        uint64_t seq;
+        op reply;
+        clock::time_point sent_at;
+        std::optional<request_result> result;
+    };
+
+    request_result request(op code, std::string_view topic, std::span<const std::byte> payload, op reply,
+                           std::chrono::milliseconds timeout, uint8_t flag_bits = 0,
+                           std::optional<uint64_t> seq = std::nullopt);
+    // Reads the socket until w has its result or `deadline` passes; false then.
+    bool wait_reply(waiting& w, clock::time_point deadline);
+    // Feeds what _inbox holds to the tracker and sends the NACKs it asks for.
+    void repair_inbox();
+    void take_repair_output();
+    std::error_code send_frame(op code, uint8_t flag_bits, uint64_t seq, std::string_view topic,
+                               std::span<const std::byte> payload);
+    std::error_code send_datagram(std::span<const std::byte> bytes);
+    // Waits for a datagram until `deadline` and handles its frames; false
+    // when none came.
+    bool read_datagram(clock::time_point deadline, waiting* w);
+    void dispatch(std::span<const std::byte> dgram, waiting* w);
+
+    int _fd = -1;
+    uint64_t _next_seq = 1;
+    clock::duration _keepalive_interval;
+    clock::time_point _last_sent;
+    std::deque<message> _inbox;
+    gap_tracker _tracker;
+    gap_output _repair_out;
+    std::deque<message> _ordered; // released by the tracker, for receive_ordered
+    std::vector<std::byte> _rx;
+    std::vector<std::byte> _tx;
+};
+
+} // namespace ringcast

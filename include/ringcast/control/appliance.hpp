@@ -1,0 +1,62 @@
+// The running appliance: mempools, ports, rings and one context per lcore,
+// built from a validated config after rte_eal_init. Main lcore only.
+#pragma once
+
+#include <ringcast/control/xdp_steering.hpp>
+#include <ringcast/core/config.hpp>
+#include <ringcast/datapath/lcore.hpp>
+
+#include <rte_mempool.h>
+#include <rte_ring.h>
+
+#include <atomic>
+#include <memory>
+#include <vector>
+
+namespace ringcast {
+
+class appliance {
+public:
+    // Creates pools, opens and starts ports, creates rings. Throws
+    // std::runtime_error naming what failed; what was made is released.
+    explicit appliance(const config& cfg);
+    ~appliance();
+    appliance(const appliance&) = delete;
+    appliance& operator=(const appliance&) = delete;
+
+    // Launches every role lcore and returns when all have seen `quit`.
+    void run(std::atomic<bool>& quit);
+    // After run: frees what loops, rings and retention still hold, closes
+    // the ports and frees the pools. Returns the mbufs still in use before
+    // the pools went beyond their idle count at start (a leak when not 0).
+    // The destructor does it otherwise.
+    [[nodiscard]] unsigned shutdown() noexcept { return release(); }
+
+    [[nodiscard]] const config& cfg() const noexcept { return _cfg; }
+    [[nodiscard]] const std::vector<port_info>& ports() const noexcept { return _ports; }
+    [[nodiscard]] const std::vector<std::unique_ptr<lcore_ctx>>& lcores() const noexcept { return _lcores; }
+    // For tests that step the loops with poll_once instead of run().
+    [[nodiscard]] lcore_ctx& lcore(size_t i) noexcept { return *_lcores[i]; }
+    [[nodiscard]] const std::vector<rte_mempool*>& pools() const noexcept { return _pools; }
+    [[nodiscard]] const std::vector<rte_ring*>& rings() const noexcept { return _rings; }
+    // The XDP steering program on port i, or null (not AF_XDP, or not ours).
+    [[nodiscard]] const xdp_steering* steering(size_t i) const noexcept { return _steering[i].get(); }
+
+private:
+    unsigned release() noexcept;
+
+    config _cfg;
+    std::vector<rte_mempool*> _pools; // receive pools (one per port), then headers, then indirect
+    // in_use of each pool once the ports started: what the PMDs keep in their
+    // RX rings (net_af_xdp does not give its fill ring back at close).
+    std::vector<unsigned> _idle_in_use;
+    std::vector<port_info> _ports;
+    std::vector<std::unique_ptr<xdp_steering>> _steering; // one per port
+    std::vector<rte_ring*> _rings;
+    std::vector<std::unique_ptr<io_state>> _io;
+    std::vector<std::unique_ptr<worker_state>> _workers;
+    std::vector<std::unique_ptr<lcore_ctx>> _lcores;
+    std::atomic<bool> _never{false}; // quit flag before run() hands the real one
+};
+
+} // namespace ringcast

@@ -1,0 +1,45 @@
+// Zero-copy fan-out: one MSG frame, many subscribers. Each delivery is a
+// 42-byte header mbuf chained in front of the shared frame mbuf, whose
+// refcount is raised once for all of them; ports without multi-segment TX
+// get a counted copy instead. Called by worker lcores.
+#pragma once
+
+#include <ringcast/core/counters.hpp>
+#include <ringcast/core/net.hpp>
+#include <ringcast/datapath/tx.hpp>
+
+#include <rte_mbuf.h>
+
+#include <cstdint>
+#include <span>
+
+namespace ringcast {
+
+// Trivially constructible on purpose: the worker keeps arrays of these on
+// its stack per PUB, and zeroing them would cost more than filling them.
+struct delivery_target {
+    mac_addr mac;
+    uint32_t ip;
+    uint16_t port;
+};
+
+// Builds one packet per target into out[0..n) and returns n (0 when a pool
+// ran empty; the caller counts those). Header mbufs come from `headers`;
+// copies, on ports without multi-segment TX, from the port's receive pool.
+// `frame` holds exactly the MSG frame (data_off/data_len trimmed to it) in
+// one segment; the caller keeps its own reference and frees it afterwards.
+// out.size() >= targets.size().
+[[nodiscard]] uint16_t build_deliveries(const port_info& port, rte_mempool* headers, rte_mbuf* frame,
+                                        std::span<const delivery_target> targets, std::span<rte_mbuf*> out,
+                                        lcore_counters& c) noexcept;
+
+// A retransmission or replay of a retained MSG frame to one subscriber,
+// flagged REPLAYED. The retained frame is shared with live deliveries still
+// in flight, so its header is not touched: the header mbuf carries the
+// L2-L4 headers and a copy of the 16-byte frame header with the flag, and
+// is chained to an indirect mbuf (from `indirect`) past the frame's header.
+// Copy fallback as in build_deliveries. Returns null when a pool ran empty.
+[[nodiscard]] rte_mbuf* build_replay(const port_info& port, rte_mempool* headers, rte_mempool* indirect,
+                                     rte_mbuf* frame, const delivery_target& to, lcore_counters& c) noexcept;
+
+} // namespace ringcast

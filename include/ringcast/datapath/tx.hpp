@@ -1,0 +1,80 @@
+// Per-lcore TX buffering and the small replies (ACK, ERR, PONG) the io and
+// worker loops send. Called only by the lcore that owns the buffer.
+#pragma once
+
+#include <ringcast/core/counters.hpp>
+#include <ringcast/core/net.hpp>
+#include <ringcast/core/wire.hpp>
+
+#include <rte_ethdev.h>
+#include <rte_mbuf.h>
+
+#include <array>
+#include <cstdint>
+#include <span>
+#include <string>
+
+namespace ringcast {
+
+inline constexpr uint16_t burst_size = 32;
+
+// What a port looks like to the loops; read-only after start-up.
+struct port_info {
+    uint16_t port_id = 0; // DPDK's
+    std::string name;
+    std::string driver;
+    unsigned if_index = 0; // kernel interface under a vdev, 0 when none
+    port_identity id;
+    bool multi_seg_tx = false; // chained header + payload accepted by TX
+    rte_mempool* rx_pool = nullptr;
+    uint16_t rx_queues = 0; // io lcore i polls the queues q with q % io lcores == i
+};
+
+// One TX queue of one port, owned by one lcore.
+struct tx_buffer {
+    uint16_t port_id = 0; // DPDK's
+    uint16_t queue = 0;
+    uint16_t n = 0;
+    std::array<rte_mbuf*, burst_size> pkts{};
+};
+
+// Sends what is buffered; what TX refuses is freed and counted as tx_full.
+void tx_flush(tx_buffer& tx, lcore_counters& c) noexcept;
+
+// Buffers one packet (the buffer now owns it), flushing at a full burst.
+inline void tx_push(tx_buffer& tx, rte_mbuf* m, lcore_counters& c) noexcept {
+    tx.pkts[tx.n++] = m;
+    if (tx.n == burst_size) {
+        tx_flush(tx, c);
+    }
+}
+
+// An empty TX burst, for an idle lcore: some PMDs (net_af_xdp in 22.11) free
+// transmitted mbufs only on their next TX call and offer no tx_done_cleanup,
+// so without this a pool stays above its idle count until traffic resumes.
+inline void tx_reap(const tx_buffer& tx) noexcept {
+    (void)rte_eth_tx_burst(tx.port_id, tx.queue, nullptr, 0);
+}
+
+// Frees what is buffered without sending (shutdown).
+void tx_discard(tx_buffer& tx) noexcept;
+
+// A reply's addressee: where the request came from.
+struct reply_to {
+    endpoint ep;
+    mac_addr mac{};
+};
+
+// Builds one RCP frame (Ethernet + IPv4 + UDP + frame) in a fresh mbuf from
+// `pool` and queues it on `tx`. An empty pool is counted, nothing else.
+void send_frame(tx_buffer& tx, lcore_counters& c, rte_mempool* pool, const port_info& port,
+                const reply_to& to, op code, uint8_t flag_bits, uint64_t seq,
+                std::span<const std::byte> topic, std::span<const std::byte> payload) noexcept;
+
+inline void send_err(tx_buffer& tx, lcore_counters& c, rte_mempool* pool, const port_info& port,
+                     const reply_to& to, err_code code, uint64_t seq, std::string_view reason) noexcept {
+    send_frame(tx, c, pool, port, to, op::err, static_cast<uint8_t>(code), seq, {},
+               as_bytes(reason.substr(0, max_err_reason)));
+}
+
+} // namespace ringcast

@@ -1,0 +1,234 @@
+#include <ringcast/control/appliance.hpp>
+#include <ringcast/datapath/port.hpp>
+
+#include <rte_cycles.h>
+#include <rte_launch.h>
+#include <rte_lcore.h>
+#include <rte_mbuf.h>
+#include <rte_ring_elem.h>
+
+#include <algorithm>
+#include <cstdio>
+#include <set>
+#include <stdexcept>
+#include <string>
+
+namespace ringcast {
+
+namespace {
+
+// Replies are at most 42 + 16 + 255 (topic) + 64 (PONG echo) bytes.
+constexpr uint16_t header_data_room = 512;
+
+rte_mempool* make_pool(const std::string& name, uint32_t n, uint32_t cache, uint16_t data_room) {
+    rte_mempool* mp =
+        rte_pktmbuf_pool_create(name.c_str(), n, cache, 0, data_room, static_cast<int>(rte_socket_id()));
+    if (mp == nullptr) {
+        throw std::runtime_error("rte_pktmbuf_pool_create(" + name + ", " + std::to_string(n) + " mbufs): " +
+                                 rte_strerror(rte_errno) + " (raise eal.memory_mb or lower mempool sizes)");
+    }
+    return mp;
+}
+
+// On an AF_XDP port, hands our XDP program (if the PMD loaded it) the rule
+// that keeps the host's own traffic with the kernel.
+std::unique_ptr<xdp_steering> find_steering(const port_info& port) {
+    if (port.driver != "net_af_xdp" || port.if_index == 0) {
+        return nullptr;
+    }
+    auto s = xdp_steering::find(port.if_index);
+    if (s == nullptr) {
+        std::fprintf(stderr,
+                     "ringcastd: port %s: AF_XDP without ringcast's steering program, so every packet on the "
+                     "interface comes here; add xdp_prog=PATH/xdp_steer.o to the vdev\n",
+                     port.name.c_str());
+        return nullptr;
+    }
+    s->configure(port.id.ipv4, port.id.udp_port, 0);
+    return s;
+}
+
+} // namespace
+
+appliance::appliance(const config& cfg) : _cfg(cfg) {
+    try {
+        const auto& io_lcores = cfg.lcores.io;
+        const auto& worker_lcores = cfg.lcores.worker;
+        std::set<uint32_t> roles(io_lcores.begin(), io_lcores.end());
+        roles.insert(worker_lcores.begin(), worker_lcores.end());
+        for (uint32_t l : roles) {
+            if (!rte_lcore_is_enabled(l)) {
+                throw std::runtime_error("lcore " + std::to_string(l) + " is not enabled in EAL");
+            }
+        }
+        const auto n_rx = static_cast<uint16_t>(io_lcores.size());
+        const auto n_tx = static_cast<uint16_t>(roles.size());
+        for (size_t p = 0; p < cfg.ports.size(); ++p) {
+            rte_mempool* mp = make_pool("rc_rx_" + std::to_string(p), cfg.mempool.mbufs, cfg.mempool.cache,
+                                        RTE_MBUF_DEFAULT_BUF_SIZE);
+            _pools.push_back(mp);
+            _ports.push_back(open_port(cfg.ports[p], cfg.rcp.udp_port, n_rx, n_tx, mp));
+            _steering.push_back(find_steering(_ports.back()));
+        }
+        rte_mempool* headers = make_pool("rc_hdr", cfg.mempool.headers, cfg.mempool.cache,
+                                         RTE_PKTMBUF_HEADROOM + header_data_room);
+        _pools.push_back(headers);
+        rte_mempool* indirect = make_pool("rc_ind", cfg.mempool.indirect, cfg.mempool.cache, 0);
+        _pools.push_back(indirect);
+
+        const uint64_t hz = rte_get_tsc_hz();
+        const lease_params lp{.max_sources = cfg.limits.subscribers,
+                              .lease_ticks = hz * cfg.rcp.lease_s,
+                              .hz = hz,
+                              .err_per_s = cfg.rcp.err_per_s};
+        const sub_limits sl{.topics = cfg.limits.topics,
+                            .subscriptions = cfg.limits.subscriptions,
+                            .subscribers = cfg.limits.subscribers,
+                            .topic_len = cfg.limits.topic_len,
+                            .filters = cfg.limits.filters,
+                            .groups = cfg.limits.groups};
+        // Global retention caps are split evenly: each worker owns its topics' history.
+        const auto n_workers = static_cast<uint32_t>(worker_lcores.size());
+        const worker_settings wset{.hz = hz,
+                                   .keep = cfg.retention.keep,
+                                   .keep_prefixes = cfg.retention.prefixes,
+                                   .retain_capacity = cfg.retention.max_messages / n_workers,
+                                   .last_values = cfg.retention.last_values / n_workers,
+                                   .topic_idle_ticks = hz * cfg.limits.topic_idle_s,
+                                   .dedup_entries = cfg.qos.dedup_entries,
+                                   .dedup_ticks = hz / 1000 * cfg.qos.dedup_window_ms,
+                                   .delivery_rate = cfg.limits.delivery_rate,
+                                   .delivery_burst = cfg.limits.delivery_burst,
+                                   .nack_rate = cfg.repair.nack_rate,
+                                   .nack_burst = cfg.repair.nack_burst,
+                                   .loss_ppm = cfg.debug.inject_loss_ppm};
+        for (size_t w = 0; w < worker_lcores.size(); ++w) {
+            auto ws = std::make_unique<worker_state>(sl, wset);
+            ws->headers = headers;
+            ws->indirect = indirect;
+            _workers.push_back(std::move(ws));
+        }
+        for (size_t i = 0; i < io_lcores.size(); ++i) {
+            auto io = std::make_unique<io_state>(lp);
+            io->settings = io_settings{.udp_port = cfg.rcp.udp_port,
+                                       .topic_len = cfg.limits.topic_len,
+                                       .auth_token = cfg.rcp.auth_token,
+                                       .hz = hz};
+            for (uint16_t p = 0; p < _ports.size(); ++p) {
+                for (uint16_t q = static_cast<uint16_t>(i); q < _ports[p].rx_queues; q += n_rx) {
+                    io->rx.push_back(rx_queue{.port = p, .queue = q});
+                }
+            }
+            io->replies = headers;
+            io->indirect = indirect;
+            for (size_t w = 0; w < worker_lcores.size(); ++w) {
+                // One single-producer single-consumer ring per io->worker pair.
+                const std::string name = "rc_io" + std::to_string(i) + "_w" + std::to_string(w);
+                rte_ring* r =
+                    rte_ring_create_elem(name.c_str(), sizeof(ring_item), cfg.rings.size,
+                                         static_cast<int>(rte_socket_id()), RING_F_SP_ENQ | RING_F_SC_DEQ);
+                if (r == nullptr) {
+                    throw std::runtime_error("rte_ring_create_elem(" + name +
+                                             "): " + rte_strerror(rte_errno));
+                }
+                _rings.push_back(r);
+                io->to_worker.push_back(item_stage{.ring = r});
+                _workers[w]->from_io.push_back(r);
+            }
+            _io.push_back(std::move(io));
+        }
+        uint16_t tx_queue = 0;
+        for (uint32_t l : roles) {
+            auto lc = std::make_unique<lcore_ctx>();
+            lc->lcore_id = l;
+            lc->ports = _ports;
+            lc->quit = &_never;
+            lc->hz = hz;
+            if (auto it = std::find(io_lcores.begin(), io_lcores.end(), l); it != io_lcores.end()) {
+                lc->io = _io[static_cast<size_t>(it - io_lcores.begin())].get();
+            }
+            if (auto it = std::find(worker_lcores.begin(), worker_lcores.end(), l);
+                it != worker_lcores.end()) {
+                lc->worker = _workers[static_cast<size_t>(it - worker_lcores.begin())].get();
+            }
+            for (size_t p = 0; p < _ports.size(); ++p) {
+                lc->tx[p] = tx_buffer{.port_id = _ports[p].port_id, .queue = tx_queue};
+            }
+            ++tx_queue;
+            _lcores.push_back(std::move(lc));
+        }
+        for (rte_mempool* mp : _pools) {
+            _idle_in_use.push_back(rte_mempool_in_use_count(mp));
+        }
+    } catch (...) {
+        release();
+        throw;
+    }
+}
+
+appliance::~appliance() {
+    release();
+}
+
+void appliance::run(std::atomic<bool>& quit) {
+    lcore_ctx* on_main = nullptr;
+    for (auto& lc : _lcores) {
+        lc->quit = &quit;
+        if (lc->lcore_id == rte_get_main_lcore()) {
+            on_main = lc.get();
+        } else if (int rc = rte_eal_remote_launch(lcore_main, lc.get(), lc->lcore_id); rc != 0) {
+            quit.store(true);
+            rte_eal_mp_wait_lcore();
+            throw std::runtime_error("rte_eal_remote_launch(lcore " + std::to_string(lc->lcore_id) +
+                                     "): " + std::to_string(rc));
+        }
+    }
+    std::printf("ringcastd: ready\n");
+    std::fflush(stdout);
+    if (on_main != nullptr) {
+        lcore_main(on_main);
+    } else {
+        // The main lcore has no role: telemetry runs on its own thread, so
+        // there is nothing to do here but wait.
+        while (!quit.load(std::memory_order_relaxed)) {
+            rte_delay_ms(20);
+        }
+    }
+    rte_eal_mp_wait_lcore();
+}
+
+unsigned appliance::release() noexcept {
+    for (auto& lc : _lcores) {
+        drain_lcore(*lc);
+    }
+    _steering.clear();
+    for (const port_info& p : _ports) {
+        close_port(p);
+    }
+    _ports.clear();
+    for (rte_ring* r : _rings) {
+        rte_ring_free(r);
+    }
+    _rings.clear();
+    // drain_lcore released the workers' retained mbufs; the tables go with them.
+    _lcores.clear();
+    _io.clear();
+    _workers.clear();
+    unsigned leaked = 0;
+    for (size_t i = 0; i < _pools.size(); ++i) {
+        rte_mempool* mp = _pools[i];
+        const unsigned used = rte_mempool_in_use_count(mp);
+        const unsigned idle = i < _idle_in_use.size() ? _idle_in_use[i] : 0;
+        if (used > idle) {
+            std::fprintf(stderr, "ringcastd: mempool %s: %u mbufs still in use at exit (%u at start)\n", mp->name,
+                         used, idle);
+            leaked += used - idle;
+        }
+        rte_mempool_free(mp);
+    }
+    _pools.clear();
+    _idle_in_use.clear();
+    return leaked;
+}
+
+} // namespace ringcast

@@ -1,0 +1,201 @@
+#include <ringcast/core/net.hpp>
+#include <ringcast/core/wire.hpp>
+
+#include <algorithm>
+#include <cstring>
+
+namespace ringcast {
+
+namespace {
+
+// Field offsets within the frame.
+constexpr size_t eth_type = 12;
+constexpr size_t ip = eth_hdr_len;
+constexpr size_t ip_total_len = ip + 2;
+constexpr size_t ip_frag = ip + 6;
+constexpr size_t ip_ttl = ip + 8;
+constexpr size_t ip_proto = ip + 9;
+constexpr size_t ip_csum = ip + 10;
+constexpr size_t ip_src = ip + 12;
+constexpr size_t ip_dst = ip + 16;
+constexpr size_t l4 = ip + ipv4_hdr_len;
+constexpr size_t arp = eth_hdr_len;
+constexpr uint16_t ip_mf = 0x2000;
+constexpr uint16_t ip_offset_mask = 0x1fff;
+constexpr uint8_t default_ttl = 64;
+
+uint32_t sum16(std::span<const std::byte> d, uint32_t acc) noexcept {
+    size_t i = 0;
+    for (; i + 1 < d.size(); i += 2) {
+        acc += (uint32_t(d[i]) << 8) | uint32_t(d[i + 1]);
+    }
+    if (i < d.size()) {
+        acc += uint32_t(d[i]) << 8;
+    }
+    return acc;
+}
+
+uint16_t fold(uint32_t acc) noexcept {
+    while (acc >> 16) {
+        acc = (acc & 0xffff) + (acc >> 16);
+    }
+    return static_cast<uint16_t>(acc);
+}
+
+void copy_mac(std::span<std::byte> f, size_t off, const mac_addr& m) noexcept {
+    std::memcpy(f.data() + off, m.data(), m.size());
+}
+
+void swap_bytes(std::span<std::byte> f, size_t a, size_t b, size_t n) noexcept {
+    std::swap_ranges(f.begin() + a, f.begin() + a + n, f.begin() + b);
+}
+
+packet_info dropped(drop why) noexcept {
+    packet_info p;
+    p.reason = why;
+    return p;
+}
+
+packet_info classify_arp(std::span<const std::byte> f, const port_identity& me) noexcept {
+    if (f.size() < eth_hdr_len + arp_len) {
+        return dropped(drop::runt);
+    }
+    // Ethernet/IPv4 request (htype 1, ptype 0x0800, hlen 6, plen 4, oper 1) for our address.
+    const bool request = load_be<uint16_t>(f, arp) == 1 && load_be<uint16_t>(f, arp + 2) == ethertype_ipv4 &&
+                         load_be<uint8_t>(f, arp + 4) == 6 && load_be<uint8_t>(f, arp + 5) == 4 &&
+                         load_be<uint16_t>(f, arp + 6) == 1;
+    if (!request || load_be<uint32_t>(f, arp + 24) != me.ipv4) {
+        return dropped(drop::arp_ignored);
+    }
+    packet_info p;
+    p.kind = packet_kind::arp_request;
+    return p;
+}
+
+} // namespace
+
+uint16_t inet_checksum(std::span<const std::byte> data, uint32_t initial) noexcept {
+    return static_cast<uint16_t>(~fold(sum16(data, initial)));
+}
+
+packet_info classify(std::span<const std::byte> f, const port_identity& me) noexcept {
+    if (f.size() < eth_hdr_len) {
+        return dropped(drop::runt);
+    }
+    const uint16_t type = load_be<uint16_t>(f, eth_type);
+    if (type == ethertype_arp) {
+        return classify_arp(f, me);
+    }
+    if (type != ethertype_ipv4) {
+        return dropped(drop::not_ipv4);
+    }
+    if (f.size() < l4) {
+        return dropped(drop::runt);
+    }
+    const uint8_t ver_ihl = load_be<uint8_t>(f, ip);
+    const uint16_t total = load_be<uint16_t>(f, ip_total_len);
+    if ((ver_ihl >> 4) != 4 || (ver_ihl & 0x0f) < 5 || total < ipv4_hdr_len ||
+        eth_hdr_len + total > f.size()) {
+        return dropped(drop::ip_bad_header);
+    }
+    if ((ver_ihl & 0x0f) != 5) {
+        return dropped(drop::ip_options);
+    }
+    const uint16_t frag = load_be<uint16_t>(f, ip_frag);
+    if ((frag & ip_mf) != 0 || (frag & ip_offset_mask) != 0) {
+        return dropped(drop::ip_fragment);
+    }
+    if (inet_checksum(f.subspan(ip, ipv4_hdr_len)) != 0) {
+        return dropped(drop::ip_bad_checksum);
+    }
+    if (load_be<uint32_t>(f, ip_dst) != me.ipv4) {
+        return dropped(drop::ip_not_ours);
+    }
+    // Ethernet pads short frames: the IPv4 length, not the frame's, ends the packet.
+    const auto pkt = f.first(eth_hdr_len + total);
+    const uint8_t proto = load_be<uint8_t>(pkt, ip_proto);
+    packet_info p;
+    std::memcpy(p.src_mac.data(), pkt.data() + 6, 6);
+    p.src.ip = load_be<uint32_t>(pkt, ip_src);
+    if (proto == ipproto_icmp) {
+        // Type 8 code 0, and a checksum that holds over the whole message.
+        const auto icmp = pkt.subspan(l4);
+        if (icmp.size() < 8 || load_be<uint8_t>(icmp, 0) != 8 || load_be<uint8_t>(icmp, 1) != 0 ||
+            inet_checksum(icmp) != 0) {
+            return dropped(drop::icmp_ignored);
+        }
+        p.kind = packet_kind::icmp_echo;
+        return p;
+    }
+    if (proto != ipproto_udp) {
+        return dropped(drop::ip_proto);
+    }
+    const auto udp = pkt.subspan(l4);
+    if (udp.size() < udp_hdr_len || load_be<uint16_t>(udp, 4) != udp.size()) {
+        return dropped(drop::udp_bad_length);
+    }
+    if (load_be<uint16_t>(udp, 2) != me.udp_port) {
+        return dropped(drop::udp_port);
+    }
+    const uint16_t csum = load_be<uint16_t>(udp, 6);
+    if (me.verify_udp_checksum && csum != 0) {
+        // Pseudo-header: source, destination, protocol, UDP length.
+        uint32_t acc = sum16(pkt.subspan(ip_src, 8), 0) + ipproto_udp + static_cast<uint32_t>(udp.size());
+        if (fold(sum16(udp, acc)) != 0xffff) {
+            return dropped(drop::udp_bad_checksum);
+        }
+    }
+    p.kind = packet_kind::udp;
+    p.src.port = load_be<uint16_t>(udp, 0);
+    p.payload_off = static_cast<uint32_t>(l4 + udp_hdr_len);
+    p.payload_len = static_cast<uint32_t>(udp.size() - udp_hdr_len);
+    return p;
+}
+
+void make_arp_reply(std::span<std::byte> f, const port_identity& me) noexcept {
+    // Target <- sender, sender <- us, oper 2; Ethernet back to the asker.
+    std::memcpy(f.data(), f.data() + 6, 6);
+    copy_mac(f, 6, me.mac);
+    store_be<uint16_t>(f, arp + 6, 2);
+    std::memcpy(f.data() + arp + 18, f.data() + arp + 8, 10);
+    copy_mac(f, arp + 8, me.mac);
+    store_be<uint32_t>(f, arp + 14, me.ipv4);
+}
+
+void make_icmp_echo_reply(std::span<std::byte> f) noexcept {
+    swap_bytes(f, 0, 6, 6);
+    swap_bytes(f, ip_src, ip_dst, 4);
+    store_be<uint8_t>(f, ip_ttl, default_ttl);
+    store_be<uint16_t>(f, ip_csum, 0);
+    store_be<uint16_t>(f, ip_csum, inet_checksum(f.subspan(ip, ipv4_hdr_len)));
+    const uint16_t total = load_be<uint16_t>(f, ip_total_len);
+    auto icmp = f.subspan(l4, total - ipv4_hdr_len);
+    store_be<uint8_t>(icmp, 0, 0); // echo reply
+    store_be<uint16_t>(icmp, 2, 0);
+    store_be<uint16_t>(icmp, 2, inet_checksum(icmp));
+}
+
+void write_udp_headers(std::span<std::byte> out, const mac_addr& src_mac, const mac_addr& dst_mac,
+                       uint32_t src_ip, uint32_t dst_ip, uint16_t src_port, uint16_t dst_port,
+                       uint16_t payload_len) noexcept {
+    copy_mac(out, 0, dst_mac);
+    copy_mac(out, 6, src_mac);
+    store_be<uint16_t>(out, eth_type, ethertype_ipv4);
+    store_be<uint8_t>(out, ip, 0x45);
+    store_be<uint8_t>(out, ip + 1, 0);
+    store_be<uint16_t>(out, ip_total_len, static_cast<uint16_t>(ipv4_hdr_len + udp_hdr_len + payload_len));
+    store_be<uint16_t>(out, ip + 4, 0);
+    store_be<uint16_t>(out, ip_frag, 0x4000); // DF
+    store_be<uint8_t>(out, ip_ttl, default_ttl);
+    store_be<uint8_t>(out, ip_proto, ipproto_udp);
+    store_be<uint16_t>(out, ip_csum, 0);
+    store_be<uint32_t>(out, ip_src, src_ip);
+    store_be<uint32_t>(out, ip_dst, dst_ip);
+    store_be<uint16_t>(out, ip_csum, inet_checksum(out.subspan(ip, ipv4_hdr_len)));
+    store_be<uint16_t>(out, l4, src_port);
+    store_be<uint16_t>(out, l4 + 2, dst_port);
+    store_be<uint16_t>(out, l4 + 4, static_cast<uint16_t>(udp_hdr_len + payload_len));
+    store_be<uint16_t>(out, l4 + 6, 0);
+}
+
+} // namespace ringcast

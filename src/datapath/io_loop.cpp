@@ -1,0 +1,352 @@
+// The io role: receive, answer ARP/ICMP/HELLO/PING here, hand every SUB,
+// UNSUB, PUB and NACK frame to the worker that owns its topic, and a
+// wildcard SUB or UNSUB to every worker.
+#include <ringcast/core/topic.hpp>
+#include <ringcast/datapath/lcore.hpp>
+
+#include <rte_ring_elem.h>
+
+#include <algorithm>
+
+namespace ringcast {
+
+namespace {
+
+// Lapsed sources handled per sweep; the rest wait for the next one.
+constexpr uint32_t sweep_budget = 1024;
+constexpr size_t lapsed_batch = 32;
+
+std::span<std::byte> mbuf_span(rte_mbuf* m) noexcept {
+    return {rte_pktmbuf_mtod(m, std::byte*), rte_pktmbuf_data_len(m)};
+}
+
+void flush_stage(item_stage& s, lcore_counters& c) noexcept {
+    if (s.n == 0) {
+        return;
+    }
+    const unsigned sent =
+        rte_ring_enqueue_burst_elem(s.ring, s.items.data(), sizeof(ring_item), s.n, nullptr);
+    for (unsigned i = sent; i < s.n; ++i) {
+        rte_pktmbuf_free(s.items[i].m); // null for bye items: a no-op
+    }
+    c.count(drop::ring_full, s.n - sent);
+    s.n = 0;
+}
+
+// Free slots on the fullest worker ring, after flushing what is staged. The
+// io lcore is the rings' only producer, so room only grows until it enqueues
+// again: a control item that must not be lost checks this first.
+unsigned ring_room(io_state& io, lcore_counters& c) noexcept {
+    unsigned room = UINT32_MAX;
+    for (item_stage& s : io.to_worker) {
+        flush_stage(s, c);
+        room = std::min(room, rte_ring_free_count(s.ring));
+    }
+    return room;
+}
+
+void stage(item_stage& s, const ring_item& item, lcore_counters& c) noexcept {
+    s.items[s.n++] = item;
+    if (s.n == burst_size) {
+        flush_stage(s, c);
+    }
+}
+
+// One UDP datagram's worth of context while its frames are walked.
+struct datagram {
+    rte_mbuf* m;
+    const port_info& port;
+    reply_to from;
+    source_record* source; // null when the lease table is full
+    uint32_t off;          // of the UDP payload in the packet
+    uint32_t len;
+};
+
+class io_step {
+public:
+    io_step(io_state& io, lcore_ctx& lc, uint64_t now) noexcept
+        : _io(io), _lc(lc), _c(lc.counters), _now(now) {}
+
+    void udp(datagram& d) noexcept;
+
+private:
+    tx_buffer& tx(const datagram& d) noexcept { return _lc.tx[d.from.ep.port_id]; }
+    void reply(const datagram& d, op code, uint8_t flag_bits, uint64_t seq,
+               std::span<const std::byte> payload = {}) noexcept {
+        send_frame(tx(d), _c, _io.replies, d.port, d.from, code, flag_bits, seq, {}, payload);
+    }
+    void err(const datagram& d, drop why, err_code code, uint64_t seq, std::string_view reason) noexcept;
+    // Returns true when the datagram's mbuf itself went to a worker.
+    bool frame(datagram& d, const frame_view& f, bool only_frame) noexcept;
+    // The frame alone, as its own mbuf or a view onto the datagram's; null when the pool is empty.
+    rte_mbuf* frame_mbuf(datagram& d, const frame_view& f, bool only_frame) noexcept;
+    void route(datagram& d, const frame_view& f, bool only_frame, uint64_t hash) noexcept;
+    bool broadcast(datagram& d, const frame_view& f, bool only_frame) noexcept;
+
+    io_state& _io;
+    lcore_ctx& _lc;
+    lcore_counters& _c;
+    uint64_t _now;
+};
+
+void io_step::err(const datagram& d, drop why, err_code code, uint64_t seq,
+                  std::string_view reason) noexcept {
+    _c.count(why);
+    if (d.source != nullptr && !d.source->err_bucket.allow(_now)) {
+        _c.count(drop::err_rate_limited);
+        return;
+    }
+    send_err(tx(d), _c, _io.replies, d.port, d.from, code, seq, reason);
+}
+
+void io_step::udp(datagram& d) noexcept {
+    const auto bytes = std::span<const std::byte>{rte_pktmbuf_mtod(d.m, const std::byte*), d.off + d.len};
+    const auto dgram = bytes.subspan(d.off);
+    for (size_t off = 0; off < dgram.size();) {
+        const parse_result r = parse_frame(dgram, off);
+        if (r.status != parse_status::ok) {
+            // Ends the datagram; the whole frames before it stand.
+            err(d, drop::malformed, to_err_code(r.status), r.err_seq, "malformed frame");
+            break;
+        }
+        _c.count(metric::rx_frames);
+        const bool only = off == 0 && r.frame.size == dgram.size();
+        if (frame(d, r.frame, only)) {
+            return;
+        }
+        off += r.frame.size;
+    }
+    rte_pktmbuf_free(d.m);
+}
+
+bool io_step::frame(datagram& d, const frame_view& f, bool only_frame) noexcept {
+    switch (f.code) {
+    case op::hello:
+        if (!_io.settings.auth_token.empty() &&
+            !std::ranges::equal(f.payload, as_bytes(_io.settings.auth_token))) {
+            err(d, drop::not_authorized, err_code::not_authorized, f.seq, "bad token");
+        } else {
+            reply(d, op::ack, 0, f.seq);
+        }
+        break;
+    case op::ping:
+        reply(d, op::pong, 0, f.seq, f.payload.first(std::min(f.payload.size(), max_ping_echo)));
+        break;
+    case op::sub:
+    case op::unsub: {
+        bool wildcard = false;
+        const topic_check t = check_filter(f.topic, _io.settings.topic_len, wildcard);
+        if (t != topic_check::ok) {
+            err(d, drop::bad_topic, err_code::bad_topic, f.seq, to_string(t));
+        } else if (d.source == nullptr) {
+            err(d, drop::limit, err_code::limit, f.seq, "too many sources");
+        } else if (wildcard) {
+            // Every worker holds wildcard filters; all must have it before the ACK.
+            if (ring_room(_io, _c) == 0) {
+                err(d, drop::ring_full, err_code::overload, f.seq, "busy, retry");
+                break;
+            }
+            d.source->has_subs = d.source->has_subs || f.code == op::sub;
+            return broadcast(d, f, only_frame);
+        } else {
+            d.source->has_subs = d.source->has_subs || f.code == op::sub;
+            // A shared group on an exact filter lives with that topic's owner.
+            share_parts share{};
+            const auto inner = split_share(f.topic, share) ? share.filter : f.topic;
+            route(d, f, only_frame, topic_hash(inner));
+            return only_frame;
+        }
+        break;
+    }
+    case op::pub: {
+        _c.count(metric::pub_frames);
+        const topic_check t = check_pub_topic(f.topic, _io.settings.topic_len);
+        if (t != topic_check::ok) {
+            err(d, drop::bad_topic, err_code::bad_topic, f.seq, to_string(t));
+        } else if (f.qos() == 3) {
+            err(d, drop::bad_flags, err_code::malformed, f.seq, "QoS 3 is not defined");
+        } else {
+            route(d, f, only_frame, topic_hash(f.topic));
+            return only_frame;
+        }
+        break;
+    }
+    case op::nack: {
+        const topic_check t = check_pub_topic(f.topic, _io.settings.topic_len);
+        if (t != topic_check::ok) {
+            err(d, drop::bad_topic, err_code::bad_topic, f.seq, to_string(t));
+        } else if (f.payload.size() != 4 || load_be<uint32_t>(f.payload, 0) == 0 ||
+                   load_be<uint32_t>(f.payload, 0) > max_nack_count) {
+            err(d, drop::bad_nack, err_code::malformed, f.seq, "NACK count must be 1..1024");
+        } else {
+            route(d, f, only_frame, topic_hash(f.topic));
+            return only_frame;
+        }
+        break;
+    }
+    case op::bye:
+        // Acknowledged only once every worker is sure to hear of it.
+        if (ring_room(_io, _c) == 0) {
+            err(d, drop::ring_full, err_code::overload, f.seq, "busy, retry BYE");
+            break;
+        }
+        for (item_stage& s : _io.to_worker) {
+            stage(s,
+                  ring_item{.src_ip = d.from.ep.ip,
+                            .src_port = d.from.ep.port,
+                            .port_id = d.from.ep.port_id,
+                            .kind = item_kind::bye},
+                  _c);
+        }
+        if (d.source != nullptr) {
+            d.source->has_subs = false;
+        }
+        reply(d, op::ack, 0, f.seq);
+        break;
+    case op::msg:
+    case op::ack:
+    case op::pong:
+    case op::err:
+        // Never answered: two appliances must not trade ERRs forever.
+        _c.count(drop::unexpected_op);
+        break;
+    }
+    return false;
+}
+
+rte_mbuf* io_step::frame_mbuf(datagram& d, const frame_view& f, bool only_frame) noexcept {
+    rte_mbuf* view = d.m;
+    if (!only_frame) {
+        view = rte_pktmbuf_clone(d.m, _io.indirect);
+        if (view == nullptr) {
+            _c.count(drop::pool_empty);
+            return nullptr;
+        }
+    }
+    // Trim the view to exactly this frame.
+    rte_pktmbuf_adj(view, static_cast<uint16_t>(d.off + f.offset));
+    rte_pktmbuf_trim(view, static_cast<uint16_t>(rte_pktmbuf_pkt_len(view) - f.size));
+    return view;
+}
+
+void io_step::route(datagram& d, const frame_view& f, bool only_frame, uint64_t hash) noexcept {
+    rte_mbuf* view = frame_mbuf(d, f, only_frame);
+    if (view == nullptr) {
+        return;
+    }
+    item_stage& s = _io.to_worker[topic_owner(hash, static_cast<uint32_t>(_io.to_worker.size()))];
+    stage(s,
+          ring_item{.m = view,
+                    .hash = hash,
+                    .src_ip = d.from.ep.ip,
+                    .src_port = d.from.ep.port,
+                    .port_id = d.from.ep.port_id,
+                    .src_mac = d.from.mac},
+          _c);
+}
+
+bool io_step::broadcast(datagram& d, const frame_view& f, bool only_frame) noexcept {
+    rte_mbuf* view = frame_mbuf(d, f, only_frame);
+    if (view == nullptr) {
+        return false;
+    }
+    // One reference per worker; the caller checked every ring has room.
+    view->hash.usr = 0; // failure flags, or-ed in by the workers
+    rte_mbuf_refcnt_set(view, static_cast<uint16_t>(_io.to_worker.size()));
+    for (item_stage& s : _io.to_worker) {
+        stage(s,
+              ring_item{.m = view,
+                        .src_ip = d.from.ep.ip,
+                        .src_port = d.from.ep.port,
+                        .port_id = d.from.ep.port_id,
+                        .src_mac = d.from.mac,
+                        .kind = item_kind::all_workers},
+              _c);
+    }
+    return only_frame;
+}
+
+} // namespace
+
+uint16_t io_poll(io_state& io, lcore_ctx& lc, uint64_t now) noexcept {
+    lcore_counters& c = lc.counters;
+    io_step step(io, lc, now);
+    uint16_t total = 0;
+    for (const rx_queue& q : io.rx) {
+        std::array<rte_mbuf*, burst_size> pkts;
+        const uint16_t n = rte_eth_rx_burst(lc.ports[q.port].port_id, q.queue, pkts.data(), burst_size);
+        if (n == 0) {
+            continue;
+        }
+        total += n;
+        c.count(metric::rx_packets, n);
+        c.count(metric::rx_bursts);
+        const port_info& port = lc.ports[q.port];
+        for (rte_mbuf* m : std::span{pkts.data(), n}) {
+            if (m->nb_segs != 1) {
+                c.count(drop::rx_multi_seg);
+                rte_pktmbuf_free(m);
+                continue;
+            }
+            const packet_info p = classify(mbuf_span(m), port.id);
+            switch (p.kind) {
+            case packet_kind::arp_request:
+                make_arp_reply(mbuf_span(m), port.id);
+                c.count(metric::arp_replies);
+                tx_push(lc.tx[q.port], m, c);
+                break;
+            case packet_kind::icmp_echo:
+                make_icmp_echo_reply(mbuf_span(m));
+                c.count(metric::icmp_replies);
+                tx_push(lc.tx[q.port], m, c);
+                break;
+            case packet_kind::udp: {
+                endpoint ep = p.src;
+                ep.port_id = q.port;
+                datagram d{.m = m,
+                           .port = port,
+                           .from = {ep, p.src_mac},
+                           .source = io.leases.touch(ep, now),
+                           .off = p.payload_off,
+                           .len = p.payload_len};
+                step.udp(d);
+                break;
+            }
+            case packet_kind::drop:
+                c.count(p.reason);
+                rte_pktmbuf_free(m);
+                break;
+            }
+        }
+    }
+    for (item_stage& s : io.to_worker) {
+        flush_stage(s, c);
+    }
+    return total;
+}
+
+void io_housekeeping(io_state& io, lcore_ctx& lc, uint64_t now) noexcept {
+    if (now < io.next_sweep) {
+        return;
+    }
+    io.next_sweep = now + io.settings.hz / 1000;
+    // A lapsed source leaves the lease table for good, so its notice must
+    // reach every worker: expire only as many as the rings have room for.
+    const size_t room = std::min<size_t>(lapsed_batch, ring_room(io, lc.counters));
+    std::array<endpoint, lapsed_batch> lapsed;
+    const size_t n = io.leases.expire(now, sweep_budget, std::span{lapsed.data(), room});
+    for (const endpoint& ep : std::span{lapsed.data(), n}) {
+        lc.counters.count(metric::leases_expired);
+        for (item_stage& s : io.to_worker) {
+            stage(s,
+                  ring_item{
+                      .src_ip = ep.ip, .src_port = ep.port, .port_id = ep.port_id, .kind = item_kind::lapsed},
+                  lc.counters);
+        }
+    }
+    for (item_stage& s : io.to_worker) {
+        flush_stage(s, lc.counters);
+    }
+}
+
+} // namespace ringcast

@@ -1,0 +1,94 @@
+// The loop every lcore runs, whatever its roles.
+#include <ringcast/datapath/lcore.hpp>
+
+#include <rte_cycles.h>
+#include <rte_ring_elem.h>
+
+namespace ringcast {
+
+namespace {
+
+// Housekeeping (lease sweep, telemetry snapshot) is looked at once every
+// this many iterations, off the per-packet path.
+constexpr uint32_t housekeeping_every = 64;
+
+void flush_all(lcore_ctx& lc) noexcept {
+    for (size_t p = 0; p < lc.ports.size(); ++p) {
+        tx_flush(lc.tx[p], lc.counters);
+    }
+}
+
+} // namespace
+
+uint32_t poll_once(lcore_ctx& lc, uint64_t now, bool housekeeping) noexcept {
+    uint32_t work = 0;
+    if (lc.io != nullptr) {
+        work += io_poll(*lc.io, lc, now);
+    }
+    if (lc.worker != nullptr) {
+        work += worker_poll(*lc.worker, lc, now);
+    }
+    // Nothing is held back for batching: a lone message leaves at once.
+    flush_all(lc);
+    lc.work_since_housekeeping += work;
+    if (housekeeping) {
+        if (lc.work_since_housekeeping == 0) {
+            for (size_t p = 0; p < lc.ports.size(); ++p) {
+                tx_reap(lc.tx[p]);
+            }
+        }
+        lc.work_since_housekeeping = 0;
+        if (lc.io != nullptr) {
+            io_housekeeping(*lc.io, lc, now);
+        }
+        if (lc.worker != nullptr) {
+            worker_housekeeping(*lc.worker, lc, now);
+        }
+    }
+    return work;
+}
+
+int lcore_main(void* arg) {
+    auto& lc = *static_cast<lcore_ctx*>(arg);
+    uint32_t iter = 0;
+    while (!lc.quit->load(std::memory_order_relaxed)) {
+        const uint64_t start = rte_rdtsc();
+        const bool housekeeping = ++iter == housekeeping_every;
+        if (housekeeping) {
+            iter = 0;
+        }
+        const uint32_t work = poll_once(lc, start, housekeeping);
+        const uint64_t spent = rte_rdtsc() - start;
+        lc.counters.total_cycles.add(spent);
+        if (work != 0) {
+            lc.counters.busy_cycles.add(spent);
+        }
+    }
+    flush_all(lc);
+    return 0;
+}
+
+void drain_lcore(lcore_ctx& lc) noexcept {
+    if (lc.io != nullptr) {
+        for (item_stage& s : lc.io->to_worker) {
+            for (uint16_t i = 0; i < s.n; ++i) {
+                rte_pktmbuf_free(s.items[i].m);
+            }
+            s.n = 0;
+        }
+    }
+    if (lc.worker != nullptr) {
+        for (rte_ring* r : lc.worker->from_io) {
+            ring_item item;
+            while (rte_ring_dequeue_elem(r, &item, sizeof(item)) == 0) {
+                rte_pktmbuf_free(item.m);
+            }
+        }
+        release_retained(*lc.worker);
+    }
+    for (size_t p = 0; p < lc.ports.size(); ++p) {
+        tx_discard(lc.tx[p]);
+    }
+}
+
+} // namespace ringcast

@@ -3,7 +3,8 @@
 // on the main lcore, the consumer on lcore 1; for comparison, the same
 // enqueue+dequeue on one lcore, where the ring's cache lines never move.
 // Run: taskset -c 0,1 build/bench/ring_bench --benchmark_min_time=0.1
-#include <ringcast/datapath/lcore.hpp>
+#include <ringcast/datapath/ring_item.hpp>
+#include <ringcast/datapath/tx.hpp>
 
 #include <benchmark/benchmark.h>
 

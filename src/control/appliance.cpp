@@ -1,4 +1,6 @@
 #include <ringcast/control/appliance.hpp>
+
+#include <ringcast/core/settings.hpp>
 #include <ringcast/datapath/port.hpp>
 
 #include <rte_cycles.h>
@@ -77,43 +79,15 @@ appliance::appliance(const config& cfg) : _cfg(cfg) {
         _pools.push_back(indirect);
 
         const uint64_t hz = rte_get_tsc_hz();
-        const lease_params lp{.max_sources = cfg.limits.subscribers,
-                              .lease_ticks = hz * cfg.rcp.lease_s,
-                              .hz = hz,
-                              .err_per_s = cfg.rcp.err_per_s};
-        const sub_limits sl{.topics = cfg.limits.topics,
-                            .subscriptions = cfg.limits.subscriptions,
-                            .subscribers = cfg.limits.subscribers,
-                            .topic_len = cfg.limits.topic_len,
-                            .filters = cfg.limits.filters,
-                            .groups = cfg.limits.groups};
-        // Global retention caps are split evenly: each worker owns its topics' history.
-        const auto n_workers = static_cast<uint32_t>(worker_lcores.size());
-        const worker_settings wset{.hz = hz,
-                                   .keep = cfg.retention.keep,
-                                   .keep_prefixes = cfg.retention.prefixes,
-                                   .retain_capacity = cfg.retention.max_messages / n_workers,
-                                   .last_values = cfg.retention.last_values / n_workers,
-                                   .topic_idle_ticks = hz * cfg.limits.topic_idle_s,
-                                   .dedup_entries = cfg.qos.dedup_entries,
-                                   .dedup_ticks = hz / 1000 * cfg.qos.dedup_window_ms,
-                                   .delivery_rate = cfg.limits.delivery_rate,
-                                   .delivery_burst = cfg.limits.delivery_burst,
-                                   .nack_rate = cfg.repair.nack_rate,
-                                   .nack_burst = cfg.repair.nack_burst,
-                                   .loss_ppm = cfg.debug.inject_loss_ppm};
+        const lcore_settings settings = derive_settings(cfg, hz);
         for (size_t w = 0; w < worker_lcores.size(); ++w) {
-            auto ws = std::make_unique<worker_state>(sl, wset);
+            auto ws = std::make_unique<worker_state>(settings.tables, settings.worker);
             ws->headers = headers;
             ws->indirect = indirect;
             _workers.push_back(std::move(ws));
         }
         for (size_t i = 0; i < io_lcores.size(); ++i) {
-            auto io = std::make_unique<io_state>(lp);
-            io->settings = io_settings{.udp_port = cfg.rcp.udp_port,
-                                       .topic_len = cfg.limits.topic_len,
-                                       .auth_token = cfg.rcp.auth_token,
-                                       .hz = hz};
+            auto io = std::make_unique<io_state>(settings.io, settings.leases);
             for (uint16_t p = 0; p < _ports.size(); ++p) {
                 for (uint16_t q = static_cast<uint16_t>(i); q < _ports[p].rx_queues; q += n_rx) {
                     io->rx.push_back(rx_queue{.port = p, .queue = q});

@@ -1,5 +1,7 @@
 #include <ringcast/control/telemetry.hpp>
 
+#include <ringcast/datapath/worker_loop.hpp>
+
 #include <rte_ethdev.h>
 #include <rte_telemetry.h>
 
@@ -173,31 +175,13 @@ void fill_ports(const appliance& app, tel* d) {
     }
 }
 
-// Sequence-lock read of a worker's snapshot: retry while it is mid-write.
-template <class Snapshot> void read_snapshot(const Snapshot& s, uint32_t& n, decltype(Snapshot::top)& top) {
-    for (;;) {
-        const uint32_t v = s.version.load(std::memory_order_acquire);
-        if ((v & 1) != 0) {
-            continue;
-        }
-        n = s.n;
-        top = s.top;
-        std::atomic_thread_fence(std::memory_order_acquire);
-        if (s.version.load(std::memory_order_relaxed) == v) {
-            return;
-        }
-    }
-}
-
 void fill_topics(const appliance& app, tel* d) {
     for (const auto& lc : app.lcores()) {
         if (lc->worker == nullptr) {
             continue;
         }
-        uint32_t n = 0;
-        decltype(topic_snapshot::top) top;
-        read_snapshot(lc->worker->snapshot, n, top);
-        for (const auto& e : std::span{top.data(), n}) {
+        const auto top = lc->worker->topics.out.read();
+        for (const auto& e : std::span{top.top.data(), top.n}) {
             tel* t = child_dict();
             add_u64(t, "subscribers", e.subscribers);
             add_u64(t, "seq", e.seq);
@@ -212,15 +196,13 @@ void fill_topics(const appliance& app, tel* d) {
 
 void fill_subscribers(const appliance& app, tel* d) {
     // A subscriber with filters on several workers has a record on each: summed here.
-    std::map<std::string, subscriber_snapshot::entry> merged;
+    std::map<std::string, subscriber_entry> merged;
     for (const auto& lc : app.lcores()) {
         if (lc->worker == nullptr) {
             continue;
         }
-        uint32_t n = 0;
-        decltype(subscriber_snapshot::top) top;
-        read_snapshot(lc->worker->subscriber_top, n, top);
-        for (const auto& e : std::span{top.data(), n}) {
+        const auto top = lc->worker->subscribers.out.read();
+        for (const auto& e : std::span{top.top.data(), top.n}) {
             const std::string key = format_ipv4(e.ep.ip) + ":" + std::to_string(e.ep.port);
             auto [it, fresh] = merged.try_emplace(key, e);
             if (!fresh) {

@@ -23,9 +23,6 @@ namespace {
 
 // Debian's DPDK 22.11 is built with RTE_MAX_LCORE = 128.
 constexpr uint32_t max_lcore = 128;
-// Queues and rings are sized per port at start-up; eight covers any host
-// this appliance is meant for and bounds that memory.
-constexpr size_t max_ports = 8;
 // Compared against every HELLO; a bound keeps that cheap and the frame small.
 constexpr size_t max_auth_token_len = 255;
 // Loss injection drops live deliveries on purpose. Named here because the key

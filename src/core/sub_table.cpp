@@ -8,12 +8,6 @@ namespace ringcast {
 
 namespace {
 
-// Valid filters hold '+' and '#' only as whole levels, so any one of them
-// makes the filter a wildcard.
-bool has_wildcard(std::span<const std::byte> filter) noexcept {
-    return std::ranges::any_of(filter, [](std::byte c) { return c == std::byte{'+'} || c == std::byte{'#'}; });
-}
-
 uint64_t group_hash(std::span<const std::byte> name, bool wildcard, uint32_t target) noexcept {
     uint64_t h = topic_hash(name) ^ ((uint64_t{target} << 1 | uint64_t{wildcard}) * 0x9e3779b97f4a7c15ULL);
     return h ^ (h >> 29);
@@ -127,22 +121,19 @@ uint32_t sub_table::find_subscription(kind k, uint32_t target, uint32_t subscrib
     return no_id;
 }
 
-sub_outcome sub_table::subscribe(std::span<const std::byte> filter, const endpoint& ep, const mac_addr& mac,
-                                 uint64_t now, uint32_t keep) noexcept {
+sub_outcome sub_table::subscribe(const filter_spec& f, const endpoint& ep, const mac_addr& mac, uint64_t now,
+                                 uint32_t keep) noexcept {
     sub_outcome out;
-    share_parts share{};
-    out.shared = split_share(filter, share);
-    const auto inner = out.shared ? share.filter : filter;
-    out.wildcard = has_wildcard(inner);
-    const uint64_t inner_hash = out.wildcard ? 0 : topic_hash(inner);
+    out.shared = f.shared();
+    out.wildcard = f.wildcard;
 
     // Find what exists; nothing is created until every limit is checked.
-    uint32_t target = out.wildcard ? _trie.find(inner) : find_topic(inner, inner_hash);
+    uint32_t target = out.wildcard ? _trie.find(f.filter) : find_topic(f.filter, f.hash);
     uint32_t group = no_id;
     uint64_t ghash = 0;
     if (out.shared && target != no_id) {
-        ghash = group_hash(share.group, out.wildcard, target);
-        group = find_group(share.group, out.wildcard, target, ghash);
+        ghash = group_hash(f.group, out.wildcard, target);
+        group = find_group(f.group, out.wildcard, target, ghash);
     }
     uint32_t sid = find_subscriber(ep);
     const kind k = out.shared ? kind::member : out.wildcard ? kind::wildcard : kind::exact;
@@ -176,7 +167,7 @@ sub_outcome sub_table::subscribe(std::span<const std::byte> filter, const endpoi
     // a wildcard filter; taking it is the last step that can fail.
     const bool needs_node = out.wildcard && (!out.shared || group == no_id);
     if (needs_node) {
-        target = _trie.acquire(inner);
+        target = _trie.acquire(f.filter);
         if (target == no_id) {
             out.result = sub_result::filter_limit;
             return out;
@@ -185,25 +176,25 @@ sub_outcome sub_table::subscribe(std::span<const std::byte> filter, const endpoi
 
     if (!out.wildcard) {
         if (target == no_id) {
-            target = new_topic(inner, inner_hash);
+            target = new_topic(f.filter, f.hash);
             _topics[target].keep = keep;
         }
         _topics[target].last_active = now;
     }
     if (out.shared && group == no_id) {
-        ghash = group_hash(share.group, out.wildcard, target);
+        ghash = group_hash(f.group, out.wildcard, target);
         group = _free_groups.take();
         uint32_t& head = out.wildcard ? _node_groups[target] : _topics[target].groups;
         _groups[group] = group_record{.hash = ghash,
                                       .target = target,
                                       .next = head,
-                                      .name_len = static_cast<uint16_t>(share.group.size()),
+                                      .name_len = static_cast<uint16_t>(f.group.size()),
                                       .wildcard = out.wildcard};
         if (head != no_id) {
             _groups[head].prev = group;
         }
         head = group;
-        std::memcpy(_group_names.data() + size_t{group} * _name_stride, share.group.data(), share.group.size());
+        std::memcpy(_group_names.data() + size_t{group} * _name_stride, f.group.data(), f.group.size());
         _group_index.insert(ghash, group);
         ++_n_groups;
     }
@@ -314,22 +305,18 @@ void sub_table::drop_group(uint32_t id) noexcept {
     --_n_groups;
 }
 
-sub_result sub_table::unsubscribe(std::span<const std::byte> filter, const endpoint& ep, uint64_t now) noexcept {
-    share_parts share{};
-    const bool shared = split_share(filter, share);
-    const auto inner = shared ? share.filter : filter;
-    const bool wildcard = has_wildcard(inner);
+sub_result sub_table::unsubscribe(const filter_spec& f, const endpoint& ep, uint64_t now) noexcept {
     const uint32_t sid = find_subscriber(ep);
-    uint32_t target = wildcard ? _trie.find(inner) : find_topic(inner, topic_hash(inner));
+    uint32_t target = f.wildcard ? _trie.find(f.filter) : find_topic(f.filter, f.hash);
     if (sid == no_id || target == no_id) {
         return sub_result::not_found;
     }
-    if (!wildcard) {
+    if (!f.wildcard) {
         _topics[target].last_active = now;
     }
-    kind k = wildcard ? kind::wildcard : kind::exact;
-    if (shared) {
-        target = find_group(share.group, wildcard, target, group_hash(share.group, wildcard, target));
+    kind k = f.wildcard ? kind::wildcard : kind::exact;
+    if (f.shared()) {
+        target = find_group(f.group, f.wildcard, target, group_hash(f.group, f.wildcard, target));
         if (target == no_id) {
             return sub_result::not_found;
         }

@@ -11,6 +11,7 @@ namespace {
 constexpr auto slash = std::byte{'/'};
 constexpr auto dollar = std::byte{'$'};
 constexpr std::string_view share_prefix = "$share/";
+static_assert(share_prefix.size() == filter_spec::share_prefix_len);
 
 bool starts_with(std::span<const std::byte> s, std::string_view prefix) noexcept {
     return s.size() >= prefix.size() && std::memcmp(s.data(), prefix.data(), prefix.size()) == 0;
@@ -62,6 +63,15 @@ topic_check check_levels(std::span<const std::byte> t, size_t max_len, bool allo
     return topic_check::ok;
 }
 
+// "$share/GROUP/FILTER" -> FILTER; a plain filter as it is.
+std::span<const std::byte> filter_proper(std::span<const std::byte> filter) noexcept {
+    if (!starts_with(filter, share_prefix)) {
+        return filter;
+    }
+    const auto rest = filter.subspan(share_prefix.size());
+    return rest.subspan(std::min(level_end(rest, 0) + 1, rest.size()));
+}
+
 } // namespace
 
 topic_check check_pub_topic(std::span<const std::byte> topic, size_t max_len) noexcept {
@@ -72,18 +82,20 @@ topic_check check_pub_topic(std::span<const std::byte> topic, size_t max_len) no
     return check_levels(topic, max_len, false, wildcard);
 }
 
-topic_check check_filter(std::span<const std::byte> filter, size_t max_len, bool& has_wildcard) noexcept {
-    has_wildcard = false;
-    if (filter.empty() || filter[0] != dollar) {
-        return check_levels(filter, max_len, true, has_wildcard);
+topic_check parse_filter(std::span<const std::byte> text, size_t max_len, filter_spec& out) noexcept {
+    out = filter_spec{{}, text, 0, false};
+    if (text.empty() || text[0] != dollar) {
+        const topic_check c = check_levels(text, max_len, true, out.wildcard);
+        out.hash = c == topic_check::ok && !out.wildcard ? topic_hash(text) : 0;
+        return c;
     }
-    if (!starts_with(filter, share_prefix)) {
+    if (!starts_with(text, share_prefix)) {
         return topic_check::reserved;
     }
-    if (filter.size() > max_len) {
+    if (text.size() > max_len) {
         return topic_check::too_long;
     }
-    const auto rest = filter.subspan(share_prefix.size());
+    const auto rest = text.subspan(share_prefix.size());
     size_t g = 0;
     for (; g < rest.size() && rest[g] != slash; ++g) {
         if (rest[g] == std::byte{0}) {
@@ -101,25 +113,16 @@ topic_check check_filter(std::span<const std::byte> filter, size_t max_len, bool
     if (inner[0] == dollar) {
         return topic_check::reserved; // no "$share/g/$SYS/x", no nested $share
     }
-    return check_levels(inner, max_len, true, has_wildcard);
-}
-
-bool split_share(std::span<const std::byte> filter, share_parts& out) noexcept {
-    if (!starts_with(filter, share_prefix)) {
-        return false;
+    bool wildcard = false;
+    const topic_check c = check_levels(inner, max_len, true, wildcard);
+    if (c == topic_check::ok) {
+        out = filter_spec{rest.first(g), inner, wildcard ? 0 : topic_hash(inner), wildcard};
     }
-    const auto rest = filter.subspan(share_prefix.size());
-    const size_t g = level_end(rest, 0);
-    out.group = rest.first(g);
-    out.filter = rest.subspan(std::min(g + 1, rest.size()));
-    return true;
+    return c;
 }
 
 bool filter_matches(std::span<const std::byte> filter, std::span<const std::byte> topic) noexcept {
-    share_parts share;
-    if (split_share(filter, share)) {
-        filter = share.filter;
-    }
+    filter = filter_proper(filter);
     if (!filter.empty() && !topic.empty() && topic[0] == dollar &&
         (filter[0] == std::byte{'+'} || filter[0] == std::byte{'#'})) {
         return false;

@@ -97,4 +97,29 @@ rte_mbuf* build_replay(const port_info& port, rte_mempool* headers, rte_mempool*
     return h;
 }
 
+void fanout_batch::build(rte_mbuf* frame, uint16_t port) noexcept {
+    port_batch& b = _batches[port];
+    std::array<rte_mbuf*, burst_size> pkts;
+    const uint16_t built =
+        build_deliveries(_ports[port], _headers, frame, std::span{b.targets.data(), b.n}, pkts, _c);
+    for (uint16_t i = 0; i < built; ++i) {
+        tx_push(_tx[port], pkts[i], _c);
+        ++b.subs[i]->stats.deliveries;
+    }
+    for (uint16_t i = built; i < b.n; ++i) {
+        ++b.subs[i]->stats.drops;
+    }
+    _c.count(metric::deliveries, built);
+    _c.count(drop::pool_empty, b.n - built);
+    b.n = 0;
+}
+
+void fanout_batch::flush(rte_mbuf* frame) noexcept {
+    for (uint16_t p = 0; _used != 0; ++p, _used >>= 1) {
+        if ((_used & 1) != 0 && _batches[p].n != 0) {
+            build(frame, p);
+        }
+    }
+}
+
 } // namespace ringcast

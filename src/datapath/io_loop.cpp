@@ -1,8 +1,7 @@
-// The io role: receive, answer ARP/ICMP/HELLO/PING here, hand every SUB,
-// UNSUB, PUB and NACK frame to the worker that owns its topic, and a
-// wildcard SUB or UNSUB to every worker.
+#include <ringcast/datapath/io_loop.hpp>
+
 #include <ringcast/core/topic.hpp>
-#include <ringcast/datapath/lcore.hpp>
+#include <ringcast/datapath/broadcast.hpp>
 
 #include <rte_ring_elem.h>
 
@@ -78,10 +77,15 @@ private:
     void err(const datagram& d, drop why, err_code code, uint64_t seq, std::string_view reason) noexcept;
     // Returns true when the datagram's mbuf itself went to a worker.
     bool frame(datagram& d, const frame_view& f, bool only_frame) noexcept;
+    bool sub(datagram& d, const frame_view& f, bool only_frame) noexcept;
     // The frame alone, as its own mbuf or a view onto the datagram's; null when the pool is empty.
     rte_mbuf* frame_mbuf(datagram& d, const frame_view& f, bool only_frame) noexcept;
-    void route(datagram& d, const frame_view& f, bool only_frame, uint64_t hash) noexcept;
-    bool broadcast(datagram& d, const frame_view& f, bool only_frame) noexcept;
+    // The item for a worker, with what was learnt of the frame.
+    static ring_item item_of(const datagram& d, rte_mbuf* m, const frame_view& f, uint64_t hash) noexcept;
+    // To the worker that owns `hash`; returns whether the datagram's own mbuf went.
+    bool route(datagram& d, const frame_view& f, bool only_frame, uint64_t hash,
+               const filter_spec* filter = nullptr) noexcept;
+    bool broadcast(datagram& d, const frame_view& f, bool only_frame, const filter_spec& filter) noexcept;
 
     io_state& _io;
     lcore_ctx& _lc;
@@ -133,31 +137,8 @@ bool io_step::frame(datagram& d, const frame_view& f, bool only_frame) noexcept 
         reply(d, op::pong, 0, f.seq, f.payload.first(std::min(f.payload.size(), max_ping_echo)));
         break;
     case op::sub:
-    case op::unsub: {
-        bool wildcard = false;
-        const topic_check t = check_filter(f.topic, _io.settings.topic_len, wildcard);
-        if (t != topic_check::ok) {
-            err(d, drop::bad_topic, err_code::bad_topic, f.seq, to_string(t));
-        } else if (d.source == nullptr) {
-            err(d, drop::limit, err_code::limit, f.seq, "too many sources");
-        } else if (wildcard) {
-            // Every worker holds wildcard filters; all must have it before the ACK.
-            if (ring_room(_io, _c) == 0) {
-                err(d, drop::ring_full, err_code::overload, f.seq, "busy, retry");
-                break;
-            }
-            d.source->has_subs = d.source->has_subs || f.code == op::sub;
-            return broadcast(d, f, only_frame);
-        } else {
-            d.source->has_subs = d.source->has_subs || f.code == op::sub;
-            // A shared group on an exact filter lives with that topic's owner.
-            share_parts share{};
-            const auto inner = split_share(f.topic, share) ? share.filter : f.topic;
-            route(d, f, only_frame, topic_hash(inner));
-            return only_frame;
-        }
-        break;
-    }
+    case op::unsub:
+        return sub(d, f, only_frame);
     case op::pub: {
         _c.count(metric::pub_frames);
         const topic_check t = check_pub_topic(f.topic, _io.settings.topic_len);
@@ -166,8 +147,7 @@ bool io_step::frame(datagram& d, const frame_view& f, bool only_frame) noexcept 
         } else if (f.qos() == 3) {
             err(d, drop::bad_flags, err_code::malformed, f.seq, "QoS 3 is not defined");
         } else {
-            route(d, f, only_frame, topic_hash(f.topic));
-            return only_frame;
+            return route(d, f, only_frame, topic_hash(f.topic));
         }
         break;
     }
@@ -179,8 +159,7 @@ bool io_step::frame(datagram& d, const frame_view& f, bool only_frame) noexcept 
                    load_be<uint32_t>(f.payload, 0) > max_nack_count) {
             err(d, drop::bad_nack, err_code::malformed, f.seq, "NACK count must be 1..1024");
         } else {
-            route(d, f, only_frame, topic_hash(f.topic));
-            return only_frame;
+            return route(d, f, only_frame, topic_hash(f.topic));
         }
         break;
     }
@@ -191,12 +170,7 @@ bool io_step::frame(datagram& d, const frame_view& f, bool only_frame) noexcept 
             break;
         }
         for (item_stage& s : _io.to_worker) {
-            stage(s,
-                  ring_item{.src_ip = d.from.ep.ip,
-                            .src_port = d.from.ep.port,
-                            .port_id = d.from.ep.port_id,
-                            .kind = item_kind::bye},
-                  _c);
+            stage(s, ring_item{.src = d.from.ep, .kind = item_kind::bye}, _c);
         }
         if (d.source != nullptr) {
             d.source->has_subs = false;
@@ -214,6 +188,27 @@ bool io_step::frame(datagram& d, const frame_view& f, bool only_frame) noexcept 
     return false;
 }
 
+bool io_step::sub(datagram& d, const frame_view& f, bool only_frame) noexcept {
+    filter_spec filter;
+    const topic_check t = parse_filter(f.topic, _io.settings.topic_len, filter);
+    if (t != topic_check::ok) {
+        err(d, drop::bad_topic, err_code::bad_topic, f.seq, to_string(t));
+        return false;
+    }
+    if (d.source == nullptr) {
+        err(d, drop::limit, err_code::limit, f.seq, "too many sources");
+        return false;
+    }
+    if (filter.wildcard && ring_room(_io, _c) == 0) {
+        // Every worker holds wildcard filters; all must have it before the ACK.
+        err(d, drop::ring_full, err_code::overload, f.seq, "busy, retry");
+        return false;
+    }
+    d.source->has_subs = d.source->has_subs || f.code == op::sub;
+    // A shared group on an exact filter lives with that topic's owner.
+    return filter.wildcard ? broadcast(d, f, only_frame, filter) : route(d, f, only_frame, filter.hash, &filter);
+}
+
 rte_mbuf* io_step::frame_mbuf(datagram& d, const frame_view& f, bool only_frame) noexcept {
     rte_mbuf* view = d.m;
     if (!only_frame) {
@@ -229,39 +224,44 @@ rte_mbuf* io_step::frame_mbuf(datagram& d, const frame_view& f, bool only_frame)
     return view;
 }
 
-void io_step::route(datagram& d, const frame_view& f, bool only_frame, uint64_t hash) noexcept {
-    rte_mbuf* view = frame_mbuf(d, f, only_frame);
-    if (view == nullptr) {
-        return;
-    }
-    item_stage& s = _io.to_worker[topic_owner(hash, static_cast<uint32_t>(_io.to_worker.size()))];
-    stage(s,
-          ring_item{.m = view,
-                    .hash = hash,
-                    .src_ip = d.from.ep.ip,
-                    .src_port = d.from.ep.port,
-                    .port_id = d.from.ep.port_id,
-                    .src_mac = d.from.mac},
-          _c);
+ring_item io_step::item_of(const datagram& d, rte_mbuf* m, const frame_view& f, uint64_t hash) noexcept {
+    return ring_item{.m = m,
+                     .hash = hash,
+                     .src = d.from.ep,
+                     .src_mac = d.from.mac,
+                     .code = f.code,
+                     .payload_len = static_cast<uint32_t>(f.payload.size()),
+                     .flags = f.flags,
+                     .topic_len = static_cast<uint8_t>(f.topic.size())};
 }
 
-bool io_step::broadcast(datagram& d, const frame_view& f, bool only_frame) noexcept {
+bool io_step::route(datagram& d, const frame_view& f, bool only_frame, uint64_t hash,
+                    const filter_spec* filter) noexcept {
+    rte_mbuf* view = frame_mbuf(d, f, only_frame);
+    if (view == nullptr) {
+        return false;
+    }
+    ring_item item = item_of(d, view, f, hash);
+    if (filter != nullptr) {
+        item.group_len = static_cast<uint8_t>(filter->group.size());
+    }
+    stage(_io.to_worker[topic_owner(hash, static_cast<uint32_t>(_io.to_worker.size()))], item, _c);
+    return only_frame;
+}
+
+bool io_step::broadcast(datagram& d, const frame_view& f, bool only_frame, const filter_spec& filter) noexcept {
     rte_mbuf* view = frame_mbuf(d, f, only_frame);
     if (view == nullptr) {
         return false;
     }
     // One reference per worker; the caller checked every ring has room.
-    view->hash.usr = 0; // failure flags, or-ed in by the workers
-    rte_mbuf_refcnt_set(view, static_cast<uint16_t>(_io.to_worker.size()));
+    broadcast_hold(view, static_cast<uint16_t>(_io.to_worker.size()));
+    ring_item item = item_of(d, view, f, filter.hash);
+    item.kind = item_kind::all_workers;
+    item.group_len = static_cast<uint8_t>(filter.group.size());
+    item.wildcard = true;
     for (item_stage& s : _io.to_worker) {
-        stage(s,
-              ring_item{.m = view,
-                        .src_ip = d.from.ep.ip,
-                        .src_port = d.from.ep.port,
-                        .port_id = d.from.ep.port_id,
-                        .src_mac = d.from.mac,
-                        .kind = item_kind::all_workers},
-              _c);
+        stage(s, item, _c);
     }
     return only_frame;
 }
@@ -338,10 +338,7 @@ void io_housekeeping(io_state& io, lcore_ctx& lc, uint64_t now) noexcept {
     for (const endpoint& ep : std::span{lapsed.data(), n}) {
         lc.counters.count(metric::leases_expired);
         for (item_stage& s : io.to_worker) {
-            stage(s,
-                  ring_item{
-                      .src_ip = ep.ip, .src_port = ep.port, .port_id = ep.port_id, .kind = item_kind::lapsed},
-                  lc.counters);
+            stage(s, ring_item{.src = ep, .kind = item_kind::lapsed}, lc.counters);
         }
     }
     for (item_stage& s : io.to_worker) {

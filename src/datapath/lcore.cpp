@@ -1,5 +1,7 @@
-// The loop every lcore runs, whatever its roles.
 #include <ringcast/datapath/lcore.hpp>
+
+#include <ringcast/datapath/io_loop.hpp>
+#include <ringcast/datapath/worker_loop.hpp>
 
 #include <rte_cycles.h>
 #include <rte_ring_elem.h>

@@ -4,7 +4,9 @@
 
 #include <ringcast/control/xdp_steering.hpp>
 #include <ringcast/core/config.hpp>
+#include <ringcast/datapath/io_loop.hpp>
 #include <ringcast/datapath/lcore.hpp>
+#include <ringcast/datapath/worker_loop.hpp>
 
 #include <rte_mempool.h>
 #include <rte_ring.h>

@@ -2,6 +2,7 @@
 // with every error reported as "path:line:col: reason". Start-up only.
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
 #include <string>
 #include <string_view>
@@ -33,6 +34,11 @@ struct lcore_config {
 
     bool operator==(const lcore_config&) const = default;
 };
+
+// [[port]] tables at most. Queues and rings are sized per port at start-up,
+// and the loops keep a TX buffer and a fan-out batch per port: eight covers
+// any host this appliance is meant for and bounds that memory.
+inline constexpr size_t max_ports = 8;
 
 struct port_config {
     std::string device; // ethdev name: vdev name ("net_af_packet0") or PCI address

@@ -151,7 +151,4 @@ struct alignas(64) lcore_counters {
     [[nodiscard]] uint64_t get(gauge g) const noexcept { return gauges[static_cast<size_t>(g)].get(); }
 };
 
-[[nodiscard]] std::string_view to_string(drop d) noexcept;
-[[nodiscard]] std::string_view to_string(metric s) noexcept;
-
 } // namespace ringcast

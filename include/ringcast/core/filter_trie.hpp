@@ -24,7 +24,7 @@ public:
     // max_nodes * (24 + max_level_len) bytes plus the child index.
     filter_trie(uint32_t max_nodes, uint32_t max_level_len);
 
-    // Takes one reference on the filter (valid per check_filter, no $share
+    // Takes one reference on the filter (valid per parse_filter, no $share
     // prefix), inserting its levels as needed. Returns its terminal node, or
     // no_id when the nodes ran out or a level is longer than max_level_len
     // (then nothing changed). Control path of the owning lcore.

@@ -15,6 +15,7 @@
 #include <ringcast/core/hash_index.hpp>
 #include <ringcast/core/net.hpp>
 #include <ringcast/core/token_bucket.hpp>
+#include <ringcast/core/topic.hpp>
 
 #include <cstddef>
 #include <cstdint>
@@ -40,7 +41,6 @@ struct topic_record {
     uint64_t seq = 0;              // last seq given to a message
     uint64_t last_active = 0;      // time of the last SUB, UNSUB or PUB (idle sweep)
     rte_mbuf* last_value = nullptr; // RETAIN: one reference, owned by the worker
-    uint64_t last_value_seq = 0;
     uint32_t first = no_id;        // first plain exact subscription
     uint32_t groups = no_id;       // first shared group on this exact topic
     uint32_t n_subs = 0;           // plain exact subscriptions
@@ -118,14 +118,13 @@ class sub_table {
 public:
     explicit sub_table(const sub_limits& lim);
 
-    // `filter` is valid per check_filter and within the limit; `now` stamps
-    // the topic's activity; an exact topic created here keeps `keep`
+    // `f` is what parse_filter made of a filter within the limit; `now`
+    // stamps the topic's activity; an exact topic created here keeps `keep`
     // messages. The subscriber record is created when new (its buckets are
     // the caller's to set: outcome.subscriber, n_subs == 1).
-    [[nodiscard]] sub_outcome subscribe(std::span<const std::byte> filter, const endpoint& ep,
-                                        const mac_addr& mac, uint64_t now, uint32_t keep = 0) noexcept;
-    [[nodiscard]] sub_result unsubscribe(std::span<const std::byte> filter, const endpoint& ep,
-                                         uint64_t now) noexcept;
+    [[nodiscard]] sub_outcome subscribe(const filter_spec& f, const endpoint& ep, const mac_addr& mac,
+                                        uint64_t now, uint32_t keep = 0) noexcept;
+    [[nodiscard]] sub_result unsubscribe(const filter_spec& f, const endpoint& ep, uint64_t now) noexcept;
     // BYE or a lapsed lease: drops every subscription of `ep`; returns how many.
     uint32_t remove_subscriber(const endpoint& ep) noexcept;
 
@@ -206,7 +205,8 @@ public:
         return nullptr;
     }
 
-    // Calls f(topic id) for every live topic (snapshots, sweeps, wildcard replay).
+    // Calls f(topic id) for every live topic: a scan of the whole capacity,
+    // for the control path only (a wildcard SUB's history, shutdown).
     template <class F> void for_each_topic(F&& f) const noexcept {
         for (uint32_t id = 0; id < _topics.size(); ++id) {
             if (_topics[id].live) {
@@ -214,15 +214,13 @@ public:
             }
         }
     }
-    template <class F> void for_each_subscriber_record(F&& f) const noexcept {
-        for (uint32_t id = 0; id < _subscribers.size(); ++id) {
-            if (_subscribers[id].n_subs != 0) {
-                f(_subscribers[id]);
-            }
-        }
-    }
 
+    // Ids run below these; a topic id is in use when topic(id).live, a
+    // subscriber id when subscriber(id).n_subs != 0 (for sliced scans).
     [[nodiscard]] uint32_t topic_capacity() const noexcept { return static_cast<uint32_t>(_topics.size()); }
+    [[nodiscard]] uint32_t subscriber_capacity() const noexcept {
+        return static_cast<uint32_t>(_subscribers.size());
+    }
     [[nodiscard]] uint32_t topics() const noexcept { return _n_topics; }
     [[nodiscard]] uint32_t subscriptions() const noexcept { return _n_exact + _n_filters; }
     [[nodiscard]] uint32_t filters() const noexcept { return _n_filters; }

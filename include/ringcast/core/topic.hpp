@@ -24,25 +24,41 @@ enum class topic_check : uint8_t {
 // A PUB topic: 1..max_len bytes, no NUL, no wildcard, not starting with '$'.
 [[nodiscard]] topic_check check_pub_topic(std::span<const std::byte> topic, size_t max_len) noexcept;
 
+// A SUB/UNSUB filter taken apart once, where it is checked (the io lcore),
+// and carried on from there: the worker and its tables never look at the
+// text again.
+struct filter_spec {
+    std::span<const std::byte> group;  // GROUP of "$share/GROUP/FILTER"; empty for a plain filter
+    std::span<const std::byte> filter; // the filter proper: FILTER of a $share, else the whole text
+    uint64_t hash = 0;                 // topic_hash(filter) when it has no wildcard, else 0
+    bool wildcard = false;             // '+' or '#' in `filter`
+
+    [[nodiscard]] bool shared() const noexcept { return !group.empty(); }
+    // Bytes of the text before `filter`: "$share/" + GROUP + "/", or 0.
+    [[nodiscard]] size_t filter_offset() const noexcept { return shared() ? share_prefix_len + group.size() + 1 : 0; }
+
+    static constexpr size_t share_prefix_len = 7; // "$share/"
+    // The spec of `text` again from its parts (what a ring item carries).
+    [[nodiscard]] static filter_spec of(std::span<const std::byte> text, size_t group_len, bool wildcard,
+                                        uint64_t hash) noexcept {
+        if (group_len == 0) {
+            return {{}, text, hash, wildcard};
+        }
+        return {text.subspan(share_prefix_len, group_len), text.subspan(share_prefix_len + group_len + 1), hash,
+                wildcard};
+    }
+};
+
 // A SUB/UNSUB filter: as a topic, but '+' may stand as a whole level and '#'
 // as the whole last level. "$share/GROUP/FILTER" is the one '$' form: GROUP
 // one non-empty level without wildcards, FILTER a filter not starting with
-// '$'; `max_len` bounds the whole. Sets `has_wildcard` when the filter (the
-// FILTER part of a $share) has '+' or '#'.
-[[nodiscard]] topic_check check_filter(std::span<const std::byte> filter, size_t max_len,
-                                       bool& has_wildcard) noexcept;
-
-// Splits "$share/GROUP/FILTER" (already valid per check_filter). Returns false for a plain filter.
-struct share_parts {
-    std::span<const std::byte> group;
-    std::span<const std::byte> filter;
-};
-[[nodiscard]] bool split_share(std::span<const std::byte> filter, share_parts& out) noexcept;
+// '$'; `max_len` bounds the whole. When ok, `out` holds the parts.
+[[nodiscard]] topic_check parse_filter(std::span<const std::byte> text, size_t max_len, filter_spec& out) noexcept;
 
 // Reference matcher, MQTT rules: '+' one whole level, '#' as the last level
 // matches the rest and the parent ("a/#" matches "a"); a filter starting with
 // a wildcard does not match a topic starting with '$'; a $share filter
-// matches what its FILTER matches. `filter` is valid per check_filter.
+// matches what its FILTER matches. `filter` is valid per parse_filter.
 // Used by tests and by control-path scans (never per message: workers match
 // through filter_trie).
 [[nodiscard]] bool filter_matches(std::span<const std::byte> filter,

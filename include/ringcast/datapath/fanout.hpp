@@ -6,10 +6,13 @@
 
 #include <ringcast/core/counters.hpp>
 #include <ringcast/core/net.hpp>
+#include <ringcast/core/sub_table.hpp>
+#include <ringcast/datapath/port.hpp>
 #include <ringcast/datapath/tx.hpp>
 
 #include <rte_mbuf.h>
 
+#include <array>
 #include <cstdint>
 #include <span>
 
@@ -41,5 +44,44 @@ struct delivery_target {
 // Copy fallback as in build_deliveries. Returns null when a pool ran empty.
 [[nodiscard]] rte_mbuf* build_replay(const port_info& port, rte_mempool* headers, rte_mempool* indirect,
                                      rte_mbuf* frame, const delivery_target& to, lcore_counters& c) noexcept;
+
+// The deliveries of one frame at a time, gathered per port and built a
+// burst at a time by build_deliveries, then queued on the lcore's TX buffers;
+// each subscriber's stats count its delivery or its loss to an empty pool.
+// Lives on the worker lcore's stack for one pass.
+class fanout_batch {
+public:
+    fanout_batch(std::span<const port_info> ports, std::span<tx_buffer> tx, rte_mempool* headers,
+                 lcore_counters& c) noexcept
+        : _ports(ports), _tx(tx), _headers(headers), _c(c) {}
+
+    // One delivery of `frame` to `s`; the same frame until flush().
+    void add(rte_mbuf* frame, subscriber_record& s) noexcept {
+        port_batch& b = _batches[s.ep.port_id];
+        b.targets[b.n] = delivery_target{s.mac, s.ep.ip, s.ep.port};
+        b.subs[b.n] = &s;
+        _used |= uint16_t(1u << s.ep.port_id);
+        if (++b.n == burst_size) {
+            build(frame, s.ep.port_id);
+        }
+    }
+    // Builds and queues what is gathered for every port.
+    void flush(rte_mbuf* frame) noexcept;
+
+private:
+    struct port_batch {
+        uint16_t n = 0;
+        std::array<delivery_target, burst_size> targets;
+        std::array<subscriber_record*, burst_size> subs;
+    };
+    void build(rte_mbuf* frame, uint16_t port) noexcept;
+
+    std::span<const port_info> _ports;
+    std::span<tx_buffer> _tx;
+    rte_mempool* _headers;
+    lcore_counters& _c;
+    std::array<port_batch, max_ports> _batches;
+    uint16_t _used = 0;                 // a bit per port with gathered targets
+};
 
 } // namespace ringcast

@@ -5,6 +5,7 @@
 #include <ringcast/core/counters.hpp>
 #include <ringcast/core/net.hpp>
 #include <ringcast/core/wire.hpp>
+#include <ringcast/datapath/port.hpp>
 
 #include <rte_ethdev.h>
 #include <rte_mbuf.h>
@@ -12,23 +13,12 @@
 #include <array>
 #include <cstdint>
 #include <span>
-#include <string>
+#include <string_view>
 
 namespace ringcast {
 
+// The one burst size: RX, ring dequeue, TX and fan-out batches.
 inline constexpr uint16_t burst_size = 32;
-
-// What a port looks like to the loops; read-only after start-up.
-struct port_info {
-    uint16_t port_id = 0; // DPDK's
-    std::string name;
-    std::string driver;
-    unsigned if_index = 0; // kernel interface under a vdev, 0 when none
-    port_identity id;
-    bool multi_seg_tx = false; // chained header + payload accepted by TX
-    rte_mempool* rx_pool = nullptr;
-    uint16_t rx_queues = 0; // io lcore i polls the queues q with q % io lcores == i
-};
 
 // One TX queue of one port, owned by one lcore.
 struct tx_buffer {

@@ -31,7 +31,7 @@ std::filesystem::path source_root() {
     if (const char* root = std::getenv("RINGCAST_SOURCE_ROOT")) {
         return root;
     }
-    return std::filesystem::path(__FILE__).parent_path().parent_path().parent_path();
+    return std::filesystem::path(__FILE__).parent_path().parent_path().parent_path().parent_path();
 }
 
 TEST(config, round_trips_every_field_of_a_full_config) {

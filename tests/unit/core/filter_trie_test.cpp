@@ -403,8 +403,8 @@ TEST(filter_trie, agrees_with_the_reference_matcher_on_random_filters) {
 
     for (int i = 0; i < 400; ++i) {
         const std::string f = random_filter();
-        bool wildcard = false;
-        ASSERT_EQ(ringcast::check_filter(bytes_of(f), 255, wildcard), ringcast::topic_check::ok) << f;
+        ringcast::filter_spec spec;
+        ASSERT_EQ(ringcast::parse_filter(bytes_of(f), 255, spec), ringcast::topic_check::ok) << f;
         const uint32_t id = acquire(t, f);
         ASSERT_NE(id, no_id) << f;
         auto& h = held[f];

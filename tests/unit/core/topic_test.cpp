@@ -158,11 +158,11 @@ TEST(topic, checks_filters) {
     for (const auto& c : filter_cases()) {
         SCOPED_TRACE("filter '" + c.text + "' (" + std::to_string(c.text.size()) + " bytes), max " +
                      std::to_string(c.max_len));
-        bool has_wildcard = !c.wildcard;
-        const auto got = ringcast::check_filter(bytes_of(c.text), c.max_len, has_wildcard);
+        ringcast::filter_spec spec;
+        const auto got = ringcast::parse_filter(bytes_of(c.text), c.max_len, spec);
         EXPECT_EQ(got, c.want) << ringcast::to_string(got);
         if (c.want == ringcast::topic_check::ok) {
-            EXPECT_EQ(has_wildcard, c.wildcard);
+            EXPECT_EQ(spec.wildcard, c.wildcard);
         }
     }
 }
@@ -242,8 +242,8 @@ static std::vector<match_case> match_cases() {
 TEST(topic, matches_filters) {
     for (const auto& c : match_cases()) {
         SCOPED_TRACE("filter '" + c.filter + "' topic '" + c.topic + "'");
-        bool has_wildcard = false;
-        ASSERT_EQ(ringcast::check_filter(bytes_of(c.filter), 255, has_wildcard), ringcast::topic_check::ok);
+        ringcast::filter_spec spec;
+        ASSERT_EQ(ringcast::parse_filter(bytes_of(c.filter), 255, spec), ringcast::topic_check::ok);
         EXPECT_EQ(ringcast::filter_matches(bytes_of(c.filter), bytes_of(c.topic)), c.want);
     }
 }
@@ -279,27 +279,49 @@ TEST(topic, splits_share_filters) {
         std::string filter;
         std::string group;
         std::string inner;
+        bool wildcard;
     };
     const std::vector<split_case> cases = {
-        {"$share/g/a/+", "g", "a/+"},       {"$share/workers/#", "workers", "#"}, {"$share/g/a", "g", "a"},
-        {"$share/$g/a/b/c", "$g", "a/b/c"}, {"$share/g/share/x", "g", "share/x"},
+        {"$share/g/a/+", "g", "a/+", true},         {"$share/workers/#", "workers", "#", true},
+        {"$share/g/a", "g", "a", false},            {"$share/$g/a/b/c", "$g", "a/b/c", false},
+        {"$share/g/share/x", "g", "share/x", false},
     };
     for (const auto& c : cases) {
         SCOPED_TRACE(c.filter);
-        bool has_wildcard = false;
-        ASSERT_EQ(ringcast::check_filter(bytes_of(c.filter), 255, has_wildcard), ringcast::topic_check::ok);
-        ringcast::share_parts parts;
-        ASSERT_TRUE(ringcast::split_share(bytes_of(c.filter), parts));
-        EXPECT_EQ(text_of(parts.group), c.group);
-        EXPECT_EQ(text_of(parts.filter), c.inner);
+        ringcast::filter_spec spec;
+        ASSERT_EQ(ringcast::parse_filter(bytes_of(c.filter), 255, spec), ringcast::topic_check::ok);
+        EXPECT_TRUE(spec.shared());
+        EXPECT_EQ(text_of(spec.group), c.group);
+        EXPECT_EQ(text_of(spec.filter), c.inner);
+        EXPECT_EQ(spec.wildcard, c.wildcard);
+        // The hash is the one PUBs on that topic route by, so the group lives with the topic's owner.
+        EXPECT_EQ(spec.hash, c.wildcard ? 0 : ringcast::topic_hash(bytes_of(c.inner)));
+        EXPECT_EQ(spec.filter_offset(), c.filter.size() - c.inner.size());
     }
 }
 
 TEST(topic, plain_filters_do_not_split) {
     for (std::string_view f : {"a", "a/+", "#", "share/g/a", "a/$share/g/b"}) {
         SCOPED_TRACE(f);
-        ringcast::share_parts parts;
-        EXPECT_FALSE(ringcast::split_share(bytes_of(f), parts));
+        ringcast::filter_spec spec;
+        ASSERT_EQ(ringcast::parse_filter(bytes_of(f), 255, spec), ringcast::topic_check::ok);
+        EXPECT_FALSE(spec.shared());
+        EXPECT_EQ(text_of(spec.filter), f);
+        EXPECT_EQ(spec.filter_offset(), 0u);
+    }
+}
+
+TEST(topic, filter_spec_comes_back_from_its_parts) {
+    for (std::string_view f : {"a/b", "a/+", "$share/g/a/b", "$share/group/#", "#"}) {
+        SCOPED_TRACE(f);
+        ringcast::filter_spec spec;
+        ASSERT_EQ(ringcast::parse_filter(bytes_of(f), 255, spec), ringcast::topic_check::ok);
+        const auto again = ringcast::filter_spec::of(bytes_of(f), spec.group.size(), spec.wildcard, spec.hash);
+        EXPECT_EQ(text_of(again.group), text_of(spec.group));
+        EXPECT_EQ(text_of(again.filter), text_of(spec.filter));
+        EXPECT_EQ(again.filter.data(), spec.filter.data());
+        EXPECT_EQ(again.wildcard, spec.wildcard);
+        EXPECT_EQ(again.hash, spec.hash);
     }
 }
 
@@ -314,10 +336,10 @@ TEST(topic, every_valid_pub_topic_is_a_valid_filter_without_wildcard) {
             continue;
         }
         SCOPED_TRACE(c.text);
-        bool has_wildcard = true;
-        EXPECT_EQ(ringcast::check_filter(bytes_of(c.text), c.max_len, has_wildcard),
-                  ringcast::topic_check::ok);
-        EXPECT_FALSE(has_wildcard);
+        ringcast::filter_spec spec;
+        EXPECT_EQ(ringcast::parse_filter(bytes_of(c.text), c.max_len, spec), ringcast::topic_check::ok);
+        EXPECT_FALSE(spec.wildcard);
+        EXPECT_EQ(spec.hash, ringcast::topic_hash(bytes_of(c.text)));
     }
 }
 

@@ -1,0 +1,58 @@
+// The worker role: owns the topics whose hash maps to it and every wildcard
+// filter, with their subscriptions, seqs, retained messages and QoS 2 dedup
+// window. It takes items from each io lcore's ring in order, applies control
+// items (SUB, UNSUB, BYE, lapsed leases, NACK) one by one, and takes each run
+// of PUBs through sequence -> plan targets -> emit -> finish as one batch.
+#pragma once
+
+#include <ringcast/core/dedup_window.hpp>
+#include <ringcast/core/retention.hpp>
+#include <ringcast/core/settings.hpp>
+#include <ringcast/core/snapshot.hpp>
+#include <ringcast/core/sub_table.hpp>
+#include <ringcast/core/target_plan.hpp>
+#include <ringcast/datapath/lcore.hpp>
+
+#include <rte_ring.h>
+
+#include <cstdint>
+#include <vector>
+
+namespace ringcast {
+
+struct worker_state {
+    worker_state(const sub_limits& lim, const worker_settings& s)
+        : settings(s), table(lim), retained(s.retain_capacity, lim.topics),
+          dedup(s.dedup_entries, s.dedup_ticks), planner(s.delivery) {}
+    std::vector<rte_ring*> from_io; // one per io lcore
+    worker_settings settings;
+    sub_table table;
+    retention_store retained;
+    dedup_window dedup;
+    target_planner planner;
+    uint32_t last_values = 0;        // topics holding a RETAIN value
+    uint32_t sweep_cursor = 0;       // idle-topic sweep
+    rte_mempool* headers = nullptr;  // fan-out headers and replies
+    rte_mempool* indirect = nullptr; // views past a retained frame's header, for replays
+    // Telemetry's top lists: each goes round its table at most once a second.
+    uint64_t next_topic_round = 0;
+    uint64_t next_subscriber_round = 0;
+    topic_snapshot topics;
+    subscriber_snapshot subscribers;
+};
+
+// dequeue_burst -> apply control items / sequence, plan, emit and finish
+// PUBs, until each ring is empty or a ring's size of items was handled.
+// Returns items handled. TX is flushed by the caller (poll_once).
+uint32_t worker_poll(worker_state& w, lcore_ctx& lc, uint64_t now) noexcept;
+
+// Idle topics forgotten and the telemetry lists advanced, a slice per call.
+void worker_housekeeping(worker_state& w, lcore_ctx& lc, uint64_t now) noexcept;
+
+// Frees the topic's retained messages and RETAIN value.
+void drop_history(worker_state& w, uint32_t tid) noexcept;
+
+// Frees every retained message and RETAIN value of the worker (shutdown).
+void release_retained(worker_state& w) noexcept;
+
+} // namespace ringcast

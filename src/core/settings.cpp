@@ -1,0 +1,40 @@
+#include <ringcast/core/settings.hpp>
+
+namespace ringcast {
+
+lcore_settings derive_settings(const config& cfg, uint64_t hz) {
+    // Global retention caps are split evenly: each worker owns its topics' history.
+    const auto n_workers = static_cast<uint32_t>(cfg.lcores.worker.size());
+    const uint32_t retain_capacity = cfg.retention.max_messages / n_workers;
+    lcore_settings s;
+    s.leases = lease_params{.max_sources = cfg.limits.subscribers,
+                            .lease_ticks = hz * cfg.rcp.lease_s,
+                            .hz = hz,
+                            .err_per_s = cfg.rcp.err_per_s};
+    s.tables = sub_limits{.topics = cfg.limits.topics,
+                          .subscriptions = cfg.limits.subscriptions,
+                          .subscribers = cfg.limits.subscribers,
+                          .topic_len = cfg.limits.topic_len,
+                          .filters = cfg.limits.filters,
+                          .groups = cfg.limits.groups};
+    s.io = io_settings{.topic_len = cfg.limits.topic_len, .auth_token = cfg.rcp.auth_token, .hz = hz};
+    s.worker = worker_settings{
+        .hz = hz,
+        // A worker with no room for history keeps none, whatever a topic asks for.
+        .keep = retain_capacity == 0 ? keep_policy{} : keep_policy(cfg.retention.keep, cfg.retention.prefixes),
+        .retain_capacity = retain_capacity,
+        .last_values = cfg.retention.last_values / n_workers,
+        .topic_idle_ticks = hz * cfg.limits.topic_idle_s,
+        .dedup_entries = cfg.qos.dedup_entries,
+        .dedup_ticks = hz / 1000 * cfg.qos.dedup_window_ms,
+        .delivery = delivery_policy{.hz = hz,
+                                    .rate = cfg.limits.delivery_rate,
+                                    .burst = cfg.limits.delivery_burst,
+                                    .loss_ppm = cfg.debug.inject_loss_ppm},
+        .nack_rate = cfg.repair.nack_rate,
+        .nack_burst = cfg.repair.nack_burst,
+    };
+    return s;
+}
+
+} // namespace ringcast

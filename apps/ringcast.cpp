@@ -2,10 +2,7 @@
 // sub, pub and ping speak RCP/1 over UDP through ringcast::client; stats
 // and top read the appliance's DPDK telemetry socket. Exit status: 0 ok, 1
 // runtime failure, 2 usage error.
-#include <ringcast/client/client.hpp>
-#include <ringcast/client/json.hpp>
-#include <ringcast/client/telemetry_client.hpp>
-#include <ringcast/core/counters.hpp>
+#include <ringcast/client.hpp>
 
 #include <algorithm>
 #include <arpa/inet.h>
@@ -105,10 +102,6 @@ enum long_only : int {
 constexpr auto stop_check = 200ms;
 // pub without a rate hands the client this many messages at a time to pack.
 constexpr size_t pub_chunk = 256;
-// Topics and subscribers listed by stats and top: the rest is one "... and N more" line.
-constexpr size_t summary_topics = 10;
-constexpr size_t summary_subscribers = 10;
-constexpr size_t top_topics = 10;
 // Each refresh of top costs ringcastd's main lcore four telemetry replies.
 constexpr double min_top_interval = 0.1;
 
@@ -187,19 +180,66 @@ void check_topic(std::string_view topic) {
     }
 }
 
-// Runs getopt_long over argv (argv[0] is the command name), calling
-// on_option(short_name, argument) for each option; returns the operands.
-template <class OnOption>
-std::vector<std::string> parse_options(int argc, char** argv, const char* shorts, const option* longs,
-                                       OnOption&& on_option) {
+// Every option of every command, once: getopt's tables for a command are
+// made from the entries that name it.
+struct cli_option {
+    const char* name;
+    int id; // the short letter, or a long_only value
+    bool takes_value;
+    std::string_view commands; // the commands that take it, space-separated
+};
+constexpr cli_option cli_options[] = {
+    {"server", 's', true, "sub pub ping"},
+    {"count", 'n', true, "sub pub ping top"},
+    {"timeout", 't', true, "sub ping"},
+    {"replay-from", opt_replay_from, true, "sub"},
+    {"no-repair", opt_no_repair, false, "sub"},
+    {"rate", 'r', true, "pub"},
+    {"qos", 'q', true, "pub"},
+    {"retain", opt_retain, false, "pub"},
+    {"interval", 'i', true, "ping top"},
+    {"file-prefix", 'f', true, "stats top"},
+    {"socket", 'S', true, "stats top"},
+    {"json", 'j', false, "stats"},
+    {"help", 'h', false, "sub pub ping stats top"},
+};
+
+bool names_command(std::string_view commands, std::string_view cmd) {
+    for (size_t at = 0; at < commands.size();) {
+        const size_t end = std::min(commands.find(' ', at), commands.size());
+        if (commands.substr(at, end - at) == cmd) {
+            return true;
+        }
+        at = end + 1;
+    }
+    return false;
+}
+
+// Runs getopt_long over argv (argv[0] is the command name) with the
+// command's options from cli_options, calling on_option(id, argument) for
+// each; returns the operands.
+template <class OnOption> std::vector<std::string> parse_options(int argc, char** argv, OnOption&& on_option) {
+    const std::string cmd = argv[0];
+    std::string shorts = ":"; // a missing value is reported as ':'
+    std::vector<option> longs;
+    for (const cli_option& o : cli_options) {
+        if (!names_command(o.commands, cmd)) {
+            continue;
+        }
+        longs.push_back({o.name, o.takes_value ? required_argument : no_argument, nullptr, o.id});
+        if (o.id < 256) {
+            shorts += static_cast<char>(o.id);
+            shorts += o.takes_value ? ":" : "";
+        }
+    }
+    longs.push_back({nullptr, 0, nullptr, 0});
     opterr = 0; // our messages, with the exit status 2
     optind = 1;
     for (;;) {
-        const int c = getopt_long(argc, argv, shorts, longs, nullptr);
+        const int c = getopt_long(argc, argv, shorts.c_str(), longs.data(), nullptr);
         if (c == -1) {
             break;
         }
-        const std::string cmd = argv[0];
         if (c == 'h') {
             throw help_requested{};
         }
@@ -215,23 +255,6 @@ std::vector<std::string> parse_options(int argc, char** argv, const char* shorts
     return {argv + optind, argv + argc};
 }
 
-bool printable(std::string_view s) {
-    return std::all_of(s.begin(), s.end(), [](char c) { return c >= 0x20 && c < 0x7f; });
-}
-
-std::string display(std::string_view payload) {
-    if (printable(payload)) {
-        return std::string(payload);
-    }
-    static constexpr char digits[] = "0123456789abcdef";
-    std::string hex = "0x";
-    for (const char c : payload) {
-        const auto b = static_cast<unsigned char>(c);
-        hex += digits[b >> 4];
-        hex += digits[b & 0x0f];
-    }
-    return hex;
-}
 
 // Says on stderr why a request failed.
 void report(const request_result& r, const std::string& what, const server_address& server,
@@ -269,16 +292,7 @@ int run_sub(int argc, char** argv) {
     double idle_s = 0;
     std::optional<uint64_t> replay_from;
     bool repair = true;
-    static const option longs[] = {
-        {"server", required_argument, nullptr, 's'},
-        {"count", required_argument, nullptr, 'n'},
-        {"timeout", required_argument, nullptr, 't'},
-        {"replay-from", required_argument, nullptr, opt_replay_from},
-        {"no-repair", no_argument, nullptr, opt_no_repair},
-        {"help", no_argument, nullptr, 'h'},
-        {nullptr, 0, nullptr, 0},
-    };
-    const auto topics = parse_options(argc, argv, ":s:n:t:h", longs, [&](int c, std::string_view arg) {
+    const auto topics = parse_options(argc, argv, [&](int c, std::string_view arg) {
         switch (c) {
         case 's':
             server = parse_server(arg);
@@ -384,16 +398,7 @@ int run_pub(int argc, char** argv) {
     double rate = 0;
     uint64_t qos = 0;
     uint8_t flag_bits = 0;
-    static const option longs[] = {
-        {"server", required_argument, nullptr, 's'},
-        {"count", required_argument, nullptr, 'n'},
-        {"rate", required_argument, nullptr, 'r'},
-        {"qos", required_argument, nullptr, 'q'},
-        {"retain", no_argument, nullptr, opt_retain},
-        {"help", no_argument, nullptr, 'h'},
-        {nullptr, 0, nullptr, 0},
-    };
-    const auto operands = parse_options(argc, argv, ":s:n:r:q:h", longs, [&](int c, std::string_view arg) {
+    const auto operands = parse_options(argc, argv, [&](int c, std::string_view arg) {
         switch (c) {
         case 's':
             server = parse_server(arg);
@@ -476,12 +481,7 @@ int run_ping(int argc, char** argv) {
     uint64_t count = 1;
     double interval_s = 1;
     double timeout_s = 1;
-    static const option longs[] = {
-        {"server", required_argument, nullptr, 's'},   {"count", required_argument, nullptr, 'n'},
-        {"interval", required_argument, nullptr, 'i'}, {"timeout", required_argument, nullptr, 't'},
-        {"help", no_argument, nullptr, 'h'},           {nullptr, 0, nullptr, 0},
-    };
-    const auto operands = parse_options(argc, argv, ":s:n:i:t:h", longs, [&](int c, std::string_view arg) {
+    const auto operands = parse_options(argc, argv, [&](int c, std::string_view arg) {
         switch (c) {
         case 's':
             server = parse_server(arg);
@@ -580,298 +580,11 @@ json_value query_value(telemetry_client& t, const std::string& command) {
     }
 }
 
-// Cells printed in columns as wide as their widest cell, aligned as `align`
-// says per column ('l' text, 'r' numbers; past its end, 'r'). An empty
-// header prints no header line.
-class text_table {
-public:
-    text_table(std::vector<std::string> header, std::string_view align) : _align(align) {
-        if (!header.empty()) {
-            _rows.push_back(std::move(header));
-        }
-    }
-
-    void add(std::vector<std::string> row) { _rows.push_back(std::move(row)); }
-
-    void render(std::string& out, std::string_view indent) const {
-        std::vector<size_t> width;
-        for (const auto& row : _rows) {
-            width.resize(std::max(width.size(), row.size()), 0);
-            for (size_t i = 0; i < row.size(); ++i) {
-                width[i] = std::max(width[i], row[i].size());
-            }
-        }
-        for (const auto& row : _rows) {
-            std::string line(indent);
-            for (size_t i = 0; i < row.size(); ++i) {
-                const std::string pad(width[i] - row[i].size(), ' ');
-                line += i == 0 ? "" : "  ";
-                line += i < _align.size() && _align[i] == 'l' ? row[i] + pad : pad + row[i];
-            }
-            while (!line.empty() && line.back() == ' ') {
-                line.pop_back();
-            }
-            out += line + "\n";
-        }
-    }
-
-private:
-    std::vector<std::vector<std::string>> _rows;
-    std::string _align;
-};
-
-std::string format(const char* fmt, double v) {
-    std::array<char, 64> b{};
-    std::snprintf(b.data(), b.size(), fmt, v);
-    return b.data();
-}
-
-std::string percent(double ratio) {
-    return format("%.1f%%", 100 * ratio);
-}
-
-// 950.0, 12.3k, 4.5M: rates read at a glance.
-std::string rate(double per_s) {
-    if (per_s < 1e3) {
-        return format("%.1f", per_s);
-    }
-    if (per_s < 1e6) {
-        return format("%.1fk", per_s / 1e3);
-    }
-    if (per_s < 1e9) {
-        return format("%.1fM", per_s / 1e6);
-    }
-    return format("%.1fG", per_s / 1e9);
-}
-
-std::string num(const json_value& v) {
-    return v.is_number() ? std::to_string(v.as_u64()) : "-";
-}
-
-std::string_view drop_doc(std::string_view reason) {
-    for (size_t i = 0; i < drop_count; ++i) {
-        if (drop_names[i] == reason) {
-            return drop_docs[i];
-        }
-    }
-    return {};
-}
-
-// Topics of /ringcast/topics, most subscribers first, then highest seq.
-std::vector<size_t> topics_by_subscribers(const json_value& topics) {
-    std::vector<size_t> order(topics.size());
-    for (size_t i = 0; i < order.size(); ++i) {
-        order[i] = i;
-    }
-    std::stable_sort(order.begin(), order.end(), [&](size_t a, size_t b) {
-        const json_value& x = topics.at(a);
-        const json_value& y = topics.at(b);
-        if (x["subscribers"].as_u64() != y["subscribers"].as_u64()) {
-            return x["subscribers"].as_u64() > y["subscribers"].as_u64();
-        }
-        return x["seq"].as_u64() > y["seq"].as_u64();
-    });
-    return order;
-}
-
-// Keys of /ringcast/stats shown in their own sections rather than as totals.
-bool sectioned_stat(std::string_view key) {
-    // malformed repeats drops.malformed; drops_total heads the drops section.
-    return key == "drops" || key == "mempools" || key == "malformed" || key == "drops_total";
-}
-
-void summarize_totals(std::string& out, const json_value& st) {
-    out += "Totals\n";
-    text_table t({}, "l");
-    for (size_t i = 0; i < st.size(); ++i) {
-        if (st.at(i).is_number() && !sectioned_stat(st.key(i))) {
-            t.add({st.key(i), num(st.at(i))});
-        }
-    }
-    t.render(out, "  ");
-}
-
-void summarize_drops(std::string& out, const json_value& st) {
-    const json_value& drops = st["drops"];
-    std::vector<size_t> order;
-    for (size_t i = 0; i < drops.size(); ++i) {
-        if (drops.at(i).as_u64() != 0) {
-            order.push_back(i);
-        }
-    }
-    if (order.empty()) {
-        out += "\nDrops: none\n";
-        return;
-    }
-    std::stable_sort(order.begin(), order.end(),
-                     [&](size_t a, size_t b) { return drops.at(a).as_u64() > drops.at(b).as_u64(); });
-    out += "\nDrops: " + num(st["drops_total"]) + " in all\n";
-    text_table t({"reason", "count", "meaning"}, "lrl");
-    for (const size_t i : order) {
-        t.add({drops.key(i), num(drops.at(i)), std::string(drop_doc(drops.key(i)))});
-    }
-    t.render(out, "  ");
-}
-
-void summarize_mempools(std::string& out, const json_value& st) {
-    const json_value& pools = st["mempools"];
-    if (pools.size() == 0) {
-        return;
-    }
-    out += "\nMempools\n";
-    text_table t({"pool", "in_use", "size", "used"}, "l");
-    for (size_t i = 0; i < pools.size(); ++i) {
-        const json_value& p = pools.at(i);
-        const uint64_t size = p["size"].as_u64();
-        t.add({pools.key(i), num(p["in_use"]), num(p["size"]),
-               size == 0 ? "-"
-                         : percent(static_cast<double>(p["in_use"].as_u64()) / static_cast<double>(size))});
-    }
-    t.render(out, "  ");
-}
-
-void summarize_lcores(std::string& out, const json_value& lcores) {
-    if (lcores.size() == 0) {
-        return;
-    }
-    out += "\nLcores\n";
-    text_table t({"lcore", "role", "packets", "bursts", "deliveries", "busy", "ring_depth"}, "ll");
-    for (size_t i = 0; i < lcores.size(); ++i) {
-        const json_value& l = lcores.at(i);
-        t.add({lcores.key(i), l["role"].as_string(), num(l["packets"]), num(l["bursts"]),
-               num(l["deliveries"]), percent(static_cast<double>(l["busy_permille"].as_u64()) / 1000),
-               num(l["ring_depth"])});
-    }
-    t.render(out, "  ");
-    out += "  (busy: share of loop time spent on work since start)\n";
-}
-
-std::string link_text(const json_value& p) {
-    if (!p.find("link_up")) {
-        return "link unknown";
-    }
-    if (p["link_up"].as_u64() == 0) {
-        return "link down";
-    }
-    const uint64_t mbps = p["speed_mbps"].as_u64();
-    return mbps == 0 ? "link up" : "link up " + std::to_string(mbps) + " Mb/s";
-}
-
-void summarize_ports(std::string& out, const json_value& ports) {
-    if (ports.size() == 0) {
-        return;
-    }
-    out += "\nPorts\n";
-    for (size_t i = 0; i < ports.size(); ++i) {
-        const json_value& p = ports.at(i);
-        std::string line = "  " + ports.key(i);
-        if (!p["driver"].as_string().empty()) {
-            line += " (" + p["driver"].as_string() + ")";
-        }
-        line += "  " + link_text(p) + "  mac " + p["mac"].as_string() + "  " + p["ipv4"].as_string() + ":" +
-                num(p["udp_port"]) + (p["multi_seg_tx"].as_u64() != 0 ? "  zero-copy TX" : "  copy TX");
-        out += line + "\n";
-        if (p.find("ipackets") != nullptr) {
-            out += "    rx " + num(p["ipackets"]) + " packets " + num(p["ibytes"]) + " bytes, missed " +
-                   num(p["imissed"]) + ", errors " + num(p["ierrors"]) + ", no mbuf " + num(p["rx_nombuf"]) +
-                   "\n";
-            out += "    tx " + num(p["opackets"]) + " packets " + num(p["obytes"]) + " bytes, errors " +
-                   num(p["oerrors"]) + "\n";
-        }
-        if (p.find("xdp_prog_id") != nullptr) {
-            out += "    xdp program " + num(p["xdp_prog_id"]) + ": " + num(p["xdp_redirected"]) +
-                   " redirected, " + num(p["xdp_passed"]) + " passed to the kernel\n";
-        }
-    }
-}
-
-void summarize_topics(std::string& out, const json_value& topics) {
-    out += "\nTop topics";
-    if (topics.size() == 0) {
-        out += ": none\n";
-        return;
-    }
-    out += "\n";
-    text_table t({"topic", "subscribers", "seq", "worker"}, "lrrl");
-    const std::vector<size_t> order = topics_by_subscribers(topics);
-    for (size_t k = 0; k < std::min(order.size(), summary_topics); ++k) {
-        const json_value& e = topics.at(order[k]);
-        t.add({display(e["topic"].as_string()), num(e["subscribers"]), num(e["seq"]),
-               "lcore" + num(e["worker_lcore"])});
-    }
-    t.render(out, "  ");
-    if (order.size() > summary_topics) {
-        out += "  ... and " + std::to_string(order.size() - summary_topics) + " more\n";
-    }
-}
-
-// Subscribers of /ringcast/subscribers (each with its "address" A.B.C.D:PORT), most deliveries first.
-void summarize_subscribers(std::string& out, const json_value& subs) {
-    out += "\nTop subscribers";
-    if (subs.size() == 0) {
-        out += ": none\n";
-        return;
-    }
-    out += "\n";
-    std::vector<size_t> order(subs.size());
-    for (size_t i = 0; i < order.size(); ++i) {
-        order[i] = i;
-    }
-    std::stable_sort(order.begin(), order.end(), [&](size_t a, size_t b) {
-        return subs.at(a)["deliveries"].as_u64() > subs.at(b)["deliveries"].as_u64();
-    });
-    static constexpr std::string_view columns[] = {"filters",       "deliveries",  "drops",
-                                                   "nacks_served",  "replayed",    "rate_capped",
-                                                   "injected_loss", "nack_limited"};
-    std::vector<std::string> header{"subscriber"};
-    header.insert(header.end(), std::begin(columns), std::end(columns));
-    text_table t(std::move(header), "l");
-    for (size_t k = 0; k < std::min(order.size(), summary_subscribers); ++k) {
-        const json_value& e = subs.at(order[k]);
-        std::vector<std::string> row{e["address"].as_string()};
-        for (const std::string_view col : columns) {
-            row.push_back(num(e[col]));
-        }
-        t.add(std::move(row));
-    }
-    t.render(out, "  ");
-    if (order.size() > summary_subscribers) {
-        out += "  ... and " + std::to_string(order.size() - summary_subscribers) + " more\n";
-    }
-}
-
-std::string stats_summary(telemetry_client& t) {
-    const json_value st = query_value(t, "/ringcast/stats");
-    if (!st.is_object()) {
-        throw std::runtime_error("telemetry /ringcast/stats: no answer (is this ringcastd?)");
-    }
-    const json_value cfg = query_value(t, "/ringcast/config");
-    std::string out;
-    if (cfg.is_object()) {
-        out += "ringcastd " + cfg["path"].as_string() + "  file prefix " + cfg["file_prefix"].as_string() +
-               "  UDP port " + num(cfg["udp_port"]) + "  lease " + num(cfg["lease_s"]) + " s\n\n";
-    }
-    summarize_totals(out, st);
-    summarize_drops(out, st);
-    summarize_mempools(out, st);
-    summarize_lcores(out, query_value(t, "/ringcast/lcores"));
-    summarize_ports(out, query_value(t, "/ringcast/ports"));
-    summarize_topics(out, query_value(t, "/ringcast/topics"));
-    summarize_subscribers(out, query_value(t, "/ringcast/subscribers"));
-    return out;
-}
 
 int run_stats(int argc, char** argv) {
     telemetry_target target;
     bool json = false;
-    static const option longs[] = {
-        {"file-prefix", required_argument, nullptr, 'f'},
-        {"socket", required_argument, nullptr, 'S'},
-        {"json", no_argument, nullptr, 'j'},
-        {"help", no_argument, nullptr, 'h'},
-        {nullptr, 0, nullptr, 0},
-    };
-    const auto operands = parse_options(argc, argv, ":f:S:jh", longs, [&](int c, std::string_view arg) {
+    const auto operands = parse_options(argc, argv, [&](int c, std::string_view arg) {
         switch (c) {
         case 'f':
             target.prefix = arg;
@@ -898,7 +611,16 @@ int run_stats(int argc, char** argv) {
     try {
         telemetry_client t(target.path());
         if (!raw) {
-            const std::string summary = stats_summary(t);
+            const stats_replies replies{.stats = query_value(t, "/ringcast/stats"),
+                                        .config = query_value(t, "/ringcast/config"),
+                                        .lcores = query_value(t, "/ringcast/lcores"),
+                                        .ports = query_value(t, "/ringcast/ports"),
+                                        .topics = query_value(t, "/ringcast/topics"),
+                                        .subscribers = query_value(t, "/ringcast/subscribers")};
+            if (!replies.stats.is_object()) {
+                throw std::runtime_error("telemetry /ringcast/stats: no answer (is this ringcastd?)");
+            }
+            const std::string summary = stats_summary(replies);
             std::fwrite(summary.data(), 1, summary.size(), stdout);
             return 0;
         }
@@ -918,14 +640,6 @@ int run_stats(int argc, char** argv) {
     return 0;
 }
 
-// One look at the appliance, for rates between two of them.
-struct top_sample {
-    steady::time_point at;
-    json_value stats;
-    json_value lcores;
-    json_value ports;
-    json_value topics;
-};
 
 // Nothing when /ringcast/stats has no answer: not ringcastd, or one that is
 // shutting down (it detaches its telemetry before it closes the socket).
@@ -942,165 +656,15 @@ std::optional<top_sample> take_sample(telemetry_client& t) {
     return s;
 }
 
-// Per second between the same counter in two samples; nothing on the first
-// sample, where the counter is new, or where it went backwards.
-std::optional<double> per_second(const json_value& now, const json_value* before, double dt) {
-    if (before == nullptr || !now.is_number() || !before->is_number() || dt <= 0 ||
-        now.as_u64() < before->as_u64()) {
-        return std::nullopt;
-    }
-    return static_cast<double>(now.as_u64() - before->as_u64()) / dt;
-}
 
-std::string rate_text(std::optional<double> r) {
-    return r ? rate(*r) : "-";
-}
-
-// (*obj)[key], or nothing when there is no obj or no such member: the same
-// counter in the previous sample, which the first sample lacks.
-const json_value* member(const json_value* obj, std::string_view key) {
-    return obj != nullptr ? obj->find(key) : nullptr;
-}
-
-std::string top_frame(const top_sample& cur, const top_sample* prev, const telemetry_target& target,
-                      double interval_s) {
-    const double dt = prev != nullptr ? std::chrono::duration<double>(cur.at - prev->at).count() : 0;
-    const json_value& st = cur.stats;
-    const json_value* prev_stats = prev != nullptr ? &prev->stats : nullptr;
-    const json_value* prev_lcores = prev != nullptr ? &prev->lcores : nullptr;
-    const json_value* prev_ports = prev != nullptr ? &prev->ports : nullptr;
-    const json_value* prev_topics = prev != nullptr ? &prev->topics : nullptr;
-    std::string out;
-
+// The time of day, for top's first line.
+std::string clock_text() {
     std::array<char, 16> clock{};
     const std::time_t now = std::time(nullptr);
     std::tm tm{};
     localtime_r(&now, &tm);
     std::strftime(clock.data(), clock.size(), "%H:%M:%S", &tm);
-    out += "ringcast top  " + target.prefix + "  every " + format("%.1f", interval_s) + " s  " +
-           clock.data() + "  (Ctrl-C quits)\n";
-    const auto total_rate = [&](std::string_view key) {
-        return rate_text(per_second(st[key], member(prev_stats, key), dt));
-    };
-    out += "rx " + total_rate("rx_packets") + " pkt/s  pub " + total_rate("pub_frames") + "/s  deliveries " +
-           total_rate("deliveries") + "/s  tx " + total_rate("tx_packets") + " pkt/s  drops " +
-           total_rate("drops_total") + "/s\n";
-    out += "subscriptions " + num(st["subscriptions"]) + "  topics " + num(st["topics"]) + "  subscribers " +
-           num(st["subscribers"]) + "  deliveries " + num(st["deliveries"]) + "  drops " +
-           num(st["drops_total"]) + "\n";
-    const json_value& pools = st["mempools"];
-    if (pools.size() > 0) {
-        std::string line = "mempools in use:";
-        for (size_t i = 0; i < pools.size(); ++i) {
-            line += " " + pools.key(i) + " " + num(pools.at(i)["in_use"]) + "/" + num(pools.at(i)["size"]);
-        }
-        out += line + "\n";
-    }
-
-    // Busy over the interval where telemetry gives the cycle counts (their
-    // deltas: per_second over 1), else its since-start ratio.
-    bool busy_since_start = false;
-    text_table lc({"LCORE", "ROLE", "BUSY", "RX PKT/S", "DELIV/S", "RING"}, "ll");
-    for (size_t i = 0; i < cur.lcores.size(); ++i) {
-        const std::string& name = cur.lcores.key(i);
-        const json_value& l = cur.lcores.at(i);
-        const auto busy = per_second(l["busy_cycles"], member(member(prev_lcores, name), "busy_cycles"), 1);
-        const auto total =
-            per_second(l["total_cycles"], member(member(prev_lcores, name), "total_cycles"), 1);
-        std::string busy_text;
-        if (busy && total && *total > 0) {
-            busy_text = percent(*busy / *total);
-        } else {
-            busy_text = percent(static_cast<double>(l["busy_permille"].as_u64()) / 1000);
-            busy_since_start = true;
-        }
-        lc.add({name, l["role"].as_string(), busy_text,
-                rate_text(per_second(l["packets"], member(member(prev_lcores, name), "packets"), dt)),
-                rate_text(per_second(l["deliveries"], member(member(prev_lcores, name), "deliveries"), dt)),
-                num(l["ring_depth"])});
-    }
-    out += "\n";
-    lc.render(out, "");
-    if (busy_since_start) {
-        out += "(BUSY: share of loop time on work since start)\n";
-    }
-
-    text_table pt({"PORT", "LINK", "RX PKT/S", "TX PKT/S", "RX MISSED", "ERRORS", "NO MBUF"}, "ll");
-    for (size_t i = 0; i < cur.ports.size(); ++i) {
-        const std::string& name = cur.ports.key(i);
-        const json_value& p = cur.ports.at(i);
-        const auto port_rate = [&](std::string_view key) {
-            return rate_text(per_second(p[key], member(member(prev_ports, name), key), dt));
-        };
-        const std::string link = !p.find("link_up") ? "?" : p["link_up"].as_u64() != 0 ? "up" : "down";
-        pt.add({name, link, port_rate("ipackets"), port_rate("opackets"), num(p["imissed"]),
-                std::to_string(p["ierrors"].as_u64() + p["oerrors"].as_u64()), num(p["rx_nombuf"])});
-    }
-    out += "\n";
-    pt.render(out, "");
-
-    // Topics by message rate: the seq of a topic counts its messages.
-    struct topic_row {
-        size_t index;
-        std::optional<double> msgs;
-    };
-    std::vector<topic_row> topics;
-    for (size_t i = 0; i < cur.topics.size(); ++i) {
-        topics.push_back({i, per_second(cur.topics.at(i)["seq"],
-                                        member(member(prev_topics, cur.topics.key(i)), "seq"), dt)});
-    }
-    std::stable_sort(topics.begin(), topics.end(), [&](const topic_row& a, const topic_row& b) {
-        if (a.msgs.value_or(-1) != b.msgs.value_or(-1)) {
-            return a.msgs.value_or(-1) > b.msgs.value_or(-1);
-        }
-        return cur.topics.at(a.index)["seq"].as_u64() > cur.topics.at(b.index)["seq"].as_u64();
-    });
-    out += "\n";
-    if (topics.empty()) {
-        out += "TOPIC: none\n";
-    } else {
-        text_table tt({"TOPIC", "MSG/S", "SEQ", "SUBS"}, "l");
-        for (size_t k = 0; k < std::min(topics.size(), top_topics); ++k) {
-            const json_value& e = cur.topics.at(topics[k].index);
-            tt.add({display(e["topic"].as_string()), rate_text(topics[k].msgs), num(e["seq"]),
-                    num(e["subscribers"])});
-        }
-        tt.render(out, "");
-        if (topics.size() > top_topics) {
-            out += "... and " + std::to_string(topics.size() - top_topics) + " more\n";
-        }
-    }
-
-    // Reasons that ever dropped anything, fastest first.
-    const json_value& drops = st["drops"];
-    struct drop_row {
-        size_t index;
-        std::optional<double> per_s;
-    };
-    std::vector<drop_row> dropped;
-    for (size_t i = 0; i < drops.size(); ++i) {
-        if (drops.at(i).as_u64() != 0) {
-            dropped.push_back(
-                {i, per_second(drops.at(i), member(member(prev_stats, "drops"), drops.key(i)), dt)});
-        }
-    }
-    std::stable_sort(dropped.begin(), dropped.end(), [&](const drop_row& a, const drop_row& b) {
-        if (a.per_s.value_or(0) != b.per_s.value_or(0)) {
-            return a.per_s.value_or(0) > b.per_s.value_or(0);
-        }
-        return drops.at(a.index).as_u64() > drops.at(b.index).as_u64();
-    });
-    out += "\n";
-    if (dropped.empty()) {
-        out += "DROPS: none\n";
-    } else {
-        text_table dt_table({"DROP", "RATE/S", "TOTAL"}, "l");
-        for (const drop_row& d : dropped) {
-            dt_table.add({drops.key(d.index), rate_text(d.per_s), num(drops.at(d.index))});
-        }
-        dt_table.render(out, "");
-    }
-    return out;
+    return clock.data();
 }
 
 // On a terminal: the frame cut to the window, so that it never scrolls.
@@ -1125,15 +689,7 @@ int run_top(int argc, char** argv) {
     telemetry_target target;
     double interval_s = 1;
     uint64_t count = 0;
-    static const option longs[] = {
-        {"file-prefix", required_argument, nullptr, 'f'},
-        {"socket", required_argument, nullptr, 'S'},
-        {"interval", required_argument, nullptr, 'i'},
-        {"count", required_argument, nullptr, 'n'},
-        {"help", no_argument, nullptr, 'h'},
-        {nullptr, 0, nullptr, 0},
-    };
-    const auto operands = parse_options(argc, argv, ":f:S:i:n:h", longs, [&](int c, std::string_view arg) {
+    const auto operands = parse_options(argc, argv, [&](int c, std::string_view arg) {
         switch (c) {
         case 'f':
             target.prefix = arg;
@@ -1153,7 +709,9 @@ int run_top(int argc, char** argv) {
         throw usage_error("top: unexpected argument '" + operands[0] + "'");
     }
     if (interval_s < min_top_interval) {
-        throw usage_error("top: --interval below " + format("%.1f", min_top_interval) + " s");
+        std::array<char, 16> least{};
+        std::snprintf(least.data(), least.size(), "%.1f", min_top_interval);
+        throw usage_error("top: --interval below " + std::string(least.data()) + " s");
     }
 
     catch_stop_signals();
@@ -1182,7 +740,8 @@ int run_top(int argc, char** argv) {
             if (!cur) {
                 throw std::runtime_error("telemetry /ringcast/stats: no answer (is this ringcastd?)");
             }
-            const std::string frame = top_frame(*cur, prev ? &*prev : nullptr, target, interval_s);
+            const std::string frame =
+                top_frame(*cur, prev ? &*prev : nullptr, target.prefix, interval_s, clock_text());
             // Home and clear, then the whole frame in one write: no flicker.
             const std::string text =
                 tty ? "\x1b[H\x1b[2J" + fit_to_terminal(frame) : (i > 0 ? "\n" : "") + frame;

@@ -11,3 +11,4 @@
 #include <ringcast/client/json.hpp>
 #include <ringcast/client/loadgen.hpp>
 #include <ringcast/client/telemetry_client.hpp>
+#include <ringcast/client/telemetry_views.hpp>

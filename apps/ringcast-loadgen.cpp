@@ -7,6 +7,8 @@
 #include <ringcast/client/loadgen.hpp>
 #include <ringcast/core/net.hpp>
 #include <ringcast/core/wire.hpp>
+#include <ringcast/datapath/port.hpp>
+#include <ringcast/datapath/tx.hpp>
 
 #include <rte_cycles.h>
 #include <rte_eal.h>
@@ -31,7 +33,9 @@ using namespace ringcast;
 
 namespace {
 
-constexpr uint16_t burst = 32;
+// Control frames and our PUBs wait for room in a full TX ring this many
+// tries, then count as refused: the generator paces itself to its link.
+constexpr unsigned tx_tries = 1000;
 constexpr const char* usage = R"(Usage: ringcast-loadgen [EAL options] -- [options]
 
 Target:
@@ -182,12 +186,6 @@ public:
     void run();
 
 private:
-    void check(int rc, const char* call) const {
-        if (rc < 0) {
-            throw std::runtime_error(std::string(call) + "(port " + std::to_string(_o.port_id) + "): " +
-                                     std::to_string(rc));
-        }
-    }
     uint16_t publisher_port() const noexcept { return static_cast<uint16_t>(_o.src_port_base - 1); }
     uint32_t identities() const noexcept { return _o.topics * _o.subscribers; }
 
@@ -195,27 +193,29 @@ private:
     // payload area; queued for TX.
     template <class Fill>
     bool send(uint16_t src_port, size_t len, Fill&& fill);
-    void flush_tx();
+    void flush_tx() { tx_flush(_tx, _counters, tx_tries); }
     void resolve_arp();
     void subscribe_all();
     void control_all(op code, uint64_t seq_base); // BYE or PING from every subscriber
     uint16_t publish(uint32_t n, uint64_t now);
     void receive(uint64_t now);
     void progress(uint64_t now);
-    void on_reflected(std::span<const std::byte> f, uint64_t now);
+    void on_datagram(const packet_info& p, std::span<const std::byte> dgram, uint64_t now);
     void on_msg(uint32_t id, const frame_view& f, uint64_t now);
     run_result report(uint64_t pub_ticks, uint64_t rx_ticks) const;
 
     options _o;
     uint64_t _hz = rte_get_tsc_hz();
     rte_mempool* _pool = nullptr;
-    mac_addr _mac{};
+    port_info _port;
+    // Reflected PUBs come back addressed to the appliance (macswap swaps MACs only).
+    port_identity _reflected;
     mac_addr _dst_mac{};
     bool _dst_known = false;
-    std::string _driver;
     std::vector<std::string> _topic_names;
     size_picker _sizes{64};
-    std::vector<rte_mbuf*> _tx;
+    tx_buffer _tx;
+    lcore_counters _counters; // tx_full: what TX refused even after waiting
     std::vector<std::byte> _filler;
 
     // Accounting.
@@ -223,7 +223,6 @@ private:
     std::vector<uint8_t> _acked;           // per identity: SUB acknowledged
     latency_histogram _latency;
     uint64_t _published = 0;
-    uint64_t _tx_refused = 0;
     uint64_t _errs = 0;
     uint64_t _pub_seq = 0;
     uint32_t _next_topic = 0;
@@ -236,7 +235,8 @@ private:
 };
 
 loadgen::loadgen(const options& o) : _o(o), _trackers(identities()), _acked(identities(), 0) {
-    if (!rte_eth_dev_is_valid_port(_o.port_id)) {
+    std::array<char, RTE_ETH_NAME_MAX_LEN> name{};
+    if (!rte_eth_dev_is_valid_port(_o.port_id) || rte_eth_dev_get_name_by_port(_o.port_id, name.data()) != 0) {
         throw std::runtime_error("port " + std::to_string(_o.port_id) + " does not exist (give a --vdev or -a)");
     }
     _pool = rte_pktmbuf_pool_create("lg_pool", 16383, 256, 0, RTE_MBUF_DEFAULT_BUF_SIZE,
@@ -244,31 +244,23 @@ loadgen::loadgen(const options& o) : _o(o), _trackers(identities()), _acked(iden
     if (_pool == nullptr) {
         throw std::runtime_error(std::string("rte_pktmbuf_pool_create: ") + rte_strerror(rte_errno));
     }
-    rte_eth_dev_info info{};
-    check(rte_eth_dev_info_get(_o.port_id, &info), "rte_eth_dev_info_get");
-    _driver = info.driver_name;
-    rte_eth_conf conf{};
-    check(rte_eth_dev_configure(_o.port_id, 1, 1, &conf), "rte_eth_dev_configure");
-    uint16_t rxd = 1024, txd = 1024;
-    check(rte_eth_dev_adjust_nb_rx_tx_desc(_o.port_id, &rxd, &txd), "rte_eth_dev_adjust_nb_rx_tx_desc");
-    check(rte_eth_rx_queue_setup(_o.port_id, 0, rxd, rte_socket_id(), nullptr, _pool), "rte_eth_rx_queue_setup");
-    check(rte_eth_tx_queue_setup(_o.port_id, 0, txd, rte_socket_id(), nullptr), "rte_eth_tx_queue_setup");
-    check(rte_eth_dev_start(_o.port_id), "rte_eth_dev_start");
-    rte_ether_addr mac{};
-    check(rte_eth_macaddr_get(_o.port_id, &mac), "rte_eth_macaddr_get");
-    std::memcpy(_mac.data(), mac.addr_bytes, 6);
+    // Our subscribers are many UDP ports: port 0 takes them all. The
+    // appliance's UDP checksum is 0 and ours too.
+    const port_config pc{.device = name.data(), .ipv4 = _o.src_ip, .verify_udp_checksum = false};
+    _port = open_port(pc, 0, 1, 1, _pool);
+    _reflected = _port.id;
+    _reflected.ipv4 = _o.dst_ip;
+    _tx = tx_buffer{.port_id = _port.port_id, .queue = 0};
     for (uint32_t t = 0; t < _o.topics; ++t) {
         _topic_names.push_back("lg/" + std::to_string(t));
     }
     _sizes = _o.size_mix != 0 ? size_picker::mix(_o.size_mix) : size_picker(_o.size);
     _filler.assign(1500, std::byte{'x'});
-    _tx.reserve(burst);
 }
 
 loadgen::~loadgen() {
-    rte_pktmbuf_free_bulk(_tx.data(), static_cast<unsigned>(_tx.size()));
-    (void)rte_eth_dev_stop(_o.port_id);
-    (void)rte_eth_dev_close(_o.port_id);
+    tx_discard(_tx);
+    close_port(_port);
     rte_mempool_free(_pool);
 }
 
@@ -280,24 +272,11 @@ bool loadgen::send(uint16_t src_port, size_t len, Fill&& fill) {
     }
     auto* p = rte_pktmbuf_append(m, static_cast<uint16_t>(l2l4_len + len));
     std::span<std::byte> out{reinterpret_cast<std::byte*>(p), l2l4_len + len};
-    write_udp_headers(out, _mac, _dst_mac, _o.src_ip, _o.dst_ip, src_port, _o.dst_port, static_cast<uint16_t>(len));
+    write_udp_headers(out, _port.id.mac, _dst_mac, _o.src_ip, _o.dst_ip, src_port, _o.dst_port,
+                      static_cast<uint16_t>(len));
     fill(out.subspan(l2l4_len));
-    _tx.push_back(m);
-    if (_tx.size() == burst) {
-        flush_tx();
-    }
+    tx_push(_tx, m, _counters, tx_tries);
     return true;
-}
-
-void loadgen::flush_tx() {
-    uint16_t sent = 0;
-    // Control traffic must not be lost to a momentarily full TX ring.
-    for (int tries = 0; sent < _tx.size() && tries < 1000; ++tries) {
-        sent += rte_eth_tx_burst(_o.port_id, 0, _tx.data() + sent, static_cast<uint16_t>(_tx.size() - sent));
-    }
-    rte_pktmbuf_free_bulk(_tx.data() + sent, static_cast<unsigned>(_tx.size() - sent));
-    _tx_refused += _tx.size() - sent;
-    _tx.clear();
 }
 
 void loadgen::resolve_arp() {
@@ -315,20 +294,8 @@ void loadgen::resolve_arp() {
                 throw std::runtime_error("mempool empty");
             }
             auto* p = reinterpret_cast<std::byte*>(rte_pktmbuf_append(m, eth_hdr_len + arp_len));
-            std::span<std::byte> f{p, eth_hdr_len + arp_len};
-            std::memset(p, 0xff, 6);
-            std::memcpy(p + 6, _mac.data(), 6);
-            store_be<uint16_t>(f, 12, ethertype_arp);
-            store_be<uint16_t>(f, 14, 1);
-            store_be<uint16_t>(f, 16, ethertype_ipv4);
-            store_be<uint8_t>(f, 18, 6);
-            store_be<uint8_t>(f, 19, 4);
-            store_be<uint16_t>(f, 20, 1);
-            std::memcpy(p + 22, _mac.data(), 6);
-            store_be<uint32_t>(f, 28, _o.src_ip);
-            std::memset(p + 32, 0, 6);
-            store_be<uint32_t>(f, 38, _o.dst_ip);
-            _tx.push_back(m);
+            make_arp_request(std::span{p, eth_hdr_len + arp_len}, _port.id, _o.dst_ip);
+            tx_push(_tx, m, _counters, tx_tries);
             flush_tx();
         }
         receive(now);
@@ -349,7 +316,7 @@ void loadgen::subscribe_all() {
             (void)send(static_cast<uint16_t>(_o.src_port_base + i), frame_size(topic.size(), 0), [&](auto out) {
                 (void)write_frame(out, op::sub, 0, i + 1, as_bytes(topic), {});
             });
-            if (i % burst == burst - 1) {
+            if (i % burst_size == burst_size - 1) {
                 flush_tx();
                 receive(rte_rdtsc());
             }
@@ -415,56 +382,54 @@ uint16_t loadgen::publish(uint32_t n, uint64_t now) {
 }
 
 void loadgen::receive(uint64_t now) {
-    std::array<rte_mbuf*, burst> pkts;
-    const uint16_t n = rte_eth_rx_burst(_o.port_id, 0, pkts.data(), burst);
-    const port_identity me{.mac = _mac, .ipv4 = _o.src_ip, .udp_port = 0, .verify_udp_checksum = false};
-    for (rte_mbuf* m : std::span{pkts.data(), n}) {
-        std::span<std::byte> f{rte_pktmbuf_mtod(m, std::byte*), rte_pktmbuf_data_len(m)};
-        // The appliance's ARP reply tells us its MAC; requests for us get answered.
-        if (f.size() >= eth_hdr_len + arp_len && load_be<uint16_t>(f, 12) == ethertype_arp) {
-            if (load_be<uint16_t>(f, 20) == 2 && load_be<uint32_t>(f, 28) == _o.dst_ip) {
-                std::memcpy(_dst_mac.data(), f.data() + 22, 6);
+    for (uint16_t q = 0; q < _port.rx_queues; ++q) {
+        std::array<rte_mbuf*, burst_size> pkts;
+        const uint16_t n = rte_eth_rx_burst(_port.port_id, q, pkts.data(), burst_size);
+        for (rte_mbuf* m : std::span{pkts.data(), n}) {
+            std::span<std::byte> f{rte_pktmbuf_mtod(m, std::byte*), rte_pktmbuf_data_len(m)};
+            const packet_info p = classify(f, _o.reflector ? _reflected : _port.id);
+            if (p.kind == packet_kind::arp_reply && p.src.ip == _o.dst_ip) {
+                _dst_mac = p.src_mac; // the appliance's
                 _dst_known = true;
-            } else if (load_be<uint16_t>(f, 20) == 1 && load_be<uint32_t>(f, 38) == _o.src_ip) {
-                make_arp_reply(f, me);
-                _tx.push_back(m);
+            } else if (p.kind == packet_kind::arp_request && !_o.reflector) {
+                make_arp_reply(f, _port.id);
+                tx_push(_tx, m, _counters, tx_tries);
                 flush_tx();
                 continue;
+            } else if (p.kind == packet_kind::udp) {
+                on_datagram(p, f.subspan(p.payload_off, p.payload_len), now);
             }
             rte_pktmbuf_free(m);
-            continue;
         }
+    }
+}
+
+void loadgen::on_datagram(const packet_info& p, std::span<const std::byte> dgram, uint64_t now) {
+    // Reflected: our own PUBs, MACs swapped, frames unchanged; their publisher
+    // seq stands in for a topic seq (one stream, from 1).
+    if (_o.reflector && p.src.port != publisher_port()) {
+        return;
+    }
+    const uint32_t id = p.dst_port - _o.src_port_base;
+    const bool ours = p.dst_port >= _o.src_port_base && id < identities();
+    for (size_t off = 0; off < dgram.size();) {
+        const parse_result r = parse_frame(dgram, off);
+        if (r.status != parse_status::ok) {
+            ++_errs;
+            break;
+        }
+        off += r.frame.size;
         if (_o.reflector) {
-            on_reflected(f, now);
-            rte_pktmbuf_free(m);
-            continue;
-        }
-        // Any destination port: classify() checks one, and ours are many.
-        if (f.size() < l2l4_len || load_be<uint16_t>(f, 12) != ethertype_ipv4 ||
-            load_be<uint8_t>(f, eth_hdr_len + 9) != ipproto_udp || load_be<uint32_t>(f, eth_hdr_len + 16) != _o.src_ip) {
-            rte_pktmbuf_free(m);
-            continue;
-        }
-        const uint16_t dport = load_be<uint16_t>(f, eth_hdr_len + ipv4_hdr_len + 2);
-        const uint16_t ulen = load_be<uint16_t>(f, eth_hdr_len + ipv4_hdr_len + 4);
-        const auto dgram = f.subspan(l2l4_len, std::min<size_t>(ulen - udp_hdr_len, f.size() - l2l4_len));
-        const uint32_t id = dport - _o.src_port_base;
-        for (size_t off = 0; off < dgram.size();) {
-            const parse_result r = parse_frame(dgram, off);
-            if (r.status != parse_status::ok) {
-                ++_errs;
-                break;
+            if (r.frame.code == op::pub) {
+                on_msg(0, r.frame, now);
             }
-            off += r.frame.size;
-            if (r.frame.code == op::ack && dport >= _o.src_port_base && id < identities()) {
-                _acked[id] = 1;
-            } else if (r.frame.code == op::err) {
-                ++_errs;
-            } else if (r.frame.code == op::msg && dport >= _o.src_port_base && id < identities()) {
-                on_msg(id, r.frame, now);
-            }
+        } else if (r.frame.code == op::ack && ours) {
+            _acked[id] = 1;
+        } else if (r.frame.code == op::err) {
+            ++_errs;
+        } else if (r.frame.code == op::msg && ours) {
+            on_msg(id, r.frame, now);
         }
-        rte_pktmbuf_free(m);
     }
 }
 
@@ -480,27 +445,6 @@ void loadgen::on_msg(uint32_t id, const frame_view& f, uint64_t now) {
         _first_rx = now;
     }
     _last_rx = now;
-}
-
-void loadgen::on_reflected(std::span<const std::byte> f, uint64_t now) {
-    // Our own PUBs, MACs swapped: same UDP ports, frames unchanged; their
-    // publisher seq stands in for a topic seq (one stream, from 1).
-    if (f.size() < l2l4_len || load_be<uint16_t>(f, 12) != ethertype_ipv4 ||
-        load_be<uint8_t>(f, eth_hdr_len + 9) != ipproto_udp ||
-        load_be<uint16_t>(f, eth_hdr_len + ipv4_hdr_len) != publisher_port()) {
-        return;
-    }
-    const auto dgram = f.subspan(l2l4_len);
-    for (size_t off = 0; off < dgram.size();) {
-        const parse_result r = parse_frame(dgram, off);
-        if (r.status != parse_status::ok) {
-            break;
-        }
-        off += r.frame.size;
-        if (r.frame.code == op::pub) {
-            on_msg(0, r.frame, now);
-        }
-    }
 }
 
 uint64_t delivered_of(const std::vector<stream_tracker>& ts) {
@@ -534,7 +478,7 @@ void loadgen::run() {
     }
     const uint64_t start = rte_rdtsc();
     const uint64_t end = start + static_cast<uint64_t>(_o.duration * double(_hz));
-    pacer pace(_o.rate, _hz, start, burst * _o.batch);
+    pacer pace(_o.rate, _hz, start, burst_size * _o.batch);
     _last_progress = start;
     uint64_t now = start;
     uint64_t keepalive = start + 10 * _hz; // well inside the default 30 s lease
@@ -581,7 +525,7 @@ void loadgen::run() {
                 _o.size_mix != 0 ? "mix" : std::to_string(_o.size).c_str(), _o.batch);
     std::printf("%-22s %lu in %.3f s = %.0f msg/s (TX refused %lu)\n", "published",
                 static_cast<unsigned long>(r.published), r.duration_s, r.pub_msgs_per_s,
-                static_cast<unsigned long>(_tx_refused));
+                static_cast<unsigned long>(_counters.get(drop::tx_full)));
     std::printf("%-22s %lu of %lu = %.0f msg/s\n", "delivered", static_cast<unsigned long>(r.delivered),
                 static_cast<unsigned long>(expected), r.delivered_msgs_per_s);
     std::printf("%-22s lost %lu, reordered %lu, duplicates %lu, ERR %lu\n", "per subscriber, summed",
@@ -601,7 +545,7 @@ void loadgen::run() {
 run_result loadgen::report(uint64_t pub_ticks, uint64_t rx_ticks) const {
     run_result r;
     r.scenario = _o.scenario;
-    r.vdev = _o.vdev_name.empty() ? _driver : _o.vdev_name;
+    r.vdev = _o.vdev_name.empty() ? _port.driver : _o.vdev_name;
     if (_o.reflector) {
         r.system = "testpmd";
     }

@@ -20,6 +20,11 @@ constexpr size_t ip_src = ip + 12;
 constexpr size_t ip_dst = ip + 16;
 constexpr size_t l4 = ip + ipv4_hdr_len;
 constexpr size_t arp = eth_hdr_len;
+constexpr size_t arp_oper = arp + 6;
+constexpr size_t arp_sender_mac = arp + 8;
+constexpr size_t arp_sender_ip = arp + 14;
+constexpr size_t arp_target_mac = arp + 18;
+constexpr size_t arp_target_ip = arp + 24;
 constexpr uint16_t ip_mf = 0x2000;
 constexpr uint16_t ip_offset_mask = 0x1fff;
 constexpr uint8_t default_ttl = 64;
@@ -60,15 +65,19 @@ packet_info classify_arp(std::span<const std::byte> f, const port_identity& me) 
     if (f.size() < eth_hdr_len + arp_len) {
         return dropped(drop::runt);
     }
-    // Ethernet/IPv4 request (htype 1, ptype 0x0800, hlen 6, plen 4, oper 1) for our address.
-    const bool request = load_be<uint16_t>(f, arp) == 1 && load_be<uint16_t>(f, arp + 2) == ethertype_ipv4 &&
-                         load_be<uint8_t>(f, arp + 4) == 6 && load_be<uint8_t>(f, arp + 5) == 4 &&
-                         load_be<uint16_t>(f, arp + 6) == 1;
-    if (!request || load_be<uint32_t>(f, arp + 24) != me.ipv4) {
+    // Ethernet/IPv4 (htype 1, ptype 0x0800, hlen 6, plen 4) for our address;
+    // oper 1 is a request, 2 a reply.
+    const bool ipv4_over_ethernet = load_be<uint16_t>(f, arp) == 1 &&
+                                    load_be<uint16_t>(f, arp + 2) == ethertype_ipv4 &&
+                                    load_be<uint8_t>(f, arp + 4) == 6 && load_be<uint8_t>(f, arp + 5) == 4;
+    const uint16_t oper = load_be<uint16_t>(f, arp_oper);
+    if (!ipv4_over_ethernet || (oper != 1 && oper != 2) || load_be<uint32_t>(f, arp_target_ip) != me.ipv4) {
         return dropped(drop::arp_ignored);
     }
     packet_info p;
-    p.kind = packet_kind::arp_request;
+    p.kind = oper == 1 ? packet_kind::arp_request : packet_kind::arp_reply;
+    std::memcpy(p.src_mac.data(), f.data() + arp_sender_mac, p.src_mac.size());
+    p.src.ip = load_be<uint32_t>(f, arp_sender_ip);
     return p;
 }
 
@@ -134,7 +143,8 @@ packet_info classify(std::span<const std::byte> f, const port_identity& me) noex
     if (udp.size() < udp_hdr_len || load_be<uint16_t>(udp, 4) != udp.size()) {
         return dropped(drop::udp_bad_length);
     }
-    if (load_be<uint16_t>(udp, 2) != me.udp_port) {
+    const uint16_t dst_port = load_be<uint16_t>(udp, 2);
+    if (me.udp_port != 0 && dst_port != me.udp_port) {
         return dropped(drop::udp_port);
     }
     const uint16_t csum = load_be<uint16_t>(udp, 6);
@@ -147,6 +157,7 @@ packet_info classify(std::span<const std::byte> f, const port_identity& me) noex
     }
     p.kind = packet_kind::udp;
     p.src.port = load_be<uint16_t>(udp, 0);
+    p.dst_port = dst_port;
     p.payload_off = static_cast<uint32_t>(l4 + udp_hdr_len);
     p.payload_len = static_cast<uint32_t>(udp.size() - udp_hdr_len);
     return p;
@@ -156,10 +167,25 @@ void make_arp_reply(std::span<std::byte> f, const port_identity& me) noexcept {
     // Target <- sender, sender <- us, oper 2; Ethernet back to the asker.
     std::memcpy(f.data(), f.data() + 6, 6);
     copy_mac(f, 6, me.mac);
-    store_be<uint16_t>(f, arp + 6, 2);
-    std::memcpy(f.data() + arp + 18, f.data() + arp + 8, 10);
-    copy_mac(f, arp + 8, me.mac);
-    store_be<uint32_t>(f, arp + 14, me.ipv4);
+    store_be<uint16_t>(f, arp_oper, 2);
+    std::memcpy(f.data() + arp_target_mac, f.data() + arp_sender_mac, 10);
+    copy_mac(f, arp_sender_mac, me.mac);
+    store_be<uint32_t>(f, arp_sender_ip, me.ipv4);
+}
+
+void make_arp_request(std::span<std::byte> out, const port_identity& me, uint32_t target_ip) noexcept {
+    std::memset(out.data(), 0xff, 6); // broadcast
+    copy_mac(out, 6, me.mac);
+    store_be<uint16_t>(out, eth_type, ethertype_arp);
+    store_be<uint16_t>(out, arp, 1);
+    store_be<uint16_t>(out, arp + 2, ethertype_ipv4);
+    store_be<uint8_t>(out, arp + 4, 6);
+    store_be<uint8_t>(out, arp + 5, 4);
+    store_be<uint16_t>(out, arp_oper, 1);
+    copy_mac(out, arp_sender_mac, me.mac);
+    store_be<uint32_t>(out, arp_sender_ip, me.ipv4);
+    std::memset(out.data() + arp_target_mac, 0, 6);
+    store_be<uint32_t>(out, arp_target_ip, target_ip);
 }
 
 void make_icmp_echo_reply(std::span<std::byte> f) noexcept {

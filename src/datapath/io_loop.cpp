@@ -312,8 +312,9 @@ uint16_t io_poll(io_state& io, lcore_ctx& lc, uint64_t now) noexcept {
                 step.udp(d);
                 break;
             }
+            case packet_kind::arp_reply: // the appliance never asks
             case packet_kind::drop:
-                c.count(p.reason);
+                c.count(p.kind == packet_kind::drop ? p.reason : drop::arp_ignored);
                 rte_pktmbuf_free(m);
                 break;
             }

@@ -2,11 +2,14 @@
 
 namespace ringcast {
 
-void tx_flush(tx_buffer& tx, lcore_counters& c) noexcept {
+void tx_flush(tx_buffer& tx, lcore_counters& c, unsigned tries) noexcept {
     if (tx.n == 0) {
         return;
     }
-    const uint16_t sent = rte_eth_tx_burst(tx.port_id, tx.queue, tx.pkts.data(), tx.n);
+    uint16_t sent = 0;
+    for (unsigned t = 0; t < tries && sent < tx.n; ++t) {
+        sent += rte_eth_tx_burst(tx.port_id, tx.queue, tx.pkts.data() + sent, tx.n - sent);
+    }
     c.count(metric::tx_packets, sent);
     if (sent < tx.n) {
         rte_pktmbuf_free_bulk(tx.pkts.data() + sent, tx.n - sent);

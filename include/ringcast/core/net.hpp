@@ -47,6 +47,7 @@ struct endpoint {
 enum class packet_kind : uint8_t {
     drop,        // `reason` says why
     arp_request, // a request for our address
+    arp_reply,   // a reply to us: `src_mac` and `src.ip` are the sender's
     icmp_echo,   // an echo request to our address
     udp,         // to our address and UDP port; `payload` is the datagram's data
 };
@@ -55,15 +56,16 @@ struct packet_info {
     packet_kind kind = packet_kind::drop;
     drop reason = drop::runt;
     mac_addr src_mac{};
-    endpoint src;             // for udp (port_id left 0 for the caller to set)
+    endpoint src;             // for udp (port_id left 0 for the caller to set); arp_reply: ip only
+    uint16_t dst_port = 0;    // for udp
     uint32_t payload_off = 0; // UDP payload offset in the frame
     uint32_t payload_len = 0;
 };
 
 struct port_identity {
     mac_addr mac{};
-    uint32_t ipv4 = 0; // host order
-    uint16_t udp_port = 0;
+    uint32_t ipv4 = 0;     // host order
+    uint16_t udp_port = 0; // 0: any destination port (the load generator's many subscriber identities)
     bool verify_udp_checksum = true;
 };
 
@@ -73,6 +75,10 @@ struct port_identity {
 
 // Turns an ARP request for our address into the reply, in place.
 void make_arp_reply(std::span<std::byte> frame, const port_identity& me) noexcept;
+
+// Writes a broadcast ARP request from `me` for `target_ip` into the first
+// eth_hdr_len + arp_len bytes of `out`.
+void make_arp_request(std::span<std::byte> out, const port_identity& me, uint32_t target_ip) noexcept;
 
 // Turns an ICMP echo request into the reply, in place (frame length unchanged).
 void make_icmp_echo_reply(std::span<std::byte> frame) noexcept;

@@ -28,14 +28,16 @@ struct tx_buffer {
     std::array<rte_mbuf*, burst_size> pkts{};
 };
 
-// Sends what is buffered; what TX refuses is freed and counted as tx_full.
-void tx_flush(tx_buffer& tx, lcore_counters& c) noexcept;
+// Sends what is buffered, offering TX what it refused up to `tries` times in
+// all; the rest is freed and counted as tx_full. The appliance's lcores never
+// wait (tries 1); a tool that may, the load generator, waits for room a while.
+void tx_flush(tx_buffer& tx, lcore_counters& c, unsigned tries = 1) noexcept;
 
 // Buffers one packet (the buffer now owns it), flushing at a full burst.
-inline void tx_push(tx_buffer& tx, rte_mbuf* m, lcore_counters& c) noexcept {
+inline void tx_push(tx_buffer& tx, rte_mbuf* m, lcore_counters& c, unsigned tries = 1) noexcept {
     tx.pkts[tx.n++] = m;
     if (tx.n == burst_size) {
-        tx_flush(tx, c);
+        tx_flush(tx, c, tries);
     }
 }
 

@@ -198,6 +198,22 @@ static frame_bytes arp_frame(uint16_t oper, uint32_t target_ip, const ringcast::
 
 static const ringcast::mac_addr broadcast = {0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF};
 
+// A broadcast request from our address for `target_ip`.
+static frame_bytes arp_frame_from_us(uint32_t target_ip) {
+    frame_bytes f;
+    push_eth(f, broadcast, our_mac, 0x0806);
+    push16(f, 1);
+    push16(f, 0x0800);
+    f.push_back(6);
+    f.push_back(4);
+    push16(f, 1);
+    push_mac(f, our_mac);
+    push32(f, our_ip);
+    push_mac(f, ringcast::mac_addr{});
+    push32(f, target_ip);
+    return f;
+}
+
 static void expect_drop(const frame_bytes& f, ringcast::drop why, const ringcast::port_identity& id = me()) {
     const auto p = ringcast::classify(view(f), id);
     EXPECT_EQ(p.kind, ringcast::packet_kind::drop);
@@ -238,8 +254,16 @@ TEST(net, ignores_arp_for_another_address) {
     expect_drop(arp_frame(1, our_ip + 1, broadcast), ringcast::drop::arp_ignored);
 }
 
-TEST(net, ignores_arp_reply_and_non_ethernet_ipv4_arp) {
-    expect_drop(arp_frame(2, our_ip, our_mac), ringcast::drop::arp_ignored);
+TEST(net, classifies_arp_reply_to_us_with_the_sender) {
+    const auto p = ringcast::classify(view(arp_frame(2, our_ip, our_mac)), me());
+    EXPECT_EQ(p.kind, ringcast::packet_kind::arp_reply);
+    EXPECT_EQ(p.src_mac, peer_mac);
+    EXPECT_EQ(p.src.ip, peer_ip);
+}
+
+TEST(net, ignores_arp_reply_to_another_address_other_opers_and_non_ethernet_ipv4_arp) {
+    expect_drop(arp_frame(2, our_ip + 1, our_mac), ringcast::drop::arp_ignored);
+    expect_drop(arp_frame(3, our_ip, our_mac), ringcast::drop::arp_ignored); // RARP request
     frame_bytes f = arp_frame(1, our_ip, broadcast);
     set16(f, 14, 6); // htype IEEE 802
     expect_drop(f, ringcast::drop::arp_ignored);
@@ -358,6 +382,17 @@ TEST(net, refuses_other_udp_port) {
     expect_drop(udp_frame("hello", {}, 53), ringcast::drop::udp_port);
 }
 
+TEST(net, udp_port_zero_takes_any_destination_port_and_says_which) {
+    ringcast::port_identity any = me();
+    any.udp_port = 0;
+    for (uint16_t port : {uint16_t{53}, uint16_t{20000}, our_port}) {
+        const auto p = ringcast::classify(view(udp_frame("hello", {}, port)), any);
+        EXPECT_EQ(p.kind, ringcast::packet_kind::udp);
+        EXPECT_EQ(p.dst_port, port);
+        EXPECT_EQ(p.src.port, peer_port);
+    }
+}
+
 TEST(net, refuses_bad_udp_checksum) {
     frame_bytes f = udp_frame("hello");
     f.back() ^= 0x20; // payload changed after the checksum
@@ -465,6 +500,24 @@ TEST(net, make_arp_reply_answers_every_field) {
     for (size_t i = 42; i < 60; ++i) {
         EXPECT_EQ(f[i], before[i]) << i;
     }
+}
+
+TEST(net, make_arp_request_asks_for_the_target_from_us) {
+    frame_bytes f(42, 0x77);
+    ringcast::make_arp_request(mut(f), me(), peer_ip);
+    EXPECT_EQ(f, arp_frame_from_us(peer_ip)) << "byte for byte the request the test builds";
+    // The peer sees a request for its address, and our own port does not.
+    ringcast::port_identity peer = me();
+    peer.mac = peer_mac;
+    peer.ipv4 = peer_ip;
+    EXPECT_EQ(ringcast::classify(view(f), peer).kind, ringcast::packet_kind::arp_request);
+    expect_drop(f, ringcast::drop::arp_ignored);
+    // Its answer, made by the peer, tells us the peer's MAC.
+    ringcast::make_arp_reply(mut(f), peer);
+    const auto p = ringcast::classify(view(f), me());
+    EXPECT_EQ(p.kind, ringcast::packet_kind::arp_reply);
+    EXPECT_EQ(p.src_mac, peer_mac);
+    EXPECT_EQ(p.src.ip, peer_ip);
 }
 
 TEST(net, make_icmp_echo_reply_swaps_addresses_and_fixes_checksums) {

@@ -29,15 +29,27 @@ constexpr uint16_t ip_mf = 0x2000;
 constexpr uint16_t ip_offset_mask = 0x1fff;
 constexpr uint8_t default_ttl = 64;
 
+// The RFC 1071 sum of `d`'s big-endian 16-bit words (an odd last byte padded
+// with zero) added to `acc`, folded to at most 17 bits. Four bytes a step:
+// 2^16 = 1 modulo 0xffff, so a 32-bit word counts as its two halves. About
+// a third of the instructions of a 16-bit loop on a 20-byte IPv4 header.
 uint32_t sum16(std::span<const std::byte> d, uint32_t acc) noexcept {
+    uint64_t sum = acc;
     size_t i = 0;
-    for (; i + 1 < d.size(); i += 2) {
-        acc += (uint32_t(d[i]) << 8) | uint32_t(d[i + 1]);
+    for (; i + 4 <= d.size(); i += 4) {
+        sum += load_be<uint32_t>(d, i);
+    }
+    if (i + 2 <= d.size()) {
+        sum += load_be<uint16_t>(d, i);
+        i += 2;
     }
     if (i < d.size()) {
-        acc += uint32_t(d[i]) << 8;
+        sum += uint32_t(d[i]) << 8;
     }
-    return acc;
+    sum = (sum & 0xffffffff) + (sum >> 32);
+    sum = (sum & 0xffffffff) + (sum >> 32);
+    sum = (sum & 0xffff) + (sum >> 16);
+    return static_cast<uint32_t>((sum & 0xffff) + (sum >> 16));
 }
 
 uint16_t fold(uint32_t acc) noexcept {

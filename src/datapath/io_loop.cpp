@@ -81,10 +81,11 @@ private:
     // The frame alone, as its own mbuf or a view onto the datagram's; null when the pool is empty.
     rte_mbuf* frame_mbuf(datagram& d, const frame_view& f, bool only_frame) noexcept;
     // The item for a worker, with what was learnt of the frame.
-    static ring_item item_of(const datagram& d, rte_mbuf* m, const frame_view& f, uint64_t hash) noexcept;
-    // To the worker that owns `hash`; returns whether the datagram's own mbuf went.
-    bool route(datagram& d, const frame_view& f, bool only_frame, uint64_t hash,
-               const filter_spec* filter = nullptr) noexcept;
+    static ring_item item_of(const datagram& d, rte_mbuf* m, const frame_view& f, uint64_t hash,
+                             uint8_t group_len) noexcept;
+    // To the worker that owns `hash`; returns whether the datagram's own mbuf
+    // went. `group_len`: a SUB or UNSUB's filter_spec::group size.
+    bool route(datagram& d, const frame_view& f, bool only_frame, uint64_t hash, uint8_t group_len = 0) noexcept;
     bool broadcast(datagram& d, const frame_view& f, bool only_frame, const filter_spec& filter) noexcept;
 
     io_state& _io;
@@ -206,7 +207,8 @@ bool io_step::sub(datagram& d, const frame_view& f, bool only_frame) noexcept {
     }
     d.source->has_subs = d.source->has_subs || f.code == op::sub;
     // A shared group on an exact filter lives with that topic's owner.
-    return filter.wildcard ? broadcast(d, f, only_frame, filter) : route(d, f, only_frame, filter.hash, &filter);
+    return filter.wildcard ? broadcast(d, f, only_frame, filter)
+                           : route(d, f, only_frame, filter.hash, static_cast<uint8_t>(filter.group.size()));
 }
 
 rte_mbuf* io_step::frame_mbuf(datagram& d, const frame_view& f, bool only_frame) noexcept {
@@ -224,7 +226,8 @@ rte_mbuf* io_step::frame_mbuf(datagram& d, const frame_view& f, bool only_frame)
     return view;
 }
 
-ring_item io_step::item_of(const datagram& d, rte_mbuf* m, const frame_view& f, uint64_t hash) noexcept {
+ring_item io_step::item_of(const datagram& d, rte_mbuf* m, const frame_view& f, uint64_t hash,
+                           uint8_t group_len) noexcept {
     return ring_item{.m = m,
                      .hash = hash,
                      .src = d.from.ep,
@@ -232,20 +235,17 @@ ring_item io_step::item_of(const datagram& d, rte_mbuf* m, const frame_view& f, 
                      .code = f.code,
                      .payload_len = static_cast<uint32_t>(f.payload.size()),
                      .flags = f.flags,
-                     .topic_len = static_cast<uint8_t>(f.topic.size())};
+                     .topic_len = static_cast<uint8_t>(f.topic.size()),
+                     .group_len = group_len};
 }
 
-bool io_step::route(datagram& d, const frame_view& f, bool only_frame, uint64_t hash,
-                    const filter_spec* filter) noexcept {
+bool io_step::route(datagram& d, const frame_view& f, bool only_frame, uint64_t hash, uint8_t group_len) noexcept {
     rte_mbuf* view = frame_mbuf(d, f, only_frame);
     if (view == nullptr) {
         return false;
     }
-    ring_item item = item_of(d, view, f, hash);
-    if (filter != nullptr) {
-        item.group_len = static_cast<uint8_t>(filter->group.size());
-    }
-    stage(_io.to_worker[topic_owner(hash, static_cast<uint32_t>(_io.to_worker.size()))], item, _c);
+    stage(_io.to_worker[topic_owner(hash, static_cast<uint32_t>(_io.to_worker.size()))],
+          item_of(d, view, f, hash, group_len), _c);
     return only_frame;
 }
 
@@ -256,9 +256,8 @@ bool io_step::broadcast(datagram& d, const frame_view& f, bool only_frame, const
     }
     // One reference per worker; the caller checked every ring has room.
     broadcast_hold(view, static_cast<uint16_t>(_io.to_worker.size()));
-    ring_item item = item_of(d, view, f, filter.hash);
+    ring_item item = item_of(d, view, f, filter.hash, static_cast<uint8_t>(filter.group.size()));
     item.kind = item_kind::all_workers;
-    item.group_len = static_cast<uint8_t>(filter.group.size());
     item.wildcard = true;
     for (item_stage& s : _io.to_worker) {
         stage(s, item, _c);

@@ -10,6 +10,7 @@
 #include <algorithm>
 #include <cstring>
 #include <optional>
+#include <type_traits>
 
 namespace ringcast {
 
@@ -21,13 +22,15 @@ constexpr uint32_t sweep_slice = 256;
 constexpr uint32_t snapshot_slice = 4096;
 
 // A PUB on its way through the batch: sequenced into its topic, then
-// delivered, then finished.
+// delivered, then finished. Trivial on purpose: a batch's array of them is
+// not zeroed (its frame_view is rebuilt from the item where needed).
 struct sequenced_pub {
     const ring_item* item;
-    frame_view f;
     uint32_t tid;       // no_id: a QoS 2 retry, acknowledged and not delivered
     uint64_t topic_seq; // the seq it got (for a retry: the one the first copy got)
+    uint64_t pub_seq;   // the publisher's, which the MSG rewrite overwrote in the frame
 };
+static_assert(std::is_trivially_default_constructible_v<sequenced_pub>);
 
 void drop_last_value(worker_state& w, topic_record& t) noexcept {
     if (t.last_value != nullptr) {
@@ -67,7 +70,8 @@ private:
     }
     // Returns false when a table was full.
     bool subscribe(const ring_item& item, const frame_view& f) noexcept;
-    void retain(topic_record& t, rte_mbuf* m, const frame_view& f) noexcept;
+    // A PUB with RETAIN: `m` becomes the topic's value, or clears it when empty.
+    void retain(topic_record& t, rte_mbuf* m, bool has_payload) noexcept;
     void update_gauges() noexcept {
         const sub_table& t = _w.table;
         _c.set(gauge::subscriptions, t.subscriptions());
@@ -164,7 +168,7 @@ std::span<const sequenced_pub> worker_pass::sequence(std::span<const ring_item> 
             if (const uint64_t first = _w.dedup.find(key, _now); first != 0) {
                 // A retry of what was delivered: acknowledged again, not delivered.
                 _c.count(metric::qos2_duplicates);
-                out[n++] = sequenced_pub{&item, f, no_id, first};
+                out[n++] = sequenced_pub{&item, no_id, first, f.seq};
                 continue;
             }
         }
@@ -196,7 +200,7 @@ std::span<const sequenced_pub> worker_pass::sequence(std::span<const ring_item> 
         if (qos == 2 && _w.dedup.record(key, seq, _now)) {
             _c.count(metric::dedup_evicted);
         }
-        out[n++] = sequenced_pub{&item, f, tid, seq};
+        out[n++] = sequenced_pub{&item, tid, seq, f.seq};
     }
     return out.first(n);
 }
@@ -208,7 +212,8 @@ void worker_pass::emit(std::span<const sequenced_pub> pubs) noexcept {
             continue;
         }
         rte_mbuf* m = p.item->m;
-        _w.planner.plan(_w.table, p.tid, p.f.topic, _now, _c, [&](subscriber_record& s) { batch.add(m, s); });
+        const frame_view f = frame_of(*p.item);
+        _w.planner.plan(_w.table, p.tid, f.topic, _now, _c, [&](subscriber_record& s) { batch.add(m, s); });
         batch.flush(m);
     }
 }
@@ -217,17 +222,17 @@ void worker_pass::finish(std::span<const sequenced_pub> pubs) noexcept {
     for (const sequenced_pub& p : pubs) {
         const ring_item& item = *p.item;
         if (p.tid == no_id) {
-            ack_with_seq(item, p.f.seq, p.topic_seq);
+            ack_with_seq(item, p.pub_seq, p.topic_seq);
             rte_pktmbuf_free(item.m);
             continue;
         }
-        if (p.f.qos() != 0) {
-            ack_with_seq(item, p.f.seq, p.topic_seq);
+        if ((item.flags & flags::qos_mask) != 0) {
+            ack_with_seq(item, p.pub_seq, p.topic_seq);
             _c.count(metric::qos_acks);
         }
         topic_record& t = _w.table.topic(p.tid);
-        if ((p.f.flags & flags::retain) != 0) {
-            retain(t, item.m, p.f);
+        if ((item.flags & flags::retain) != 0) {
+            retain(t, item.m, item.payload_len != 0);
         }
         if (t.keep == 0) {
             rte_pktmbuf_free(item.m);
@@ -244,10 +249,10 @@ void worker_pass::finish(std::span<const sequenced_pub> pubs) noexcept {
     }
 }
 
-void worker_pass::retain(topic_record& t, rte_mbuf* m, const frame_view& f) noexcept {
+void worker_pass::retain(topic_record& t, rte_mbuf* m, bool has_payload) noexcept {
     drop_last_value(_w, t);
     // An empty RETAIN clears the value, as in MQTT.
-    if (!f.payload.empty()) {
+    if (has_payload) {
         if (_w.last_values >= _w.settings.last_values) {
             _c.count(drop::retain_full);
         } else {
@@ -290,9 +295,8 @@ uint32_t worker_poll(worker_state& w, lcore_ctx& lc, uint64_t now) noexcept {
         // fall behind its io lcore. The ring's size bounds the work per pass.
         const unsigned budget = rte_ring_get_size(r);
         for (unsigned done = 0, n = burst_size; done < budget && n == burst_size; done += n) {
-            std::array<ring_item, burst_size> items;
-            n = rte_ring_dequeue_burst_elem(r, items.data(), sizeof(ring_item), burst_size, nullptr);
-            apply_burst(pass, std::span{items.data(), n});
+            n = rte_ring_dequeue_burst_elem(r, w.burst.data(), sizeof(ring_item), burst_size, nullptr);
+            apply_burst(pass, std::span{w.burst.data(), n});
             total += n;
         }
     }

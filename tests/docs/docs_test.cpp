@@ -1,7 +1,9 @@
 // The docs against the code: docs/config.md names exactly the keys the
-// parser accepts, config/*.toml use only those, and docs/operations.md
-// explains every counter and drop reason. The lists come from the code
-// (known_config_keys, drop_names, metric_names), never from a copy here.
+// parser accepts, config/*.toml use only those, docs/operations.md
+// explains every counter and drop reason, and docs/architecture.md places
+// every module. The lists come from the code (known_config_keys,
+// drop_names, metric_names, the headers under include/ringcast/), never
+// from a copy here.
 #include <ringcast/core/config.hpp>
 #include <ringcast/core/counters.hpp>
 
@@ -225,6 +227,27 @@ TEST(docs, operations_md_explains_every_metric) {
         const std::string row = "| `" + std::string(name) + "` |";
         EXPECT_TRUE(text.find(row) != std::string::npos) << "docs/operations.md: no table row " << row;
     }
+}
+
+// Every header of every library has its row: "| `core/wire` |", or a row
+// naming it with another ("| `client/telemetry_client`, `client/json` |").
+TEST(docs, architecture_md_places_every_module) {
+    const std::string text = read_text(source_root() / "docs/architecture.md");
+    size_t modules = 0;
+    for (const char* lib : {"core", "client", "datapath", "control"}) {
+        for (const auto& e : fs::directory_iterator(source_root() / "include/ringcast" / lib)) {
+            if (e.path().extension() != ".hpp") {
+                continue;
+            }
+            ++modules;
+            const std::string name = "`" + std::string(lib) + "/" + e.path().stem().string() + "`";
+            const bool has_row = text.find("| " + name + " |") != std::string::npos ||
+                                 text.find("| " + name + ", ") != std::string::npos ||
+                                 text.find(", " + name + " |") != std::string::npos;
+            EXPECT_TRUE(has_row) << "docs/architecture.md: no table row for " << name;
+        }
+    }
+    EXPECT_GE(modules, 30u); // the headers were found at all
 }
 
 } // namespace

@@ -12,9 +12,11 @@
 #include <ringcast/core/sub_table.hpp>
 #include <ringcast/core/target_plan.hpp>
 #include <ringcast/datapath/lcore.hpp>
+#include <ringcast/datapath/ring_item.hpp>
 
 #include <rte_ring.h>
 
+#include <array>
 #include <cstdint>
 #include <vector>
 
@@ -25,6 +27,8 @@ struct worker_state {
         : settings(s), table(lim), retained(s.retain_capacity, lim.topics),
           dedup(s.dedup_entries, s.dedup_ticks), planner(s.delivery) {}
     std::vector<rte_ring*> from_io; // one per io lcore
+    // The burst being worked on, dequeued here so no pass pays to zero it.
+    std::array<ring_item, burst_size> burst;
     worker_settings settings;
     sub_table table;
     retention_store retained;

@@ -402,6 +402,26 @@ TEST(net, refuses_bad_udp_checksum) {
     expect_drop(g, ringcast::drop::udp_bad_checksum);
 }
 
+// Payloads of every length up to 300 bytes, of 0xFF bytes (sums that carry
+// the most) and of mixed bytes: the checksum the test computes is accepted,
+// and one flipped bit is refused.
+TEST(net, verifies_udp_checksums_of_every_length) {
+    for (const char fill : {'\xff', '\x5a'}) {
+        for (size_t n = 0; n <= 300; ++n) {
+            std::string payload(n, fill);
+            for (size_t i = 0; fill != '\xff' && i < n; ++i) {
+                payload[i] = static_cast<char>(i * 31 + 7);
+            }
+            frame_bytes f = udp_frame(payload);
+            EXPECT_EQ(ringcast::classify(view(f), me()).kind, ringcast::packet_kind::udp) << n;
+            if (n > 0) {
+                f.back() ^= 0x01;
+                expect_drop(f, ringcast::drop::udp_bad_checksum);
+            }
+        }
+    }
+}
+
 TEST(net, accepts_bad_udp_checksum_when_not_verifying) {
     frame_bytes f = udp_frame("hello");
     f.back() ^= 0x20;

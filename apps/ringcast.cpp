@@ -215,10 +215,35 @@ bool names_command(std::string_view commands, std::string_view cmd) {
     return false;
 }
 
+struct telemetry_target {
+    std::string prefix{default_prefix};
+    std::string socket_path; // empty: the one `prefix` names
+
+    [[nodiscard]] std::string path() const {
+        return socket_path.empty() ? telemetry_socket_path(prefix) : socket_path;
+    }
+};
+
+// What a command line says, whichever command it is for: a command reads
+// the options cli_options gives it, with its own default where one is absent.
+struct command_line {
+    std::vector<std::string> operands;
+    server_address server;
+    std::optional<uint64_t> count;
+    std::optional<double> timeout_s;
+    std::optional<double> interval_s;
+    double rate = 0;
+    std::optional<uint64_t> replay_from;
+    uint8_t qos = 0;
+    bool repair = true;
+    bool retain = false;
+    bool json = false;
+    telemetry_target target;
+};
+
 // Runs getopt_long over argv (argv[0] is the command name) with the
-// command's options from cli_options, calling on_option(id, argument) for
-// each; returns the operands.
-template <class OnOption> std::vector<std::string> parse_options(int argc, char** argv, OnOption&& on_option) {
+// command's options from cli_options.
+command_line parse_command_line(int argc, char** argv) {
     const std::string cmd = argv[0];
     std::string shorts = ":"; // a missing value is reported as ':'
     std::vector<option> longs;
@@ -235,24 +260,67 @@ template <class OnOption> std::vector<std::string> parse_options(int argc, char*
     longs.push_back({nullptr, 0, nullptr, 0});
     opterr = 0; // our messages, with the exit status 2
     optind = 1;
+    command_line cl;
     for (;;) {
         const int c = getopt_long(argc, argv, shorts.c_str(), longs.data(), nullptr);
         if (c == -1) {
             break;
         }
-        if (c == 'h') {
+        const std::string_view arg = optarg != nullptr ? optarg : "";
+        switch (c) {
+        case 'h':
             throw help_requested{};
-        }
-        if (c == ':') {
+        case ':':
             throw usage_error(cmd + ": option '" + argv[optind - 1] + "' needs a value");
-        }
-        if (c == '?') {
+        case '?': {
             const std::string bad = optopt != 0 ? std::string("-") + char(optopt) : argv[optind - 1];
             throw usage_error(cmd + ": unknown option '" + bad + "'");
         }
-        on_option(c, std::string_view(optarg != nullptr ? optarg : ""));
+        case 's':
+            cl.server = parse_server(arg);
+            break;
+        case 'n':
+            cl.count = parse_count("--count", arg);
+            break;
+        case 't':
+            cl.timeout_s = parse_non_negative("--timeout", arg);
+            break;
+        case 'i':
+            cl.interval_s = parse_non_negative("--interval", arg);
+            break;
+        case 'r':
+            cl.rate = parse_non_negative("--rate", arg);
+            break;
+        case 'q': {
+            const uint64_t qos = parse_count("--qos", arg);
+            if (qos > 2) {
+                throw usage_error("--qos: 0, 1 or 2, not '" + std::string(arg) + "'");
+            }
+            cl.qos = static_cast<uint8_t>(qos);
+            break;
+        }
+        case opt_replay_from:
+            cl.replay_from = parse_count("--replay-from", arg);
+            break;
+        case opt_no_repair:
+            cl.repair = false;
+            break;
+        case opt_retain:
+            cl.retain = true;
+            break;
+        case 'f':
+            cl.target.prefix = arg;
+            break;
+        case 'S':
+            cl.target.socket_path = arg;
+            break;
+        case 'j':
+            cl.json = true;
+            break;
+        }
     }
-    return {argv + optind, argv + argc};
+    cl.operands.assign(argv + optind, argv + argc);
+    return cl;
 }
 
 
@@ -286,31 +354,13 @@ void print_message(const message& m) {
     std::puts(line.c_str());
 }
 
-int run_sub(int argc, char** argv) {
-    server_address server;
-    uint64_t count = 0;
-    double idle_s = 0;
-    std::optional<uint64_t> replay_from;
-    bool repair = true;
-    const auto topics = parse_options(argc, argv, [&](int c, std::string_view arg) {
-        switch (c) {
-        case 's':
-            server = parse_server(arg);
-            break;
-        case 'n':
-            count = parse_count("--count", arg);
-            break;
-        case 't':
-            idle_s = parse_non_negative("--timeout", arg);
-            break;
-        case opt_replay_from:
-            replay_from = parse_count("--replay-from", arg);
-            break;
-        case opt_no_repair:
-            repair = false;
-            break;
-        }
-    });
+int run_sub(const command_line& cl) {
+    const server_address& server = cl.server;
+    const uint64_t count = cl.count.value_or(0);
+    const double idle_s = cl.timeout_s.value_or(0);
+    const std::optional<uint64_t> replay_from = cl.replay_from;
+    const bool repair = cl.repair;
+    const std::vector<std::string>& topics = cl.operands;
     if (topics.empty()) {
         throw usage_error("sub: no TOPIC");
     }
@@ -392,34 +442,13 @@ void report_pub(const publish_result& r, const std::string& topic, unsigned qos,
                  static_cast<long long>(waited.count()));
 }
 
-int run_pub(int argc, char** argv) {
-    server_address server;
-    uint64_t count = 1;
-    double rate = 0;
-    uint64_t qos = 0;
-    uint8_t flag_bits = 0;
-    const auto operands = parse_options(argc, argv, [&](int c, std::string_view arg) {
-        switch (c) {
-        case 's':
-            server = parse_server(arg);
-            break;
-        case 'n':
-            count = parse_count("--count", arg);
-            break;
-        case 'r':
-            rate = parse_non_negative("--rate", arg);
-            break;
-        case 'q':
-            qos = parse_count("--qos", arg);
-            if (qos > 2) {
-                throw usage_error("--qos: 0, 1 or 2, not '" + std::string(arg) + "'");
-            }
-            break;
-        case opt_retain:
-            flag_bits |= flags::retain;
-            break;
-        }
-    });
+int run_pub(const command_line& cl) {
+    const server_address& server = cl.server;
+    const uint64_t count = cl.count.value_or(1);
+    const double rate = cl.rate;
+    const uint64_t qos = cl.qos;
+    const uint8_t flag_bits = cl.retain ? flags::retain : 0;
+    const std::vector<std::string>& operands = cl.operands;
     if (operands.size() != 2) {
         throw usage_error("pub: need TOPIC and MESSAGE");
     }
@@ -476,27 +505,12 @@ int run_pub(int argc, char** argv) {
     return 0;
 }
 
-int run_ping(int argc, char** argv) {
-    server_address server;
-    uint64_t count = 1;
-    double interval_s = 1;
-    double timeout_s = 1;
-    const auto operands = parse_options(argc, argv, [&](int c, std::string_view arg) {
-        switch (c) {
-        case 's':
-            server = parse_server(arg);
-            break;
-        case 'n':
-            count = parse_count("--count", arg);
-            break;
-        case 'i':
-            interval_s = parse_non_negative("--interval", arg);
-            break;
-        case 't':
-            timeout_s = parse_non_negative("--timeout", arg);
-            break;
-        }
-    });
+int run_ping(const command_line& cl) {
+    const server_address& server = cl.server;
+    const uint64_t count = cl.count.value_or(1);
+    const double interval_s = cl.interval_s.value_or(1);
+    const double timeout_s = cl.timeout_s.value_or(1);
+    const std::vector<std::string>& operands = cl.operands;
     if (!operands.empty()) {
         throw usage_error("ping: unexpected argument '" + operands[0] + "'");
     }
@@ -551,15 +565,6 @@ int run_ping(int argc, char** argv) {
 
 // ---- stats and top: the DPDK telemetry socket ----
 
-struct telemetry_target {
-    std::string prefix{default_prefix};
-    std::string socket_path; // empty: the one `prefix` names
-
-    [[nodiscard]] std::string path() const {
-        return socket_path.empty() ? telemetry_socket_path(prefix) : socket_path;
-    }
-};
-
 // Says on stderr why the telemetry socket failed, with a hint when nothing serves it.
 void report_telemetry_error(const std::system_error& e, const telemetry_target& target) {
     std::fprintf(stderr, "ringcast: %s\n", e.what());
@@ -581,22 +586,10 @@ json_value query_value(telemetry_client& t, const std::string& command) {
 }
 
 
-int run_stats(int argc, char** argv) {
-    telemetry_target target;
-    bool json = false;
-    const auto operands = parse_options(argc, argv, [&](int c, std::string_view arg) {
-        switch (c) {
-        case 'f':
-            target.prefix = arg;
-            break;
-        case 'S':
-            target.socket_path = arg;
-            break;
-        case 'j':
-            json = true;
-            break;
-        }
-    });
+int run_stats(const command_line& cl) {
+    const telemetry_target& target = cl.target;
+    const bool json = cl.json;
+    const std::vector<std::string>& operands = cl.operands;
     if (operands.size() > 1) {
         throw usage_error("stats: one COMMAND at most");
     }
@@ -685,26 +678,11 @@ std::string fit_to_terminal(const std::string& frame) {
     return out;
 }
 
-int run_top(int argc, char** argv) {
-    telemetry_target target;
-    double interval_s = 1;
-    uint64_t count = 0;
-    const auto operands = parse_options(argc, argv, [&](int c, std::string_view arg) {
-        switch (c) {
-        case 'f':
-            target.prefix = arg;
-            break;
-        case 'S':
-            target.socket_path = arg;
-            break;
-        case 'i':
-            interval_s = parse_non_negative("--interval", arg);
-            break;
-        case 'n':
-            count = parse_count("--count", arg);
-            break;
-        }
-    });
+int run_top(const command_line& cl) {
+    const telemetry_target& target = cl.target;
+    const double interval_s = cl.interval_s.value_or(1);
+    const uint64_t count = cl.count.value_or(0);
+    const std::vector<std::string>& operands = cl.operands;
     if (!operands.empty()) {
         throw usage_error("top: unexpected argument '" + operands[0] + "'");
     }
@@ -773,19 +751,19 @@ int main(int argc, char** argv) {
     const std::string_view command = argv[1];
     try {
         if (command == "sub") {
-            return run_sub(argc - 1, argv + 1);
+            return run_sub(parse_command_line(argc - 1, argv + 1));
         }
         if (command == "pub") {
-            return run_pub(argc - 1, argv + 1);
+            return run_pub(parse_command_line(argc - 1, argv + 1));
         }
         if (command == "ping") {
-            return run_ping(argc - 1, argv + 1);
+            return run_ping(parse_command_line(argc - 1, argv + 1));
         }
         if (command == "stats") {
-            return run_stats(argc - 1, argv + 1);
+            return run_stats(parse_command_line(argc - 1, argv + 1));
         }
         if (command == "top") {
-            return run_top(argc - 1, argv + 1);
+            return run_top(parse_command_line(argc - 1, argv + 1));
         }
         if (command == "-h" || command == "--help" || command == "help") {
             throw help_requested{};

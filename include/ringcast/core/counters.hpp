@@ -44,22 +44,14 @@ namespace ringcast {
     X(tx_full, "TX queue refused the packet")                                                                \
     X(err_rate_limited, "ERR reply suppressed by the per-source rate limit")
 
-enum class drop : uint8_t {
-#define RINGCAST_X(name, doc) name,
-    RINGCAST_DROP_REASONS(RINGCAST_X)
-#undef RINGCAST_X
-};
+// What each list expands to: an enum value, its name, its meaning.
+#define RINGCAST_ENUM_VALUE(name, ...) name,
+#define RINGCAST_NAME(name, ...) std::string_view{#name},
+#define RINGCAST_DOC(name, doc) std::string_view{doc},
 
-inline constexpr std::array drop_names = {
-#define RINGCAST_X(name, doc) std::string_view{#name},
-    RINGCAST_DROP_REASONS(RINGCAST_X)
-#undef RINGCAST_X
-};
-inline constexpr std::array drop_docs = {
-#define RINGCAST_X(name, doc) std::string_view{doc},
-    RINGCAST_DROP_REASONS(RINGCAST_X)
-#undef RINGCAST_X
-};
+enum class drop : uint8_t { RINGCAST_DROP_REASONS(RINGCAST_ENUM_VALUE) };
+inline constexpr std::array drop_names = {RINGCAST_DROP_REASONS(RINGCAST_NAME)};
+inline constexpr std::array drop_docs = {RINGCAST_DROP_REASONS(RINGCAST_DOC)};
 inline constexpr size_t drop_count = drop_names.size();
 static_assert(drop_docs.size() == drop_count);
 
@@ -99,17 +91,8 @@ private:
     X(gap_lost)                                                                                              \
     X(retain_evicted)
 
-enum class metric : uint8_t {
-#define RINGCAST_X(name) name,
-    RINGCAST_STATS(RINGCAST_X)
-#undef RINGCAST_X
-};
-
-inline constexpr std::array metric_names = {
-#define RINGCAST_X(name) std::string_view{#name},
-    RINGCAST_STATS(RINGCAST_X)
-#undef RINGCAST_X
-};
+enum class metric : uint8_t { RINGCAST_STATS(RINGCAST_ENUM_VALUE) };
+inline constexpr std::array metric_names = {RINGCAST_STATS(RINGCAST_NAME)};
 inline constexpr size_t metric_count = metric_names.size();
 
 // X(name) for the levels a worker reports (summed over workers).
@@ -122,17 +105,8 @@ inline constexpr size_t metric_count = metric_names.size();
     X(retained)                                                                                              \
     X(last_values)
 
-enum class gauge : uint8_t {
-#define RINGCAST_X(name) name,
-    RINGCAST_GAUGES(RINGCAST_X)
-#undef RINGCAST_X
-};
-
-inline constexpr std::array gauge_names = {
-#define RINGCAST_X(name) std::string_view{#name},
-    RINGCAST_GAUGES(RINGCAST_X)
-#undef RINGCAST_X
-};
+enum class gauge : uint8_t { RINGCAST_GAUGES(RINGCAST_ENUM_VALUE) };
+inline constexpr std::array gauge_names = {RINGCAST_GAUGES(RINGCAST_NAME)};
 inline constexpr size_t gauge_count = gauge_names.size();
 
 // One per lcore, cache-aligned so lcores never share a line.

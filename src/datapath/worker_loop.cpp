@@ -18,8 +18,10 @@ namespace {
 
 // Topic ids looked at per housekeeping call by the idle sweep.
 constexpr uint32_t sweep_slice = 256;
-// Ids looked at per housekeeping call by each telemetry list's scan.
-constexpr uint32_t snapshot_slice = 4096;
+// Ids looked at per housekeeping call by each telemetry list's scan: as the
+// idle sweep, a few microseconds of the loop's time at most. (4096 made
+// p99 at 1 M msg/s worse: tens of microseconds a pass, many passes in a row.)
+constexpr uint32_t snapshot_slice = sweep_slice;
 
 // A PUB on its way through the batch: sequenced into its topic, then
 // delivered, then finished. Trivial on purpose: a batch's array of them is

@@ -34,8 +34,6 @@ struct filter_spec {
     bool wildcard = false;             // '+' or '#' in `filter`
 
     [[nodiscard]] bool shared() const noexcept { return !group.empty(); }
-    // Bytes of the text before `filter`: "$share/" + GROUP + "/", or 0.
-    [[nodiscard]] size_t filter_offset() const noexcept { return shared() ? share_prefix_len + group.size() + 1 : 0; }
 
     static constexpr size_t share_prefix_len = 7; // "$share/"
     // The spec of `text` again from its parts (what a ring item carries).

@@ -53,9 +53,6 @@ uint32_t worker_poll(worker_state& w, lcore_ctx& lc, uint64_t now) noexcept;
 // Idle topics forgotten and the telemetry lists advanced, a slice per call.
 void worker_housekeeping(worker_state& w, lcore_ctx& lc, uint64_t now) noexcept;
 
-// Frees the topic's retained messages and RETAIN value.
-void drop_history(worker_state& w, uint32_t tid) noexcept;
-
 // Frees every retained message and RETAIN value of the worker (shutdown).
 void release_retained(worker_state& w) noexcept;
 

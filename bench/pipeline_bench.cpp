@@ -85,7 +85,8 @@ public:
     // A UDP datagram from client_ip:src_port to the appliance.
     [[nodiscard]] std::vector<std::byte> packet(uint16_t src_port, std::span<const std::byte> data) const {
         std::vector<std::byte> p(l2l4_len + data.size());
-        write_udp_headers(p, client_mac, _mac, client_ip, app_ip, src_port, 7700, static_cast<uint16_t>(data.size()));
+        write_udp_headers(p, client_mac, _mac, client_ip, app_ip, src_port, 7700,
+                          static_cast<uint16_t>(data.size()));
         std::memcpy(p.data() + l2l4_len, data.data(), data.size());
         return p;
     }

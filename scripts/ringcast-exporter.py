@@ -47,6 +47,10 @@ STATS_COUNTERS = {
     "rx_frames": "RCP/1 frames parsed",
     "pub_frames": "PUB frames accepted",
     "deliveries": "MSG frames sent to subscribers",
+    "datagrams": "Datagrams the deliveries left in (several frames each when coalesced)",
+    "frames_copied": "Delivered frames copied into their datagram (below tx.copy_below)",
+    "frames_referenced": "Delivered frames sent by reference to the shared payload",
+    "in_place": "1 to 1 deliveries sent in the received mbuf itself",
     "tx_packets": "Packets transmitted on every port",
     "arp_replies": "ARP requests answered",
     "icmp_replies": "ICMP echo requests answered",
@@ -226,6 +230,19 @@ class RingcastCollector:
                 if _num(n) is not None:
                     f.add_metric([reason], n)
             out.append(f)
+        per_datagram = st.get("frames_per_datagram")
+        if isinstance(per_datagram, dict):
+            f = CounterMetricFamily("ringcast_frames_per_datagram",
+                                    "Delivery datagrams by the number of MSG frames they carried",
+                                    labels=["frames"])
+            for bucket, n in per_datagram.items():
+                if _num(n) is not None:
+                    f.add_metric([bucket], n)
+            out.append(f)
+        if _num(st.get("frames_per_datagram_milli")) is not None:
+            out.append(GaugeMetricFamily("ringcast_frames_per_datagram_milli",
+                                         "Mean MSG frames per delivery datagram since start, times 1000",
+                                         value=st["frames_per_datagram_milli"]))
         pools = st.get("mempools")
         if isinstance(pools, dict):
             in_use = GaugeMetricFamily("ringcast_mempool_in_use", "Mbufs of the pool in use", labels=["pool"])

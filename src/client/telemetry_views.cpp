@@ -22,7 +22,6 @@ bool printable(std::string_view s) {
     return std::all_of(s.begin(), s.end(), [](char c) { return c >= 0x20 && c < 0x7f; });
 }
 
-
 // Cells printed in columns as wide as their widest cell, aligned as `align`
 // says per column ('l' text, 'r' numbers; past its end, 'r'). An empty
 // header prints no header line.
@@ -119,8 +118,10 @@ std::vector<size_t> topics_by_subscribers(const json_value& topics) {
 
 // Keys of /ringcast/stats shown in their own sections rather than as totals.
 bool sectioned_stat(std::string_view key) {
-    // malformed repeats drops.malformed; drops_total heads the drops section.
-    return key == "drops" || key == "mempools" || key == "malformed" || key == "drops_total";
+    // malformed repeats drops.malformed; drops_total heads the drops section;
+    // the mean frames per datagram has its own line.
+    return key == "drops" || key == "mempools" || key == "malformed" || key == "drops_total" ||
+           key == "frames_per_datagram" || key == "frames_per_datagram_milli";
 }
 
 void summarize_totals(std::string& out, const json_value& st) {
@@ -132,6 +133,20 @@ void summarize_totals(std::string& out, const json_value& st) {
         }
     }
     t.render(out, "  ");
+}
+
+// "Frames per datagram: mean 3.25 (1: 120, 2_3: 40, ...)" when anything was delivered.
+void summarize_datagrams(std::string& out, const json_value& st) {
+    const json_value& hist = st["frames_per_datagram"];
+    if (hist.size() == 0 || st["datagrams"].as_u64() == 0) {
+        return;
+    }
+    out += "\nFrames per datagram: mean " +
+           format("%.2f", static_cast<double>(st["frames_per_datagram_milli"].as_u64()) / 1000) + " (";
+    for (size_t i = 0; i < hist.size(); ++i) {
+        out += (i == 0 ? "" : ", ") + hist.key(i) + ": " + num(hist.at(i));
+    }
+    out += ")\n";
 }
 
 void summarize_drops(std::string& out, const json_value& st) {
@@ -288,10 +303,12 @@ void summarize_subscribers(std::string& out, const json_value& subs) {
 std::string stats_summary(const stats_replies& r) {
     std::string out;
     if (r.config.is_object()) {
-        out += "ringcastd " + r.config["path"].as_string() + "  file prefix " + r.config["file_prefix"].as_string() +
-               "  UDP port " + num(r.config["udp_port"]) + "  lease " + num(r.config["lease_s"]) + " s\n\n";
+        out += "ringcastd " + r.config["path"].as_string() + "  file prefix " +
+               r.config["file_prefix"].as_string() + "  UDP port " + num(r.config["udp_port"]) + "  lease " +
+               num(r.config["lease_s"]) + " s\n\n";
     }
     summarize_totals(out, r.stats);
+    summarize_datagrams(out, r.stats);
     summarize_drops(out, r.stats);
     summarize_mempools(out, r.stats);
     summarize_lcores(out, r.lcores);
@@ -325,8 +342,8 @@ const json_value* member(const json_value* obj, std::string_view key) {
 
 } // namespace
 
-std::string top_frame(const top_sample& cur, const top_sample* prev, std::string_view prefix, double interval_s,
-                      std::string_view clock) {
+std::string top_frame(const top_sample& cur, const top_sample* prev, std::string_view prefix,
+                      double interval_s, std::string_view clock) {
     const double dt = prev != nullptr ? std::chrono::duration<double>(cur.at - prev->at).count() : 0;
     const json_value& st = cur.stats;
     const json_value* prev_stats = prev != nullptr ? &prev->stats : nullptr;

@@ -19,8 +19,10 @@ namespace ringcast {
 
 namespace {
 
-// Replies are at most 42 + 16 + 255 (topic) + 64 (PONG echo) bytes.
-constexpr uint16_t header_data_room = 512;
+// Header mbufs carry replies (at most 42 + 16 + 255 + 64 bytes) and the
+// first segment of every delivery, where coalescing copies small frames: as
+// much room as a received frame can have.
+constexpr uint16_t header_data_room = RTE_MBUF_DEFAULT_DATAROOM;
 
 rte_mempool* make_pool(const std::string& name, uint32_t n, uint32_t cache, uint16_t data_room) {
     rte_mempool* mp =
@@ -84,6 +86,9 @@ appliance::appliance(const config& cfg) : _cfg(cfg) {
             auto ws = std::make_unique<worker_state>(settings.tables, settings.worker);
             ws->headers = headers;
             ws->indirect = indirect;
+            for (size_t p = 0; p < _ports.size(); ++p) {
+                ws->tx_limits[p] = tx_limits_for(cfg.tx, _ports[p].tx_max_segments, header_data_room);
+            }
             _workers.push_back(std::move(ws));
         }
         for (size_t i = 0; i < io_lcores.size(); ++i) {

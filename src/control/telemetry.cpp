@@ -74,7 +74,11 @@ void fill_stats(const appliance& app, tel* d) {
     std::array<uint64_t, metric_count> stats{};
     std::array<uint64_t, drop_count> drops{};
     std::array<uint64_t, gauge_count> gauges{};
+    std::array<uint64_t, datagram_frame_bounds.size()> per_datagram{};
     for (const auto& lc : app.lcores()) {
+        for (size_t i = 0; i < per_datagram.size(); ++i) {
+            per_datagram[i] += lc->counters.datagram_frames[i].get();
+        }
         for (size_t i = 0; i < metric_count; ++i) {
             stats[i] += lc->counters.stats[i].get();
         }
@@ -92,6 +96,14 @@ void fill_stats(const appliance& app, tel* d) {
     for (size_t i = 0; i < gauge_count; ++i) {
         add_u64(d, gauge_names[i], gauges[i]);
     }
+    tel* hist = child_dict();
+    for (size_t i = 0; i < per_datagram.size(); ++i) {
+        add_u64(hist, datagram_frame_names[i], per_datagram[i]);
+    }
+    rte_tel_data_add_dict_container(d, "frames_per_datagram", hist, 0);
+    const uint64_t datagrams = stats[static_cast<size_t>(metric::datagrams)];
+    const uint64_t deliveries = stats[static_cast<size_t>(metric::deliveries)];
+    add_u64(d, "frames_per_datagram_milli", datagrams == 0 ? 0 : deliveries * 1000 / datagrams);
     tel* dd = child_dict();
     uint64_t total = 0;
     for (size_t i = 0; i < drop_count; ++i) {
@@ -257,6 +269,9 @@ void fill_config(const appliance& app, tel* d) {
     add_u64(d, "retention_last_values", c.retention.last_values);
     add_u64(d, "dedup_window_ms", c.qos.dedup_window_ms);
     add_u64(d, "nack_rate", c.repair.nack_rate);
+    add_u64(d, "coalesce", c.tx.coalesce ? 1 : 0);
+    add_u64(d, "mtu", c.tx.mtu);
+    add_u64(d, "copy_below", c.tx.copy_below);
     add_u64(d, "inject_loss_ppm", c.debug.inject_loss_ppm);
 }
 

@@ -597,6 +597,12 @@ void read_repair(section& s, repair_config& r) {
     s.integer("nack_burst", r.nack_burst, 1, 16'777'216);
 }
 
+void read_tx(section& s, tx_config& t) {
+    s.boolean("coalesce", t.coalesce);
+    s.integer("mtu", t.mtu, 576, 9000);
+    s.integer("copy_below", t.copy_below, 0, 9000);
+}
+
 void read_debug(section& s, debug_config& d) {
     s.fraction_ppm(debug_only_key, d.inject_loss_ppm, max_inject_loss);
 }
@@ -692,6 +698,7 @@ void read_root(error_sink& sink, const toml::table& table, config& cfg) {
     root.table("retention", [&](section& s) { read_retention(s, cfg.retention, cfg.limits.topic_len); });
     root.table("qos", [&](section& s) { read_qos(s, cfg.qos); });
     root.table("repair", [&](section& s) { read_repair(s, cfg.repair); });
+    root.table("tx", [&](section& s) { read_tx(s, cfg.tx); });
     root.table("debug", [&](section& s) { read_debug(s, cfg.debug); });
     root.reject_unknown();
     check_retention_fits_pools(sink, table, cfg);

@@ -61,7 +61,8 @@ uint32_t keep_policy::keep_for(std::span<const std::byte> topic) const noexcept 
         const node& n = _nodes[at];
         const auto first = _edges.begin() + n.first_edge;
         const auto last = first + n.n_edges;
-        const auto e = std::lower_bound(first, last, c, [](const edge& x, std::byte b) { return x.label < b; });
+        const auto e =
+            std::lower_bound(first, last, c, [](const edge& x, std::byte b) { return x.label < b; });
         if (e == last || e->label != c) {
             break;
         }

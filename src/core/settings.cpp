@@ -1,5 +1,7 @@
 #include <ringcast/core/settings.hpp>
 
+#include <algorithm>
+
 namespace ringcast {
 
 lcore_settings derive_settings(const config& cfg, uint64_t hz) {
@@ -21,7 +23,8 @@ lcore_settings derive_settings(const config& cfg, uint64_t hz) {
     s.worker = worker_settings{
         .hz = hz,
         // A worker with no room for history keeps none, whatever a topic asks for.
-        .keep = retain_capacity == 0 ? keep_policy{} : keep_policy(cfg.retention.keep, cfg.retention.prefixes),
+        .keep =
+            retain_capacity == 0 ? keep_policy{} : keep_policy(cfg.retention.keep, cfg.retention.prefixes),
         .retain_capacity = retain_capacity,
         .last_values = cfg.retention.last_values / n_workers,
         .topic_idle_ticks = hz * cfg.limits.topic_idle_s,
@@ -35,6 +38,15 @@ lcore_settings derive_settings(const config& cfg, uint64_t hz) {
         .nack_burst = cfg.repair.nack_burst,
     };
     return s;
+}
+
+coalesce_limits tx_limits_for(const tx_config& tx, uint32_t port_max_segments, uint32_t copy_room) noexcept {
+    constexpr uint32_t ipv4_udp_headers = 28;
+    return coalesce_limits{.enabled = tx.coalesce,
+                           .max_bytes = tx.mtu - ipv4_udp_headers,
+                           .max_segments = std::clamp<uint32_t>(port_max_segments, 1, max_tx_segments),
+                           .copy_room = copy_room,
+                           .copy_below = tx.copy_below};
 }
 
 } // namespace ringcast

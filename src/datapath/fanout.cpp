@@ -97,6 +97,75 @@ rte_mbuf* build_replay(const port_info& port, rte_mempool* headers, rte_mempool*
     return h;
 }
 
+rte_mbuf* build_datagram(const port_info& port, rte_mempool* headers, rte_mempool* indirect,
+                         const delivery_target& to, std::span<const datagram_piece> pieces,
+                         lcore_counters& c) noexcept {
+    rte_mbuf* h = rte_pktmbuf_alloc(headers);
+    if (h == nullptr) {
+        return nullptr;
+    }
+    h->data_len = l2l4_len; // written last, once the length is known
+    rte_mbuf* tail = h;
+    bool tail_copies = true; // the tail takes copies: the header mbuf, or a copy segment
+    uint32_t bytes = 0;
+    uint32_t copied = 0;
+    uint32_t referenced = 0;
+    const auto fail = [&]() noexcept {
+        rte_pktmbuf_free(h); // the chain so far, the references it took with it
+        return nullptr;
+    };
+    for (size_t i = 0; i < pieces.size(); ++i) {
+        const datagram_piece& p = pieces[i];
+        const auto* src = rte_pktmbuf_mtod(p.frame, const std::byte*);
+        if (p.part.copy != 0) {
+            if (!tail_copies || rte_pktmbuf_tailroom(tail) < p.part.copy) {
+                rte_mbuf* seg = rte_pktmbuf_alloc(headers);
+                if (seg == nullptr) {
+                    return fail();
+                }
+                tail->next = seg;
+                tail = seg;
+                ++h->nb_segs;
+                tail_copies = true;
+            }
+            auto* dst = rte_pktmbuf_mtod_offset(tail, std::byte*, tail->data_len);
+            std::memcpy(dst, src, p.part.copy);
+            if (p.or_flags != 0) { // a whole header was copied
+                dst[frame_off::flags] |= std::byte{p.or_flags};
+            }
+            tail->data_len = static_cast<uint16_t>(tail->data_len + p.part.copy);
+            ++copied;
+        }
+        if (p.part.ref != 0) {
+            rte_mbuf* seg = p.frame;
+            if (i + 1 == pieces.size() && p.part.copy == 0) {
+                rte_mbuf_refcnt_update(seg, 1); // the shared frame ends the packet: no view needed
+            } else {
+                seg = rte_pktmbuf_clone(p.frame, indirect);
+                if (seg == nullptr) {
+                    return fail();
+                }
+                rte_pktmbuf_adj(seg, static_cast<uint16_t>(p.part.copy));
+            }
+            tail->next = seg;
+            tail = seg;
+            ++h->nb_segs;
+            tail_copies = false;
+            ++referenced;
+        }
+        bytes += p.part.copy + p.part.ref;
+    }
+    h->pkt_len = l2l4_len + bytes;
+    write_udp_headers(mbuf_bytes(h, l2l4_len), port.id.mac, to.mac, port.id.ipv4, to.ip, port.id.udp_port,
+                      to.port, static_cast<uint16_t>(bytes));
+    c.count(metric::frames_copied, copied);
+    c.count(metric::frames_referenced, referenced);
+    if (!port.multi_seg_tx) {
+        c.count(metric::copy_fallbacks, copied);
+    }
+    return h;
+}
+
 void fanout_batch::build(rte_mbuf* frame, uint16_t port) noexcept {
     port_batch& b = _batches[port];
     std::array<rte_mbuf*, burst_size> pkts;

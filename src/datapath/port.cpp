@@ -50,6 +50,7 @@ port_info open_port(const port_config& cfg, uint16_t udp_port, uint16_t n_rx, ui
         conf.rx_adv_conf.rss_conf.rss_hf = info.flow_type_rss_offloads & (RTE_ETH_RSS_IP | RTE_ETH_RSS_UDP);
     }
     p.multi_seg_tx = (info.tx_offload_capa & RTE_ETH_TX_OFFLOAD_MULTI_SEGS) != 0;
+    p.tx_max_segments = p.multi_seg_tx ? std::max<uint16_t>(info.tx_desc_lim.nb_mtu_seg_max, 1) : 1;
     if (p.multi_seg_tx) {
         conf.txmode.offloads |= RTE_ETH_TX_OFFLOAD_MULTI_SEGS;
     }

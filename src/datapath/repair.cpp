@@ -87,7 +87,8 @@ void repairer::replay(uint32_t tid, uint64_t from, uint64_t to, bool for_nack) n
 } // namespace
 
 void serve_history(worker_state& w, lcore_ctx& lc, uint64_t now, const reply_to& to, subscriber_record& s,
-                   const sub_outcome& o, const filter_spec& filter, std::optional<uint64_t> replay_from) noexcept {
+                   const sub_outcome& o, const filter_spec& filter,
+                   std::optional<uint64_t> replay_from) noexcept {
     if (o.shared) {
         return; // a group shares live traffic; history is for plain subscribers
     }
@@ -115,7 +116,8 @@ void serve_history(worker_state& w, lcore_ctx& lc, uint64_t now, const reply_to&
     }
 }
 
-void serve_nack(worker_state& w, lcore_ctx& lc, uint64_t now, const ring_item& item, const frame_view& f) noexcept {
+void serve_nack(worker_state& w, lcore_ctx& lc, uint64_t now, const ring_item& item,
+                const frame_view& f) noexcept {
     lc.counters.count(metric::nacks);
     const uint32_t sid = w.table.find_subscriber(item.src);
     if (sid == no_id) {

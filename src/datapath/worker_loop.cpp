@@ -16,6 +16,8 @@ namespace ringcast {
 
 namespace {
 
+// Frames one datagram can hold: a 9000-byte MTU of the smallest frames.
+constexpr size_t max_datagram_frames = 9000 / frame_header_size + 1;
 // Topic ids looked at per housekeeping call by the idle sweep.
 constexpr uint32_t sweep_slice = 256;
 // Ids looked at per housekeeping call by each telemetry list's scan: as the
@@ -31,6 +33,9 @@ struct sequenced_pub {
     uint32_t tid;       // no_id: a QoS 2 retry, acknowledged and not delivered
     uint64_t topic_seq; // the seq it got (for a retry: the one the first copy got)
     uint64_t pub_seq;   // the publisher's, which the MSG rewrite overwrote in the frame
+    bool kept;          // retention or RETAIN takes a reference in finish()
+    bool sent;          // the received mbuf itself went out (in place): finish() must not free it
+    uint32_t targets;   // deliveries planned
 };
 static_assert(std::is_trivially_default_constructible_v<sequenced_pub>);
 
@@ -58,12 +63,18 @@ public:
     void apply_control(const ring_item& item) noexcept;
     // Dedup, topic record, seq and the MSG rewrite for each PUB; a PUB that
     // goes no further (nobody listens, table full) is answered and freed here.
-    [[nodiscard]] std::span<const sequenced_pub> sequence(std::span<const ring_item> pubs,
-                                                          std::span<sequenced_pub> out) noexcept;
-    // Each PUB's targets (target_planner), built into packets and queued.
-    void emit(std::span<const sequenced_pub> pubs) noexcept;
+    [[nodiscard]] std::span<sequenced_pub> sequence(std::span<const ring_item> pubs,
+                                                    std::span<sequenced_pub> out) noexcept;
+    // Each PUB's targets (target_planner) gathered into datagrams
+    // (coalescer), built and queued.
+    void emit(std::span<sequenced_pub> pubs) noexcept;
     // QoS ACKs, RETAIN values and retention; our reference goes (or stays retained).
     void finish(std::span<const sequenced_pub> pubs) noexcept;
+    // Builds and queues every datagram of the plan. `whole`: the plan holds
+    // every delivery of the batch, so a count of one is the message's only one.
+    void send_plan(std::span<sequenced_pub> pubs, bool whole) noexcept;
+    void send_datagram(subscriber_record& s, std::span<const datagram_piece> pieces) noexcept;
+    void send_in_place(subscriber_record& s, rte_mbuf* m) noexcept;
 
 private:
     static reply_to source_of(const ring_item& item) noexcept { return {item.src, item.src_mac}; }
@@ -148,7 +159,8 @@ bool worker_pass::subscribe(const ring_item& item, const frame_view& f) noexcept
         _c.count(drop::limit);
         if (item.kind == item_kind::frame) {
             reply(item, op::err, static_cast<uint8_t>(err_code::limit), f.seq,
-                  as_bytes(o.result == sub_result::topic_limit ? "topic table full" : "subscription table full"));
+                  as_bytes(o.result == sub_result::topic_limit ? "topic table full"
+                                                               : "subscription table full"));
         }
         return false;
     }
@@ -165,8 +177,8 @@ bool worker_pass::subscribe(const ring_item& item, const frame_view& f) noexcept
     return true;
 }
 
-std::span<const sequenced_pub> worker_pass::sequence(std::span<const ring_item> pubs,
-                                                     std::span<sequenced_pub> out) noexcept {
+std::span<sequenced_pub> worker_pass::sequence(std::span<const ring_item> pubs,
+                                               std::span<sequenced_pub> out) noexcept {
     size_t n = 0;
     for (const ring_item& item : pubs) {
         const frame_view f = frame_of(item);
@@ -176,7 +188,7 @@ std::span<const sequenced_pub> worker_pass::sequence(std::span<const ring_item> 
             if (const uint64_t first = _w.dedup.find(key, _now); first != 0) {
                 // A retry of what was delivered: acknowledged again, not delivered.
                 _c.count(metric::qos2_duplicates);
-                out[n++] = sequenced_pub{&item, no_id, first, f.seq};
+                out[n++] = sequenced_pub{&item, no_id, first, f.seq, false, false, 0};
                 continue;
             }
         }
@@ -192,7 +204,8 @@ std::span<const sequenced_pub> worker_pass::sequence(std::span<const ring_item> 
             if (tid == no_id) {
                 _c.count(drop::limit);
                 if (qos != 0) {
-                    reply(item, op::err, static_cast<uint8_t>(err_code::limit), f.seq, as_bytes("topic table full"));
+                    reply(item, op::err, static_cast<uint8_t>(err_code::limit), f.seq,
+                          as_bytes("topic table full"));
                 }
                 rte_pktmbuf_free(item.m);
                 continue;
@@ -208,27 +221,122 @@ std::span<const sequenced_pub> worker_pass::sequence(std::span<const ring_item> 
         if (qos == 2 && _w.dedup.record(key, seq, _now)) {
             _c.count(metric::dedup_evicted);
         }
-        out[n++] = sequenced_pub{&item, tid, seq, f.seq};
+        const bool kept = t.keep != 0 || (f.flags & flags::retain) != 0;
+        out[n++] = sequenced_pub{&item, tid, seq, f.seq, kept, false, 0};
     }
     return out.first(n);
 }
 
-void worker_pass::emit(std::span<const sequenced_pub> pubs) noexcept {
-    fanout_batch batch(_lc.ports, _lc.tx, _w.headers, _c);
-    for (const sequenced_pub& p : pubs) {
+void worker_pass::emit(std::span<sequenced_pub> pubs) noexcept {
+    coalescer& plan = _w.plan;
+    plan.reset(_w.tx_limits);
+    bool whole = true; // the plan holds the whole batch (not sent in parts)
+    for (size_t i = 0; i < pubs.size(); ++i) {
+        sequenced_pub& p = pubs[i];
         if (p.tid == no_id) {
             continue;
         }
-        rte_mbuf* m = p.item->m;
         const frame_view f = frame_of(*p.item);
-        _w.planner.plan(_w.table, p.tid, f.topic, _now, _c, [&](subscriber_record& s) { batch.add(m, s); });
-        batch.flush(m);
+        const auto msg = static_cast<uint16_t>(i);
+        _w.planner.plan(_w.table, p.tid, f.topic, _now, _c, [&](subscriber_record& s) {
+            ++p.targets;
+            if (!plan.add(s, msg, f.size)) {
+                send_plan(pubs, false);
+                whole = false;
+                plan.reset(_w.tx_limits);
+                (void)plan.add(s, msg, f.size); // an empty plan has room
+            }
+        });
     }
+    send_plan(pubs, whole);
+}
+
+void worker_pass::send_plan(std::span<sequenced_pub> pubs, bool whole) noexcept {
+    const coalescer& plan = _w.plan;
+    // Lone frames by reference go through one fanout_batch per frame: one
+    // refcount update for all of them. Datagrams leave in plan order, so
+    // the batch is flushed before any other datagram and at a new frame.
+    fanout_batch lone(_lc.ports, _lc.tx, _w.headers, _c);
+    rte_mbuf* lone_frame = nullptr;
+    const auto flush_lone = [&] {
+        if (lone_frame != nullptr) {
+            lone.flush(lone_frame);
+            lone_frame = nullptr;
+        }
+    };
+    for (const planned_datagram& d : plan.datagrams()) {
+        subscriber_record& s = *d.to;
+        const planned_frame& first = plan.frame(d.first_frame);
+        sequenced_pub& p = pubs[first.msg];
+        rte_mbuf* m = p.item->m;
+        if (d.n_frames == 1) {
+            // In place: the one delivery of a frame that came alone in its
+            // datagram, kept by nobody, leaves in the received mbuf itself.
+            if (whole && p.targets == 1 && !p.kept && RTE_MBUF_DIRECT(m) && rte_mbuf_refcnt_read(m) == 1 &&
+                rte_pktmbuf_headroom(m) >= l2l4_len) {
+                flush_lone();
+                send_in_place(s, m);
+                p.sent = true;
+                continue;
+            }
+            if (first.part.copy == 0) {
+                if (m != lone_frame) {
+                    flush_lone();
+                    lone_frame = m;
+                }
+                lone.add(m, s);
+                continue;
+            }
+        }
+        flush_lone();
+        std::array<datagram_piece, max_datagram_frames> pieces;
+        size_t n = 0;
+        for (uint16_t f = d.first_frame; f != coalescer::end_of_frames; f = plan.frame(f).next) {
+            pieces[n++] = datagram_piece{pubs[plan.frame(f).msg].item->m, plan.frame(f).part, 0};
+        }
+        send_datagram(s, std::span{pieces.data(), n});
+    }
+    flush_lone();
+}
+
+void worker_pass::send_datagram(subscriber_record& s, std::span<const datagram_piece> pieces) noexcept {
+    const uint16_t port = s.ep.port_id;
+    rte_mbuf* pkt = build_datagram(_lc.ports[port], _w.headers, _w.indirect,
+                                   delivery_target{s.mac, s.ep.ip, s.ep.port}, pieces, _c);
+    const auto frames = static_cast<uint32_t>(pieces.size());
+    if (pkt == nullptr) {
+        _c.count(drop::pool_empty, frames);
+        s.stats.drops += frames;
+        return;
+    }
+    tx_push(_lc.tx[port], pkt, _c);
+    _c.count_datagram(frames);
+    s.stats.deliveries += frames;
+}
+
+void worker_pass::send_in_place(subscriber_record& s, rte_mbuf* m) noexcept {
+    const auto flen = static_cast<uint16_t>(rte_pktmbuf_data_len(m));
+    auto* h = reinterpret_cast<std::byte*>(rte_pktmbuf_prepend(m, l2l4_len));
+    const port_info& port = _lc.ports[s.ep.port_id];
+    write_udp_headers({h, l2l4_len}, port.id.mac, s.mac, port.id.ipv4, s.ep.ip, port.id.udp_port, s.ep.port,
+                      flen);
+    tx_push(_lc.tx[s.ep.port_id], m, _c);
+    _c.count(metric::in_place);
+    _c.count_datagram(1);
+    ++s.stats.deliveries;
 }
 
 void worker_pass::finish(std::span<const sequenced_pub> pubs) noexcept {
     for (const sequenced_pub& p : pubs) {
         const ring_item& item = *p.item;
+        if (p.sent) {
+            // Gone out in place: nothing kept it, so all that is left is the ACK.
+            if ((item.flags & flags::qos_mask) != 0) {
+                ack_with_seq(item, p.pub_seq, p.topic_seq);
+                _c.count(metric::qos_acks);
+            }
+            continue;
+        }
         if (p.tid == no_id) {
             ack_with_seq(item, p.pub_seq, p.topic_seq);
             rte_pktmbuf_free(item.m);
@@ -283,7 +391,8 @@ void apply_burst(worker_pass& pass, std::span<const ring_item> items) noexcept {
             items = items.subspan(1);
             continue;
         }
-        const size_t run = static_cast<size_t>(std::find_if_not(items.begin(), items.end(), is_pub) - items.begin());
+        const size_t run =
+            static_cast<size_t>(std::find_if_not(items.begin(), items.end(), is_pub) - items.begin());
         std::array<sequenced_pub, burst_size> seq;
         const auto pubs = pass.sequence(items.first(run), seq);
         pass.emit(pubs);
@@ -350,7 +459,10 @@ void advance_snapshots(worker_state& w, uint64_t now, uint64_t hz) noexcept {
             if (!t.live) {
                 return;
             }
-            topic_entry e{.seq = t.seq, .subscribers = t.n_subs, .retained = w.retained.held(id), .len = t.len,
+            topic_entry e{.seq = t.seq,
+                          .subscribers = t.n_subs,
+                          .retained = w.retained.held(id),
+                          .len = t.len,
                           .name = {}};
             const auto name = table.topic_name(id);
             std::memcpy(e.name.data(), name.data(), name.size());

@@ -216,6 +216,10 @@ class Observe(tb.DaemonTestCase):
         self.assertEqual(reasons, set(st["drops"]))
         self.assertEqual(samples[("ringcast_drops_total", frozenset({("reason", "malformed")}))],
                          st["drops"]["malformed"])
+        # The histogram of frames per datagram counts every datagram once.
+        self.assertEqual(sum(st["frames_per_datagram"].values()), st["datagrams"])
+        for bucket, n in st["frames_per_datagram"].items():
+            self.assertEqual(samples[("ringcast_frames_per_datagram_total", frozenset({("frames", bucket)}))], n)
         for pool, p in st["mempools"].items():
             label = frozenset({("pool", pool)})
             self.assertEqual(samples[("ringcast_mempool_size", label)], p["size"])

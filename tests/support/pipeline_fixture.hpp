@@ -131,6 +131,10 @@ protected:
         cfg.rings.size = ring_size;
         cfg.rcp.err_per_s = 1000;
         cfg.limits.topics = 1024;
+        // The pre-coalescing wire unless a test asks: one frame per
+        // datagram, each by reference (tests of coalescing tune these).
+        cfg.tx.coalesce = false;
+        cfg.tx.copy_below = 0;
         if (tune) {
             tune(cfg);
         }

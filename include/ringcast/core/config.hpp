@@ -120,6 +120,16 @@ struct repair_config {
     bool operator==(const repair_config&) const = default;
 };
 
+// How deliveries leave: several MSG frames for one subscriber in one
+// datagram, and which frames are copied into it rather than referenced.
+struct tx_config {
+    bool coalesce = true;     // false: one frame per datagram
+    uint32_t mtu = 1500;      // IPv4 MTU of the ports: a datagram's frames take at most mtu - 28 bytes
+    uint32_t copy_below = 512; // frames shorter than this are copied into the datagram, longer ones referenced
+
+    bool operator==(const tx_config&) const = default;
+};
+
 // Only for tests and demos; refused anywhere but [debug].
 struct debug_config {
     uint32_t inject_loss_ppm = 0; // live deliveries dropped, per million, deterministically
@@ -138,6 +148,7 @@ struct config {
     retention_config retention;
     qos_config qos;
     repair_config repair;
+    tx_config tx;
     debug_config debug;
     std::string path; // file it came from
 

@@ -77,6 +77,10 @@ private:
     X(rx_frames)                                                                                             \
     X(pub_frames)                                                                                            \
     X(deliveries)                                                                                            \
+    X(datagrams)                                                                                             \
+    X(frames_copied)                                                                                         \
+    X(frames_referenced)                                                                                     \
+    X(in_place)                                                                                              \
     X(tx_packets)                                                                                            \
     X(arp_replies)                                                                                           \
     X(icmp_replies)                                                                                          \
@@ -109,13 +113,26 @@ enum class gauge : uint8_t { RINGCAST_GAUGES(RINGCAST_ENUM_VALUE) };
 inline constexpr std::array gauge_names = {RINGCAST_GAUGES(RINGCAST_NAME)};
 inline constexpr size_t gauge_count = gauge_names.size();
 
+// Frames per delivery datagram, as a small histogram: bucket b holds the
+// datagrams of up to datagram_frame_bounds[b] frames.
+inline constexpr std::array<uint32_t, 5> datagram_frame_bounds = {1, 3, 7, 15, UINT32_MAX};
+inline constexpr std::array<std::string_view, 5> datagram_frame_names = {"1", "2_3", "4_7", "8_15", "16_up"};
+[[nodiscard]] constexpr size_t datagram_frame_bucket(uint32_t frames) noexcept {
+    size_t b = 0;
+    while (frames > datagram_frame_bounds[b]) {
+        ++b;
+    }
+    return b;
+}
+
 // One per lcore, cache-aligned so lcores never share a line.
 struct alignas(64) lcore_counters {
     std::array<counter, metric_count> stats;
     std::array<counter, drop_count> drops;
-    counter busy_cycles;  // TSC cycles spent in iterations that did work
-    counter total_cycles; // TSC cycles in the loop
+    counter busy_cycles;                     // TSC cycles spent in iterations that did work
+    counter total_cycles;                    // TSC cycles in the loop
     std::array<counter, gauge_count> gauges; // set by a worker lcore
+    std::array<counter, datagram_frame_bounds.size()> datagram_frames;
 
     void count(metric s, uint64_t n = 1) noexcept { stats[static_cast<size_t>(s)].add(n); }
     void count(drop d, uint64_t n = 1) noexcept { drops[static_cast<size_t>(d)].add(n); }
@@ -123,6 +140,12 @@ struct alignas(64) lcore_counters {
     void set(gauge g, uint64_t n) noexcept { gauges[static_cast<size_t>(g)].set(n); }
     [[nodiscard]] uint64_t get(drop d) const noexcept { return drops[static_cast<size_t>(d)].get(); }
     [[nodiscard]] uint64_t get(gauge g) const noexcept { return gauges[static_cast<size_t>(g)].get(); }
+    // One delivery datagram of `frames` MSG frames sent.
+    void count_datagram(uint32_t frames) noexcept {
+        count(metric::datagrams);
+        count(metric::deliveries, frames);
+        datagram_frames[datagram_frame_bucket(frames)].add();
+    }
 };
 
 } // namespace ringcast

@@ -3,6 +3,7 @@
 // Derived once at start-up, on the main lcore, before any table is built.
 #pragma once
 
+#include <ringcast/core/coalesce.hpp>
 #include <ringcast/core/config.hpp>
 #include <ringcast/core/keep_policy.hpp>
 #include <ringcast/core/lease_table.hpp>
@@ -42,5 +43,15 @@ struct lcore_settings {
 
 // `cfg` is valid (parse_config accepted it); `hz` is the TSC rate.
 [[nodiscard]] lcore_settings derive_settings(const config& cfg, uint64_t hz);
+
+// Segments a coalesced datagram may have at most, whatever the port allows:
+// past this a chain costs the TX more than copies would.
+inline constexpr uint32_t max_tx_segments = 32;
+
+// What one port allows a coalesced datagram: `tx` ([tx]), the port's own
+// segment limit (1 without multi-segment TX) and the bytes one copy
+// segment holds (the header pool's data room).
+[[nodiscard]] coalesce_limits tx_limits_for(const tx_config& tx, uint32_t port_max_segments,
+                                            uint32_t copy_room) noexcept;
 
 } // namespace ringcast

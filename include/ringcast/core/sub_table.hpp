@@ -78,6 +78,8 @@ struct subscriber_record {
     uint32_t first = no_id; // first subscription of this subscriber
     uint32_t n_subs = 0;
     uint64_t stamp = 0;         // last message it was given, so overlapping filters deliver once
+    uint64_t plan = 0;          // the coalescer's plan its open datagram belongs to (coalesce.hpp)
+    uint32_t plan_datagram = 0; // that datagram, within the plan
     token_bucket delivery_cap;  // optional per-subscriber rate cap
     token_bucket repair;        // NACK and REPLAY service
     subscriber_stats stats;

@@ -15,10 +15,10 @@
 namespace ringcast {
 
 struct delivery_policy {
-    uint64_t hz = 0;        // ticks per second of `now`
-    uint32_t rate = 0;      // limits.delivery_rate: per subscriber per second; 0: no cap
-    uint32_t burst = 1;     // limits.delivery_burst
-    uint32_t loss_ppm = 0;  // debug.inject_loss: deliveries dropped per million
+    uint64_t hz = 0;       // ticks per second of `now`
+    uint32_t rate = 0;     // limits.delivery_rate: per subscriber per second; 0: no cap
+    uint32_t burst = 1;    // limits.delivery_burst
+    uint32_t loss_ppm = 0; // debug.inject_loss: deliveries dropped per million
 
     bool operator==(const delivery_policy&) const = default;
 };
@@ -40,8 +40,8 @@ public:
     // left, evenly spread (injected_loss). Refusals count in `c` and in the
     // subscriber's stats.
     template <class Deliver>
-    void plan(sub_table& table, uint32_t tid, std::span<const std::byte> topic, uint64_t now, lcore_counters& c,
-              Deliver&& deliver) noexcept {
+    void plan(sub_table& table, uint32_t tid, std::span<const std::byte> topic, uint64_t now,
+              lcore_counters& c, Deliver&& deliver) noexcept {
         table.for_each_target(
             tid, topic,
             [&](subscriber_record& s) {
@@ -54,7 +54,8 @@ public:
                 }
             },
             [&](uint32_t group) {
-                subscriber_record* s = table.pick(group, [&](subscriber_record& r) { return under_cap(r, now); });
+                subscriber_record* s =
+                    table.pick(group, [&](subscriber_record& r) { return under_cap(r, now); });
                 if (s == nullptr) {
                     c.count(drop::rate_capped);
                 } else if (!lost(*s, c)) {

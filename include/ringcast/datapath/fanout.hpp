@@ -4,6 +4,7 @@
 // get a counted copy instead. Called by worker lcores.
 #pragma once
 
+#include <ringcast/core/coalesce.hpp>
 #include <ringcast/core/counters.hpp>
 #include <ringcast/core/net.hpp>
 #include <ringcast/core/sub_table.hpp>
@@ -45,6 +46,28 @@ struct delivery_target {
 [[nodiscard]] rte_mbuf* build_replay(const port_info& port, rte_mempool* headers, rte_mempool* indirect,
                                      rte_mbuf* frame, const delivery_target& to, lcore_counters& c) noexcept;
 
+// One frame of a datagram being built: its bytes as the coalescer planned
+// them (the first part.copy copied, the part.ref after them referenced),
+// with `or_flags` or-ed into the flags byte of the copied header (a replay's
+// REPLAYED: the shared frame itself is never written).
+struct datagram_piece {
+    rte_mbuf* frame; // holds exactly one MSG frame, in one segment
+    frame_part part;
+    uint8_t or_flags;
+};
+
+// Builds one datagram of several MSG frames to `to`: a header mbuf (from
+// `headers`, whose data room must hold the copies) with the Ethernet, IPv4
+// and UDP headers and the copied frames after them; each referenced part an
+// indirect mbuf (from `indirect`) on its frame, or, when it ends the packet
+// and is the whole frame, the frame mbuf itself with one more reference.
+// Counts frames_copied and frames_referenced (and copy_fallbacks on a port
+// without multi-segment TX). Returns null when a pool ran empty: everything
+// taken was given back. The caller keeps its own references on the frames.
+[[nodiscard]] rte_mbuf* build_datagram(const port_info& port, rte_mempool* headers, rte_mempool* indirect,
+                                       const delivery_target& to, std::span<const datagram_piece> pieces,
+                                       lcore_counters& c) noexcept;
+
 // The deliveries of one frame at a time, gathered per port and built a
 // burst at a time by build_deliveries, then queued on the lcore's TX buffers;
 // each subscriber's stats count its delivery or its loss to an empty pool.
@@ -81,7 +104,7 @@ private:
     rte_mempool* _headers;
     lcore_counters& _c;
     std::array<port_batch, max_ports> _batches;
-    uint16_t _used = 0;                 // a bit per port with gathered targets
+    uint16_t _used = 0; // a bit per port with gathered targets
 };
 
 } // namespace ringcast

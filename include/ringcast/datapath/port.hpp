@@ -19,7 +19,8 @@ struct port_info {
     std::string driver;
     unsigned if_index = 0; // kernel interface under a vdev, 0 when none
     port_identity id;
-    bool multi_seg_tx = false; // chained header + payload accepted by TX
+    bool multi_seg_tx = false;    // chained header + payload accepted by TX
+    uint16_t tx_max_segments = 1; // mbufs one packet may have (tx_desc_lim.nb_mtu_seg_max), 1 without multi-seg
     rte_mempool* rx_pool = nullptr;
     uint16_t rx_queues = 0; // io lcore i polls the queues q with q % io lcores == i
 };

@@ -30,10 +30,12 @@ namespace ringcast {
 // seq on; otherwise, for a subscription just added, each matching topic's
 // RETAIN value. Not for shared groups: they share live traffic only.
 void serve_history(worker_state& w, lcore_ctx& lc, uint64_t now, const reply_to& to, subscriber_record& s,
-                   const sub_outcome& o, const filter_spec& filter, std::optional<uint64_t> replay_from) noexcept;
+                   const sub_outcome& o, const filter_spec& filter,
+                   std::optional<uint64_t> replay_from) noexcept;
 
 // A NACK item (count 1..max_nack_count, checked by the io lcore): the
 // messages still held as MSG|REPLAYED, GAP_LOST first for what is not.
-void serve_nack(worker_state& w, lcore_ctx& lc, uint64_t now, const ring_item& item, const frame_view& f) noexcept;
+void serve_nack(worker_state& w, lcore_ctx& lc, uint64_t now, const ring_item& item,
+                const frame_view& f) noexcept;
 
 } // namespace ringcast

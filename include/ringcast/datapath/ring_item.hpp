@@ -41,7 +41,8 @@ static_assert(sizeof(ring_item) == 40);
 // The item's frame, from the fields the io lcore filled: no second parse
 // (seq is read where the header keeps it).
 [[nodiscard]] inline frame_view frame_of(const ring_item& item) noexcept {
-    const std::span<const std::byte> f{rte_pktmbuf_mtod(item.m, const std::byte*), rte_pktmbuf_data_len(item.m)};
+    const std::span<const std::byte> f{rte_pktmbuf_mtod(item.m, const std::byte*),
+                                       rte_pktmbuf_data_len(item.m)};
     return frame_view{.code = item.code,
                       .flags = item.flags,
                       .seq = load_be<uint64_t>(f, frame_off::seq),

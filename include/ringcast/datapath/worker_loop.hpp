@@ -5,6 +5,7 @@
 // of PUBs through sequence -> plan targets -> emit -> finish as one batch.
 #pragma once
 
+#include <ringcast/core/coalesce.hpp>
 #include <ringcast/core/dedup_window.hpp>
 #include <ringcast/core/retention.hpp>
 #include <ringcast/core/settings.hpp>
@@ -25,7 +26,11 @@ namespace ringcast {
 struct worker_state {
     worker_state(const sub_limits& lim, const worker_settings& s)
         : settings(s), table(lim), retained(s.retain_capacity, lim.topics),
-          dedup(s.dedup_entries, s.dedup_ticks), planner(s.delivery) {}
+          dedup(s.dedup_entries, s.dedup_ticks), planner(s.delivery), plan(plan_frames, plan_datagrams) {}
+    // A plan's room: a batch bigger than this (a wide fan-out) is sent in
+    // several plans; 4096 frames is 32 messages to 128 subscribers.
+    static constexpr uint32_t plan_frames = 4096;
+    static constexpr uint32_t plan_datagrams = 4096;
     std::vector<rte_ring*> from_io; // one per io lcore
     // The burst being worked on, dequeued here so no pass pays to zero it.
     std::array<ring_item, burst_size> burst;
@@ -34,10 +39,12 @@ struct worker_state {
     retention_store retained;
     dedup_window dedup;
     target_planner planner;
-    uint32_t last_values = 0;        // topics holding a RETAIN value
-    uint32_t sweep_cursor = 0;       // idle-topic sweep
-    rte_mempool* headers = nullptr;  // fan-out headers and replies
-    rte_mempool* indirect = nullptr; // views past a retained frame's header, for replays
+    coalescer plan;                                     // the batch's deliveries as datagrams
+    std::array<coalesce_limits, max_ports> tx_limits{}; // per port, from [tx] and the port's TX
+    uint32_t last_values = 0;                           // topics holding a RETAIN value
+    uint32_t sweep_cursor = 0;                          // idle-topic sweep
+    rte_mempool* headers = nullptr;                     // fan-out headers and replies
+    rte_mempool* indirect = nullptr;                    // views past a retained frame's header, for replays
     // Telemetry's top lists: each goes round its table at most once a second.
     uint64_t next_topic_round = 0;
     uint64_t next_subscriber_round = 0;

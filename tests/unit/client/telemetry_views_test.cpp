@@ -14,7 +14,9 @@ namespace {
 using namespace std::chrono_literals;
 
 const char* const stats_json = R"({"rx_packets": 1000, "rx_bursts": 40, "rx_frames": 1200, "pub_frames": 900,
-  "deliveries": 4500, "tx_packets": 4600, "malformed": 2, "subscriptions": 7, "topics": 3,
+  "deliveries": 4500, "datagrams": 1200, "tx_packets": 4600, "malformed": 2, "subscriptions": 7, "topics": 3,
+  "frames_per_datagram": {"1": 700, "2_3": 300, "4_7": 150, "8_15": 50, "16_up": 0},
+  "frames_per_datagram_milli": 3750,
   "drops": {"malformed": 2, "ring_full": 30, "tx_full": 0, "pool_empty": 5},
   "drops_total": 37,
   "mempools": {"rc_rx_0": {"size": 16383, "in_use": 512}, "rc_hdr": {"size": 1000, "in_use": 0}}})";
@@ -31,8 +33,8 @@ const char* const ports_json = R"({"net_af_packet0": {"device": "net_af_packet0"
 std::string topics_json(int n, int seq_step = 10) {
     std::string s = "{";
     for (int i = 0; i < n; ++i) {
-        s += (i ? ", " : "") + std::string("\"t") + std::to_string(i) + "\": {\"subscribers\": " +
-             std::to_string(i) + ", \"seq\": " + std::to_string(seq_step * i) +
+        s += (i ? ", " : "") + std::string("\"t") + std::to_string(i) +
+             "\": {\"subscribers\": " + std::to_string(i) + ", \"seq\": " + std::to_string(seq_step * i) +
              ", \"retained\": 0, \"worker_lcore\": 0, \"topic\": \"t" + std::to_string(i) + "\"}";
     }
     return s + "}";
@@ -78,7 +80,8 @@ std::string line_with(const std::string& text, std::initializer_list<std::string
 
 TEST(telemetry_views, summary_starts_with_the_configuration) {
     const std::string s = stats_summary(canned());
-    EXPECT_EQ(lines_of(s).at(0), "ringcastd config/testbed.toml  file prefix rc-testbed  UDP port 7700  lease 30 s");
+    EXPECT_EQ(lines_of(s).at(0),
+              "ringcastd config/testbed.toml  file prefix rc-testbed  UDP port 7700  lease 30 s");
 }
 
 TEST(telemetry_views, summary_totals_leave_out_what_has_its_own_section) {
@@ -89,6 +92,13 @@ TEST(telemetry_views, summary_totals_leave_out_what_has_its_own_section) {
     EXPECT_EQ(line_with(s, {"drops_total"}), "");
     const std::string totals = s.substr(0, s.find("\nDrops"));
     EXPECT_EQ(totals.find("malformed"), std::string::npos); // only under Drops
+}
+
+TEST(telemetry_views, summary_shows_frames_per_datagram) {
+    const std::string s = stats_summary(canned());
+    EXPECT_EQ(line_with(s, {"Frames per datagram"}),
+              "Frames per datagram: mean 3.75 (1: 700, 2_3: 300, 4_7: 150, 8_15: 50, 16_up: 0)");
+    EXPECT_EQ(line_with(s, {"16_up"}).find("  16_up"), std::string::npos); // not among the totals
 }
 
 TEST(telemetry_views, summary_lists_drops_largest_first_with_their_meaning) {
@@ -114,10 +124,12 @@ TEST(telemetry_views, summary_shows_pools_lcores_and_ports) {
     const std::string s = stats_summary(canned());
     EXPECT_EQ(line_with(s, {"rc_rx_0"}), "  rc_rx_0     512  16383  3.1%");
     EXPECT_EQ(line_with(s, {"rc_hdr"}), "  rc_hdr        0   1000  0.0%");
-    EXPECT_EQ(line_with(s, {"lcore0"}), "  lcore0  io+worker     1000      40        4500  25.0%           3");
+    EXPECT_EQ(line_with(s, {"lcore0"}),
+              "  lcore0  io+worker     1000      40        4500  25.0%           3");
     EXPECT_EQ(line_with(s, {"net_af_packet0"}), "  net_af_packet0 (net_af_packet)  link up 10000 Mb/s  mac "
-                                                  "02:00:00:00:00:01  192.0.2.1:7700  zero-copy TX");
-    EXPECT_EQ(line_with(s, {"rx 1000 packets"}), "    rx 1000 packets 64000 bytes, missed 4, errors 1, no mbuf 0");
+                                                "02:00:00:00:00:01  192.0.2.1:7700  zero-copy TX");
+    EXPECT_EQ(line_with(s, {"rx 1000 packets"}),
+              "    rx 1000 packets 64000 bytes, missed 4, errors 1, no mbuf 0");
 }
 
 TEST(telemetry_views, summary_lists_topics_by_subscribers_and_cuts_the_rest) {
@@ -154,13 +166,15 @@ top_sample sample(std::chrono::steady_clock::time_point at, uint64_t rx, uint64_
                   int topic_seq_step, uint64_t ring_full) {
     top_sample s;
     s.at = at;
-    s.stats = parse_json(R"({"rx_packets": )" + std::to_string(rx) +
-                         R"(, "pub_frames": 0, "deliveries": 0, "tx_packets": 0, "drops_total": )" +
-                         std::to_string(ring_full) + R"(, "drops": {"ring_full": )" + std::to_string(ring_full) +
-                         R"(, "tx_full": 0}, "subscriptions": 1, "topics": 2, "subscribers": 1, "mempools": {}})");
-    s.lcores = parse_json(R"({"lcore1": {"role": "worker", "packets": )" + std::to_string(rx) +
-                          R"(, "deliveries": 0, "busy_permille": 999, "busy_cycles": )" + std::to_string(busy) +
-                          R"(, "total_cycles": )" + std::to_string(total) + R"(, "ring_depth": 0}})");
+    s.stats =
+        parse_json(R"({"rx_packets": )" + std::to_string(rx) +
+                   R"(, "pub_frames": 0, "deliveries": 0, "tx_packets": 0, "drops_total": )" +
+                   std::to_string(ring_full) + R"(, "drops": {"ring_full": )" + std::to_string(ring_full) +
+                   R"(, "tx_full": 0}, "subscriptions": 1, "topics": 2, "subscribers": 1, "mempools": {}})");
+    s.lcores =
+        parse_json(R"({"lcore1": {"role": "worker", "packets": )" + std::to_string(rx) +
+                   R"(, "deliveries": 0, "busy_permille": 999, "busy_cycles": )" + std::to_string(busy) +
+                   R"(, "total_cycles": )" + std::to_string(total) + R"(, "ring_depth": 0}})");
     s.ports = parse_json(ports_json);
     s.topics = parse_json(topics_json(3, topic_seq_step));
     return s;
@@ -189,7 +203,8 @@ TEST(telemetry_views, top_frame_rates_come_from_two_samples) {
     // Topics by message rate: t2's seq went 20 -> 40 in 2 s.
     EXPECT_NE(line_with(f, {"t2", "10.0", "40"}), "") << f;
     const auto l = lines_of(f);
-    const auto topics = std::find_if(l.begin(), l.end(), [](const std::string& x) { return x.rfind("TOPIC", 0) == 0; });
+    const auto topics =
+        std::find_if(l.begin(), l.end(), [](const std::string& x) { return x.rfind("TOPIC", 0) == 0; });
     ASSERT_NE(topics, l.end());
     EXPECT_EQ(topics[1].rfind("t2 ", 0), 0u) << topics[1];
     EXPECT_NE(line_with(f, {"ring_full", "10.0", "25"}), "") << f;

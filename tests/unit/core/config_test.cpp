@@ -100,6 +100,11 @@ dedup_entries = 4096
 nack_rate = 0
 nack_burst = 1
 
+[tx]
+coalesce = false
+mtu = 9000
+copy_below = 0
+
 [debug]
 inject_loss = 0.05
 )",
@@ -165,13 +170,14 @@ inject_loss = 0.05
 
     EXPECT_EQ(c.repair.nack_rate, 0u);
     EXPECT_EQ(c.repair.nack_burst, 1u);
+    EXPECT_EQ(c.tx, (tx_config{.coalesce = false, .mtu = 9000, .copy_below = 0}));
 
     EXPECT_EQ(c.debug.inject_loss_ppm, 50000u);
 }
 
 TEST(config, keeps_struct_defaults_for_absent_keys) {
     const config_result r =
-        parse_config(with_port("[eal]\n[lcores]\n[mempool]\n[retention]\n[qos]\n[repair]\n[debug]\n"), file);
+        parse_config(with_port("[eal]\n[lcores]\n[mempool]\n[retention]\n[qos]\n[repair]\n[tx]\n[debug]\n"), file);
     ASSERT_TRUE(r.ok()) << all_errors(r);
     const config defaults;
     EXPECT_EQ(r.cfg.eal, defaults.eal);

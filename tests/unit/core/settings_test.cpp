@@ -27,7 +27,8 @@ config two_workers() {
                              .topic_idle_s = 60,
                              .delivery_rate = 5000,
                              .delivery_burst = 64};
-    c.retention = retention_config{.keep = 16, .prefixes = {{"md/", 256}}, .max_messages = 2049, .last_values = 11};
+    c.retention =
+        retention_config{.keep = 16, .prefixes = {{"md/", 256}}, .max_messages = 2049, .last_values = 11};
     c.qos = qos_config{.dedup_window_ms = 5000, .dedup_entries = 1000};
     c.repair = repair_config{.nack_rate = 20000, .nack_burst = 4096};
     c.debug.inject_loss_ppm = 1000;

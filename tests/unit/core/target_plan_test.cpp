@@ -21,9 +21,7 @@ endpoint ep(uint32_t ip) {
 
 class target_plan : public ::testing::Test {
 protected:
-    void make(const delivery_policy& p) {
-        _planner.emplace(p);
-    }
+    void make(const delivery_policy& p) { _planner.emplace(p); }
     // SUB as the worker applies it, the new subscriber getting its cap.
     void sub(std::string_view filter, uint32_t ip, uint64_t now = 0) {
         filter_spec spec;
@@ -51,8 +49,8 @@ protected:
         return _table.subscriber(_table.find_subscriber(ep(ip)));
     }
 
-    sub_table _table{sub_limits{.topics = 16, .subscriptions = 64, .subscribers = 16, .topic_len = 64,
-                                .filters = 16, .groups = 4}};
+    sub_table _table{sub_limits{
+        .topics = 16, .subscriptions = 64, .subscribers = 16, .topic_len = 64, .filters = 16, .groups = 4}};
     std::optional<target_planner> _planner;
     lcore_counters _c;
 };
@@ -88,7 +86,8 @@ TEST_F(target_plan, a_group_gives_each_message_to_one_member_in_turn) {
         got.push_back(one[0]);
     }
     EXPECT_EQ(sorted({got[0], got[1], got[2]}), (std::vector<uint32_t>{1, 2, 3}));
-    EXPECT_EQ((std::vector<uint32_t>{got[3], got[4], got[5]}), (std::vector<uint32_t>{got[0], got[1], got[2]}));
+    EXPECT_EQ((std::vector<uint32_t>{got[3], got[4], got[5]}),
+              (std::vector<uint32_t>{got[0], got[1], got[2]}));
 }
 
 TEST_F(target_plan, a_group_member_with_a_plain_filter_gets_the_message_through_both) {

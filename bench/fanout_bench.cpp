@@ -1,13 +1,17 @@
-// build_deliveries, the worker's per-PUB fan-out: a chained header mbuf per
-// subscriber with one refcount update (ports with multi-segment TX) against a
-// full copy per subscriber (ports without). Each iteration builds the
-// deliveries and frees them again: a TX would pay that free once the NIC is
-// done, so build+free is the cost a delivery really has.
-// Also build_replay over a topic's retained messages, as a NACK or a late
-// join with REPLAY walks them: per message a header and an indirect view of
-// the retained frame, no copy.
+// What a delivery costs the worker, build and free (a TX would pay that free
+// once the NIC is done, so build+free is the cost a delivery really has):
+// - fan_out_refcount / fan_out_copy: build_deliveries, one frame per
+//   datagram, a chained header mbuf per subscriber with one refcount update
+//   (ports with multi-segment TX) against a full copy (ports without);
+// - coalesced_copy / coalesced_ref: build_datagram, one datagram of several
+//   frames to one subscriber, the frames copied into it against each riding
+//   by reference (an indirect mbuf per frame): where they cross is the
+//   default of tx.copy_below;
+// - replay_retained: a topic's retained messages replayed to one subscriber
+//   in coalesced datagrams, each frame flagged REPLAYED in a copied header.
 // Run: taskset -c 1 build/bench/fanout_bench --benchmark_min_time=0.1
 #include <ringcast/core/retention.hpp>
+#include <ringcast/core/settings.hpp>
 #include <ringcast/datapath/fanout.hpp>
 
 #include <benchmark/benchmark.h>
@@ -18,6 +22,7 @@
 #include <rte_errno.h>
 #include <rte_mbuf.h>
 
+#include <algorithm>
 #include <array>
 #include <cstdio>
 #include <cstring>
@@ -126,8 +131,61 @@ void sizes(benchmark::internal::Benchmark* b) {
 BENCHMARK(fan_out_refcount)->Apply(sizes);
 BENCHMARK(fan_out_copy)->Apply(sizes);
 
+// One datagram of as many `len`-byte frames as a 9000-byte MTU and the
+// segment limit allow (31, 31, 8 and 1 at 64 B, 256 B, 1 KB, 8 KB), all
+// copied or all referenced. Per frame, which is per delivery.
+void coalesced(benchmark::State& state, bool by_reference) {
+    const auto len = static_cast<uint32_t>(state.range(0));
+    const uint32_t k = std::min<uint32_t>(max_tx_segments - 1, 8972 / len);
+    const port_info port = bench_port(true);
+    const delivery_target to{{0x02, 0, 0, 0, 1, 1}, 0xC0000202, 5000};
+    std::vector<datagram_piece> pieces;
+    for (uint32_t i = 0; i < k; ++i) {
+        rte_mbuf* f = make_frame(static_cast<uint16_t>(len));
+        if (f == nullptr) {
+            state.SkipWithError("frame allocation failed");
+            break;
+        }
+        pieces.push_back(datagram_piece{f, by_reference ? frame_part{0, len} : frame_part{len, 0}, 0});
+    }
+    lcore_counters counters;
+    for (auto _ : state) {
+        rte_mbuf* d = pieces.size() == k ? build_datagram(port, g_headers, g_indirect, to, pieces, counters) : nullptr;
+        if (d == nullptr) {
+            state.SkipWithError("a pool ran empty");
+            break;
+        }
+        benchmark::DoNotOptimize(d);
+        rte_pktmbuf_free(d);
+    }
+    for (const datagram_piece& p : pieces) {
+        rte_pktmbuf_free(p.frame);
+    }
+    state.SetItemsProcessed(state.iterations() * k);
+    state.counters["frames_per_datagram"] = k;
+    state.counters["per_delivery"] = benchmark::Counter(double(state.iterations() * k),
+                                                        benchmark::Counter::kIsRate | benchmark::Counter::kInvert);
+}
+
+void coalesced_copy(benchmark::State& state) {
+    coalesced(state, false);
+}
+void coalesced_ref(benchmark::State& state) {
+    coalesced(state, true);
+}
+
+void frame_sizes(benchmark::internal::Benchmark* b) {
+    b->ArgName("frame");
+    for (int64_t len : {64, 256, 512, 1024, 1472, 2048, 4096, 8192}) {
+        b->Arg(len);
+    }
+}
+BENCHMARK(coalesced_copy)->Apply(frame_sizes);
+BENCHMARK(coalesced_ref)->Apply(frame_sizes);
+
 // Replays a topic's `n` retained 64-byte messages to one subscriber: the
-// retention walk plus build_replay per message, then the free a TX would do.
+// retention walk, the frames gathered 17 to a 1500-byte MTU datagram,
+// flagged REPLAYED, then the free a TX would do.
 void replay_retained(benchmark::State& state) {
     const auto n = static_cast<uint32_t>(state.range(0));
     const port_info port = bench_port(true);
@@ -143,21 +201,28 @@ void replay_retained(benchmark::State& state) {
         std::memset(rte_pktmbuf_append(m, 64), 'x', 64);
         (void)store.push(0, n, i + 1, m, evicted);
     }
+    constexpr size_t per_datagram = 1472 / 85;
     lcore_counters counters;
-    std::array<rte_mbuf*, burst_size> out{};
+    std::array<datagram_piece, per_datagram> pieces;
     for (auto _ : state) {
-        uint16_t k = 0;
+        size_t k = 0;
         bool ok = true;
+        const auto send = [&] {
+            rte_mbuf* d = build_datagram(port, g_headers, g_indirect, to, std::span{pieces.data(), k}, counters);
+            ok = d != nullptr;
+            rte_pktmbuf_free(d);
+            k = 0;
+        };
         store.for_each_from(0, 1, [&](const retained_msg& r) {
-            out[k] = build_replay(port, g_headers, g_indirect, r.m, to, counters);
-            ok = out[k] != nullptr;
-            if (ok && ++k == burst_size) {
-                rte_pktmbuf_free_bulk(out.data(), k);
-                k = 0;
+            pieces[k++] = datagram_piece{r.m, frame_part{64, 0}, flags::replayed};
+            if (k == per_datagram) {
+                send();
             }
             return ok;
         });
-        rte_pktmbuf_free_bulk(out.data(), k);
+        if (k != 0) {
+            send();
+        }
         if (!ok) {
             state.SkipWithError("a pool ran empty");
             break;

@@ -19,10 +19,10 @@ namespace ringcast {
 
 namespace {
 
-// Header mbufs carry replies (at most 42 + 16 + 255 + 64 bytes) and the
-// first segment of every delivery, where coalescing copies small frames: as
-// much room as a received frame can have.
-constexpr uint16_t header_data_room = RTE_MBUF_DEFAULT_DATAROOM;
+// Replies are at most 42 + 16 + 255 (topic) + 64 (PONG echo) bytes; a
+// delivery's headers and a few copied frames fit too. Bigger copy segments
+// come from the port's receive pool. Small mbufs: fan-out touches many.
+constexpr uint16_t header_data_room = 512;
 
 rte_mempool* make_pool(const std::string& name, uint32_t n, uint32_t cache, uint16_t data_room) {
     rte_mempool* mp =
@@ -87,7 +87,8 @@ appliance::appliance(const config& cfg) : _cfg(cfg) {
             ws->headers = headers;
             ws->indirect = indirect;
             for (size_t p = 0; p < _ports.size(); ++p) {
-                ws->tx_limits[p] = tx_limits_for(cfg.tx, _ports[p].tx_max_segments, header_data_room);
+                // Copy segments hold what a receive mbuf holds.
+                ws->tx_limits[p] = tx_limits_for(cfg.tx, _ports[p].tx_max_segments, RTE_MBUF_DEFAULT_DATAROOM);
             }
             _workers.push_back(std::move(ws));
         }

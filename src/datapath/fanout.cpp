@@ -1,6 +1,7 @@
 #include <ringcast/core/wire.hpp>
 #include <ringcast/datapath/fanout.hpp>
 
+#include <algorithm>
 #include <cstring>
 
 namespace ringcast {
@@ -63,79 +64,74 @@ uint16_t build_deliveries(const port_info& port, rte_mempool* headers, rte_mbuf*
     return n;
 }
 
-rte_mbuf* build_replay(const port_info& port, rte_mempool* headers, rte_mempool* indirect, rte_mbuf* frame,
-                       const delivery_target& to, lcore_counters& c) noexcept {
-    const uint16_t flen = rte_pktmbuf_data_len(frame);
-    const auto* src = rte_pktmbuf_mtod(frame, const std::byte*);
-    const uint8_t replayed = static_cast<uint8_t>(src[frame_off::flags]) | flags::replayed;
-    rte_mbuf* out = nullptr;
-    if (!port.multi_seg_tx) {
-        if (build_copies(port, frame, std::span{&to, 1}, std::span{&out, 1}, c) == 0) {
-            return nullptr;
+namespace {
+
+// Copy bytes from piece `i` on until the next referenced part: what the
+// copy segment starting there will hold.
+uint32_t copy_run(std::span<const datagram_piece> pieces, size_t i) noexcept {
+    uint32_t n = 0;
+    for (; i < pieces.size(); ++i) {
+        n += pieces[i].part.copy;
+        if (pieces[i].part.ref != 0) {
+            break;
         }
-        rte_pktmbuf_mtod_offset(out, std::byte*, l2l4_len)[frame_off::flags] = std::byte{replayed};
-        return out;
     }
-    rte_mbuf* h = rte_pktmbuf_alloc(headers);
-    if (h == nullptr) {
-        return nullptr;
-    }
-    rte_mbuf* body = rte_pktmbuf_clone(frame, indirect);
-    if (body == nullptr) {
-        rte_pktmbuf_free(h);
-        return nullptr;
-    }
-    rte_pktmbuf_adj(body, frame_header_size);
-    auto bytes = mbuf_bytes(h, l2l4_len + frame_header_size);
-    write_udp_headers(bytes, port.id.mac, to.mac, port.id.ipv4, to.ip, port.id.udp_port, to.port, flen);
-    std::memcpy(bytes.data() + l2l4_len, src, frame_header_size);
-    bytes[l2l4_len + frame_off::flags] = std::byte{replayed};
-    h->data_len = l2l4_len + frame_header_size;
-    h->pkt_len = l2l4_len + flen;
-    h->nb_segs = 2;
-    h->next = body;
-    return h;
+    return n;
 }
+
+// A segment for `bytes` of headers and copies: a small header mbuf when they
+// fit one, else a receive-pool mbuf (as large as a received frame).
+rte_mbuf* copy_segment(const port_info& port, rte_mempool* headers, uint32_t bytes) noexcept {
+    const uint32_t header_room = rte_pktmbuf_data_room_size(headers) - RTE_PKTMBUF_HEADROOM;
+    return rte_pktmbuf_alloc(bytes <= header_room ? headers : port.rx_pool);
+}
+
+} // namespace
 
 rte_mbuf* build_datagram(const port_info& port, rte_mempool* headers, rte_mempool* indirect,
                          const delivery_target& to, std::span<const datagram_piece> pieces,
                          lcore_counters& c) noexcept {
-    rte_mbuf* h = rte_pktmbuf_alloc(headers);
+    rte_mbuf* h = copy_segment(port, headers, l2l4_len + copy_run(pieces, 0));
     if (h == nullptr) {
         return nullptr;
     }
     h->data_len = l2l4_len; // written last, once the length is known
     rte_mbuf* tail = h;
-    bool tail_copies = true; // the tail takes copies: the header mbuf, or a copy segment
+    bool tail_copies = true; // the tail takes copies: the first segment, or a copy segment
     uint32_t bytes = 0;
     uint32_t copied = 0;
     uint32_t referenced = 0;
     const auto fail = [&]() noexcept {
-        rte_pktmbuf_free(h); // the chain so far, the references it took with it
+        rte_pktmbuf_free(h); // the chain so far, and the references it took
         return nullptr;
+    };
+    const auto chain = [&](rte_mbuf* seg) noexcept {
+        tail->next = seg;
+        tail = seg;
+        ++h->nb_segs;
     };
     for (size_t i = 0; i < pieces.size(); ++i) {
         const datagram_piece& p = pieces[i];
         const auto* src = rte_pktmbuf_mtod(p.frame, const std::byte*);
-        if (p.part.copy != 0) {
-            if (!tail_copies || rte_pktmbuf_tailroom(tail) < p.part.copy) {
-                rte_mbuf* seg = rte_pktmbuf_alloc(headers);
+        for (uint32_t done = 0; done < p.part.copy;) {
+            if (!tail_copies || rte_pktmbuf_tailroom(tail) == 0) {
+                rte_mbuf* seg = copy_segment(port, headers, copy_run(pieces, i) - done);
                 if (seg == nullptr) {
                     return fail();
                 }
-                tail->next = seg;
-                tail = seg;
-                ++h->nb_segs;
+                chain(seg);
                 tail_copies = true;
             }
+            const uint32_t n = std::min<uint32_t>(p.part.copy - done, rte_pktmbuf_tailroom(tail));
             auto* dst = rte_pktmbuf_mtod_offset(tail, std::byte*, tail->data_len);
-            std::memcpy(dst, src, p.part.copy);
-            if (p.or_flags != 0) { // a whole header was copied
+            std::memcpy(dst, src + done, n);
+            if (done == 0 && p.or_flags != 0) { // a whole header was copied: flag it
                 dst[frame_off::flags] |= std::byte{p.or_flags};
             }
-            tail->data_len = static_cast<uint16_t>(tail->data_len + p.part.copy);
-            ++copied;
+            tail->data_len = static_cast<uint16_t>(tail->data_len + n);
+            done += n;
         }
+        copied += p.part.copy != 0 ? 1 : 0;
         if (p.part.ref != 0) {
             rte_mbuf* seg = p.frame;
             if (i + 1 == pieces.size() && p.part.copy == 0) {
@@ -147,17 +143,15 @@ rte_mbuf* build_datagram(const port_info& port, rte_mempool* headers, rte_mempoo
                 }
                 rte_pktmbuf_adj(seg, static_cast<uint16_t>(p.part.copy));
             }
-            tail->next = seg;
-            tail = seg;
-            ++h->nb_segs;
+            chain(seg);
             tail_copies = false;
             ++referenced;
         }
         bytes += p.part.copy + p.part.ref;
     }
     h->pkt_len = l2l4_len + bytes;
-    write_udp_headers(mbuf_bytes(h, l2l4_len), port.id.mac, to.mac, port.id.ipv4, to.ip, port.id.udp_port,
-                      to.port, static_cast<uint16_t>(bytes));
+    write_udp_headers(mbuf_bytes(h, l2l4_len), port.id.mac, to.mac, port.id.ipv4, to.ip, port.id.udp_port, to.port,
+                      static_cast<uint16_t>(bytes));
     c.count(metric::frames_copied, copied);
     c.count(metric::frames_referenced, referenced);
     if (!port.multi_seg_tx) {
@@ -178,7 +172,8 @@ void fanout_batch::build(rte_mbuf* frame, uint16_t port) noexcept {
     for (uint16_t i = built; i < b.n; ++i) {
         ++b.subs[i]->stats.drops;
     }
-    _c.count(metric::deliveries, built);
+    _c.count_datagrams(1, built);
+    _c.count(_ports[port].multi_seg_tx ? metric::frames_referenced : metric::frames_copied, built);
     _c.count(drop::pool_empty, b.n - built);
     b.n = 0;
 }

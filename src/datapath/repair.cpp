@@ -4,16 +4,29 @@
 
 #include <algorithm>
 #include <array>
+#include <span>
 
 namespace ringcast {
 
 namespace {
 
-// One subscriber's repair, from one worker's retention.
+// Retained frames gathered for one repair before they are sent: a NACK asks
+// for at most max_nack_count; a wildcard SUB's history is sent in parts.
+constexpr size_t max_repair_frames = max_nack_count;
+
+// One subscriber's repair, from one worker's retention. Frames are gathered
+// into datagrams like live deliveries (the worker's coalescer: repair runs
+// between batches, never inside one), each flagged REPLAYED in a copy of its
+// header, and leave when the repair is done.
 class repairer {
 public:
     repairer(worker_state& w, lcore_ctx& lc, uint64_t now, const reply_to& to, subscriber_record& s) noexcept
-        : _w(w), _lc(lc), _now(now), _to(to), _s(s) {}
+        : _w(w), _lc(lc), _now(now), _to(to), _s(s) {
+        _w.plan.reset(_w.tx_limits);
+    }
+    ~repairer() { flush(); }
+    repairer(const repairer&) = delete;
+    repairer& operator=(const repairer&) = delete;
 
     // Topic seqs [from, to] of `tid`: GAP_LOST for the part that is gone,
     // then what is held, until the budget runs out.
@@ -25,12 +38,16 @@ public:
 
 private:
     bool take_token() noexcept;
+    // Builds and queues what is gathered.
+    void flush() noexcept;
 
     worker_state& _w;
     lcore_ctx& _lc;
     uint64_t _now;
     const reply_to& _to;
     subscriber_record& _s;
+    std::array<rte_mbuf*, max_repair_frames> _frames;
+    uint16_t _n = 0;
 };
 
 bool repairer::take_token() noexcept {
@@ -47,6 +64,7 @@ bool repairer::gap_lost(uint64_t seq, std::span<const std::byte> topic, uint64_t
     if (!take_token()) {
         return false;
     }
+    flush(); // what was gathered before it leaves before it
     std::array<std::byte, 8> p;
     store_be<uint64_t>(p, 0, first_held);
     reply(_lc, _w.headers, _to, op::err, static_cast<uint8_t>(err_code::gap_lost), seq, topic, p);
@@ -58,18 +76,38 @@ bool repairer::send(rte_mbuf* frame, bool for_nack) noexcept {
     if (!take_token()) {
         return false;
     }
-    const delivery_target target{_to.mac, _to.ep.ip, _to.ep.port};
-    const uint16_t port = _to.ep.port_id;
-    rte_mbuf* p = build_replay(_lc.ports[port], _w.headers, _w.indirect, frame, target, _lc.counters);
-    if (p == nullptr) {
-        _lc.counters.count(drop::pool_empty);
-        ++_s.stats.drops;
-        return false;
+    const uint32_t size = rte_pktmbuf_data_len(frame);
+    if (_n == _frames.size() || !_w.plan.add(_s, _n, size, frame_header_size)) {
+        flush();
+        (void)_w.plan.add(_s, _n, size, frame_header_size); // an empty plan has room
     }
-    tx_push(_lc.tx[port], p, _lc.counters);
+    _frames[_n++] = frame;
     _lc.counters.count(for_nack ? metric::retransmits : metric::replayed);
     ++(for_nack ? _s.stats.nacks_served : _s.stats.replayed);
     return true;
+}
+
+void repairer::flush() noexcept {
+    const coalescer& plan = _w.plan;
+    const uint16_t port = _to.ep.port_id;
+    const delivery_target target{_to.mac, _to.ep.ip, _to.ep.port};
+    std::array<datagram_piece, max_repair_frames> pieces;
+    for (const planned_datagram& d : plan.datagrams()) {
+        size_t n = 0;
+        for (uint16_t f = d.first_frame; f != coalescer::end_of_frames; f = plan.frame(f).next) {
+            pieces[n++] = datagram_piece{_frames[plan.frame(f).msg], plan.frame(f).part, flags::replayed};
+        }
+        rte_mbuf* p = build_datagram(_lc.ports[port], _w.headers, _w.indirect, target, std::span{pieces.data(), n},
+                                     _lc.counters);
+        if (p == nullptr) {
+            _lc.counters.count(drop::pool_empty, n);
+            _s.stats.drops += n;
+            continue;
+        }
+        tx_push(_lc.tx[port], p, _lc.counters);
+    }
+    _w.plan.reset(_w.tx_limits);
+    _n = 0;
 }
 
 void repairer::replay(uint32_t tid, uint64_t from, uint64_t to, bool for_nack) noexcept {

@@ -253,8 +253,8 @@ void worker_pass::emit(std::span<sequenced_pub> pubs) noexcept {
 
 void worker_pass::send_plan(std::span<sequenced_pub> pubs, bool whole) noexcept {
     const coalescer& plan = _w.plan;
-    // Lone frames by reference go through one fanout_batch per frame: one
-    // refcount update for all of them. Datagrams leave in plan order, so
+    // Lone frames go through one fanout_batch per frame: a header chained
+    // to the frame each, one refcount update for all of them. Datagrams leave in plan order, so
     // the batch is flushed before any other datagram and at a new frame.
     fanout_batch lone(_lc.ports, _lc.tx, _w.headers, _c);
     rte_mbuf* lone_frame = nullptr;
@@ -266,8 +266,7 @@ void worker_pass::send_plan(std::span<sequenced_pub> pubs, bool whole) noexcept 
     };
     for (const planned_datagram& d : plan.datagrams()) {
         subscriber_record& s = *d.to;
-        const planned_frame& first = plan.frame(d.first_frame);
-        sequenced_pub& p = pubs[first.msg];
+        sequenced_pub& p = pubs[plan.frame(d.first_frame).msg];
         rte_mbuf* m = p.item->m;
         if (d.n_frames == 1) {
             // In place: the one delivery of a frame that came alone in its
@@ -279,14 +278,14 @@ void worker_pass::send_plan(std::span<sequenced_pub> pubs, bool whole) noexcept 
                 p.sent = true;
                 continue;
             }
-            if (first.part.copy == 0) {
-                if (m != lone_frame) {
-                    flush_lone();
-                    lone_frame = m;
-                }
-                lone.add(m, s);
-                continue;
+            // Alone in its datagram a frame is never copied (the copy
+            // threshold is about coalesced ones): a header chained to it.
+            if (m != lone_frame) {
+                flush_lone();
+                lone_frame = m;
             }
+            lone.add(m, s);
+            continue;
         }
         flush_lone();
         std::array<datagram_piece, max_datagram_frames> pieces;
@@ -310,7 +309,7 @@ void worker_pass::send_datagram(subscriber_record& s, std::span<const datagram_p
         return;
     }
     tx_push(_lc.tx[port], pkt, _c);
-    _c.count_datagram(frames);
+    _c.count_datagrams(frames);
     s.stats.deliveries += frames;
 }
 
@@ -322,7 +321,7 @@ void worker_pass::send_in_place(subscriber_record& s, rte_mbuf* m) noexcept {
                       flen);
     tx_push(_lc.tx[s.ep.port_id], m, _c);
     _c.count(metric::in_place);
-    _c.count_datagram(1);
+    _c.count_datagrams(1);
     ++s.stats.deliveries;
 }
 

@@ -105,6 +105,7 @@ struct out_frame {
     std::string payload;
     uint16_t segs;
     const void* frame_addr; // where the RCP frame bytes live
+    uint32_t packet;        // which packet of the drain it came in (frames of one datagram share it)
 };
 
 class pipeline : public ::testing::Test {
@@ -187,6 +188,7 @@ protected:
     // mbufs are freed here, as TX would.
     std::vector<out_frame> drain() {
         std::vector<out_frame> out;
+        uint32_t packet = 0;
         for (rte_ring* r : _tx) {
             void* obj = nullptr;
             while (rte_ring_dequeue(r, &obj) == 0) {
@@ -219,13 +221,14 @@ protected:
                                       std::string(r.frame.topic_str()),
                                       std::string(reinterpret_cast<const char*>(r.frame.payload.data()),
                                                   r.frame.payload.size()),
-                                      m->nb_segs, frame_addr + off});
+                                      m->nb_segs, frame_addr + off, packet});
                         off += r.frame.size;
                     }
                 } else {
                     out.push_back(
-                        out_frame{0, 0, 0, 0, {}, std::string(b.begin(), b.end()), m->nb_segs, nullptr});
+                        out_frame{0, 0, 0, 0, {}, std::string(b.begin(), b.end()), m->nb_segs, nullptr, packet});
                 }
+                ++packet;
                 rte_pktmbuf_free(m);
             }
         }

@@ -27,7 +27,7 @@ struct coalesce_limits {
     // no multi-segment TX, and then every frame is copied.
     uint32_t max_segments = 32;
     uint32_t copy_room = 2048; // bytes one copy segment holds (the first one also holds the 42-byte headers)
-    uint32_t copy_below = 512; // frames shorter than this are copied, longer ones referenced
+    uint32_t copy_below = 2048; // frames shorter than this are copied, longer ones referenced
 
     bool operator==(const coalesce_limits&) const = default;
 };

@@ -125,7 +125,7 @@ struct repair_config {
 struct tx_config {
     bool coalesce = true;     // false: one frame per datagram
     uint32_t mtu = 1500;      // IPv4 MTU of the ports: a datagram's frames take at most mtu - 28 bytes
-    uint32_t copy_below = 512; // frames shorter than this are copied into the datagram, longer ones referenced
+    uint32_t copy_below = 2048; // frames shorter than this are copied into the datagram, longer ones referenced
 
     bool operator==(const tx_config&) const = default;
 };

@@ -140,11 +140,11 @@ struct alignas(64) lcore_counters {
     void set(gauge g, uint64_t n) noexcept { gauges[static_cast<size_t>(g)].set(n); }
     [[nodiscard]] uint64_t get(drop d) const noexcept { return drops[static_cast<size_t>(d)].get(); }
     [[nodiscard]] uint64_t get(gauge g) const noexcept { return gauges[static_cast<size_t>(g)].get(); }
-    // One delivery datagram of `frames` MSG frames sent.
-    void count_datagram(uint32_t frames) noexcept {
-        count(metric::datagrams);
-        count(metric::deliveries, frames);
-        datagram_frames[datagram_frame_bucket(frames)].add();
+    // `n` delivery datagrams of `frames` MSG frames each sent.
+    void count_datagrams(uint32_t frames, uint64_t n = 1) noexcept {
+        count(metric::datagrams, n);
+        count(metric::deliveries, frames * n);
+        datagram_frames[datagram_frame_bucket(frames)].add(n);
     }
 };
 

@@ -1,7 +1,10 @@
-// Zero-copy fan-out: one MSG frame, many subscribers. Each delivery is a
-// 42-byte header mbuf chained in front of the shared frame mbuf, whose
-// refcount is raised once for all of them; ports without multi-segment TX
-// get a counted copy instead. Called by worker lcores.
+// Building deliveries, the payload never copied per subscriber. A lone
+// frame's deliveries are a 42-byte header mbuf each chained in front of the
+// shared frame mbuf, whose refcount is raised once for all of them
+// (build_deliveries, fanout_batch); a datagram of several frames has its
+// small frames copied after the header and the others referenced
+// (build_datagram). Ports without multi-segment TX get counted copies.
+// Called by worker lcores.
 #pragma once
 
 #include <ringcast/core/coalesce.hpp>
@@ -37,15 +40,6 @@ struct delivery_target {
                                         std::span<const delivery_target> targets, std::span<rte_mbuf*> out,
                                         lcore_counters& c) noexcept;
 
-// A retransmission or replay of a retained MSG frame to one subscriber,
-// flagged REPLAYED. The retained frame is shared with live deliveries still
-// in flight, so its header is not touched: the header mbuf carries the
-// L2-L4 headers and a copy of the 16-byte frame header with the flag, and
-// is chained to an indirect mbuf (from `indirect`) past the frame's header.
-// Copy fallback as in build_deliveries. Returns null when a pool ran empty.
-[[nodiscard]] rte_mbuf* build_replay(const port_info& port, rte_mempool* headers, rte_mempool* indirect,
-                                     rte_mbuf* frame, const delivery_target& to, lcore_counters& c) noexcept;
-
 // One frame of a datagram being built: its bytes as the coalescer planned
 // them (the first part.copy copied, the part.ref after them referenced),
 // with `or_flags` or-ed into the flags byte of the copied header (a replay's
@@ -56,11 +50,12 @@ struct datagram_piece {
     uint8_t or_flags;
 };
 
-// Builds one datagram of several MSG frames to `to`: a header mbuf (from
-// `headers`, whose data room must hold the copies) with the Ethernet, IPv4
-// and UDP headers and the copied frames after them; each referenced part an
-// indirect mbuf (from `indirect`) on its frame, or, when it ends the packet
-// and is the whole frame, the frame mbuf itself with one more reference.
+// Builds one datagram of several MSG frames to `to`: a first segment with
+// the Ethernet, IPv4 and UDP headers and the copied frames after them (a
+// mbuf of `headers` when they fit it, else of the port's receive pool, as
+// every further copy segment); each referenced part an indirect mbuf (from
+// `indirect`) on its frame, or, when it ends the packet and is the whole
+// frame, the frame mbuf itself with one more reference.
 // Counts frames_copied and frames_referenced (and copy_fallbacks on a port
 // without multi-segment TX). Returns null when a pool ran empty: everything
 // taken was given back. The caller keeps its own references on the frames.

@@ -223,6 +223,8 @@ private:
     std::vector<uint8_t> _acked;           // per identity: SUB acknowledged
     latency_histogram _latency;
     uint64_t _published = 0;
+    uint64_t _rx_msgs = 0;      // MSG frames (or reflected PUBs) received
+    uint64_t _rx_datagrams = 0; // datagrams that carried them
     uint64_t _errs = 0;
     uint64_t _pub_seq = 0;
     uint32_t _next_topic = 0;
@@ -412,6 +414,7 @@ void loadgen::on_datagram(const packet_info& p, std::span<const std::byte> dgram
     }
     const uint32_t id = p.dst_port - _o.src_port_base;
     const bool ours = p.dst_port >= _o.src_port_base && id < identities();
+    const uint64_t msgs_before = _rx_msgs;
     for (size_t off = 0; off < dgram.size();) {
         const parse_result r = parse_frame(dgram, off);
         if (r.status != parse_status::ok) {
@@ -431,6 +434,7 @@ void loadgen::on_datagram(const packet_info& p, std::span<const std::byte> dgram
             on_msg(id, r.frame, now);
         }
     }
+    _rx_datagrams += _rx_msgs != msgs_before ? 1 : 0;
 }
 
 void loadgen::on_msg(uint32_t id, const frame_view& f, uint64_t now) {
@@ -438,6 +442,7 @@ void loadgen::on_msg(uint32_t id, const frame_view& f, uint64_t now) {
         ++_errs;
         return;
     }
+    ++_rx_msgs;
     _trackers[id].on_seq(f.seq);
     const payload_stamp s = read_stamp(f.payload);
     _latency.record(now > s.tsc ? (now - s.tsc) * 1'000'000'000 / _hz : 0);
@@ -531,8 +536,11 @@ void loadgen::run() {
     std::printf("%-22s lost %lu, reordered %lu, duplicates %lu, ERR %lu\n", "per subscriber, summed",
                 static_cast<unsigned long>(r.lost), static_cast<unsigned long>(r.reordered),
                 static_cast<unsigned long>(r.duplicates), static_cast<unsigned long>(_errs));
-    std::printf("%-22s p50 %.1f  p90 %.1f  p99 %.1f  p99.9 %.1f  max %.1f\n", "one-way latency (us)", r.p50_us,
-                r.p90_us, r.p99_us, r.p999_us, r.max_us);
+    std::printf("%-22s %lu datagrams, %.2f frames each; port missed %lu\n", "received",
+                static_cast<unsigned long>(r.rx_datagrams), r.frames_per_datagram,
+                static_cast<unsigned long>(r.rx_missed));
+    std::printf("%-22s p50 %.1f  p90 %.1f  p99 %.1f  p99.9 %.1f  max %.1f (%s)\n", "one-way latency (us)", r.p50_us,
+                r.p90_us, r.p99_us, r.p999_us, r.max_us, r.latency.c_str());
     if (!_o.json.empty()) {
         std::ofstream out(_o.json, std::ios::app);
         out << to_json(r) << "\n";
@@ -571,6 +579,12 @@ run_result loadgen::report(uint64_t pub_ticks, uint64_t rx_ticks) const {
     r.pub_msgs_per_s = pub_ticks == 0 ? 0 : double(_published) * double(_hz) / double(pub_ticks);
     r.delivered_msgs_per_s = rx_ticks == 0 ? 0 : double(r.delivered) * double(_hz) / double(rx_ticks);
     r.cpu_cores = _o.sut_cores;
+    r.rx_datagrams = _rx_datagrams;
+    r.frames_per_datagram = _rx_datagrams == 0 ? 0 : double(_rx_msgs) / double(_rx_datagrams);
+    rte_eth_stats st{};
+    if (rte_eth_stats_get(_port.port_id, &st) == 0) {
+        r.rx_missed = st.imissed + st.rx_nombuf;
+    }
     set_latency(r, _latency);
     return r;
 }

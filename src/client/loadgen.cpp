@@ -339,27 +339,6 @@ template <class T> void put_field(std::string& out, std::string_view key, const 
     }
 }
 
-// Markdown cells: a '|' would split the cell, a newline the row.
-std::string cell(std::string_view s) {
-    std::string out;
-    for (const char c : s) {
-        if (c == '|') {
-            out += "\\|";
-        } else if (c == '\n' || c == '\r') {
-            out += ' ';
-        } else {
-            out += c;
-        }
-    }
-    return out;
-}
-
-std::string fixed(double v, int decimals) {
-    char buf[64];
-    std::snprintf(buf, sizeof buf, "%.*f", decimals, v);
-    return buf;
-}
-
 } // namespace
 
 std::string to_json(const run_result& r) {
@@ -385,28 +364,11 @@ std::string to_json(const run_result& r) {
     put_field(out, "p999_us", r.p999_us);
     put_field(out, "max_us", r.max_us);
     put_field(out, "cpu_cores", r.cpu_cores);
+    put_field(out, "rx_datagrams", r.rx_datagrams);
+    put_field(out, "frames_per_datagram", r.frames_per_datagram);
+    put_field(out, "rx_missed", r.rx_missed);
+    put_field(out, "latency", r.latency);
     out += '}';
-    return out;
-}
-
-std::string to_markdown(std::span<const run_result> rs) {
-    std::string out =
-        "| system | scenario | payload | subs | pub msg/s | delivered msg/s | p50 us | p99 us | "
-        "p99.9 us | cores |\n"
-        "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|\n";
-    for (const run_result& r : rs) {
-        out += "| " + cell(r.system);
-        out += " | " + cell(r.scenario);
-        out += " | " + (r.payload_bytes == 0 ? std::string("mix") : std::to_string(r.payload_bytes));
-        out += " | " + std::to_string(r.subscribers);
-        out += " | " + fixed(r.pub_msgs_per_s, 0);
-        out += " | " + fixed(r.delivered_msgs_per_s, 0);
-        out += " | " + fixed(r.p50_us, 1);
-        out += " | " + fixed(r.p99_us, 1);
-        out += " | " + fixed(r.p999_us, 1);
-        out += " | " + fixed(r.cpu_cores, 1);
-        out += " |\n";
-    }
     return out;
 }
 

@@ -51,6 +51,24 @@ class LoadgenSmoke(tb.DaemonTestCase):
         self.assertLessEqual(res["p99_us"], res["max_us"])
         # Its subscribers said BYE at the end.
         self.assertEqual(after["subscriptions"], before["subscriptions"])
+        # What it counts of datagrams agrees with the appliance's.
+        self.assertEqual(res["rx_datagrams"], delta(after, before, "datagrams"), text)
+        self.assertEqual(res["latency"], "every message")
+
+    def test_20_batched_publishing_comes_back_coalesced(self):
+        # 8 PUBs per datagram, as fast as it can: each worker burst holds
+        # several messages for each subscriber, and they leave together.
+        before = self.daemon.stats()
+        res, text = self.run_loadgen("--topics", "1", "--subscribers", str(SUBSCRIBERS), "--batch", "8",
+                                     "--count", str(COUNT), "--rate", "0", "--duration", "10",
+                                     "--scenario", "smoke_batched")
+        after = self.daemon.wait_stats(lambda st: delta(st, before, "deliveries") >= res["delivered"])
+        self.assertEqual(res["delivered"], COUNT * SUBSCRIBERS, text)
+        self.assertEqual((res["lost"], res["reordered"], res["duplicates"]), (0, 0, 0), text)
+        self.assertEqual(res["rx_datagrams"], delta(after, before, "datagrams"), text)
+        self.assertGreater(res["frames_per_datagram"], 1.5, text)
+        self.assertAlmostEqual(res["frames_per_datagram"],
+                               delta(after, before, "deliveries") / delta(after, before, "datagrams"), places=3)
 
 
 if __name__ == "__main__":

@@ -93,6 +93,35 @@ class PubSub(tb.DaemonTestCase):
         gone = self.daemon.wait_stats(lambda st: st["subscriptions"] <= before["subscriptions"])
         self.assertEqual(gone["subscriptions"], before["subscriptions"], "BYE left subscriptions behind")
 
+    def test_60_a_burst_reaches_kernel_sockets_coalesced_and_whole(self):
+        # One datagram of 20 PUBs on two topics: the worker dequeues them as
+        # one burst, and each subscriber's share leaves as one datagram.
+        both = [self.subscriber("co/a", "co/b") for _ in range(2)]
+        only_a = self.subscriber("co/a")
+        pub = self.client()
+        pa, pb = payloads_for("co/a", 10), payloads_for("co/b", 10)
+        frames = []
+        for i in range(10):
+            frames += [frame(PUB, "co/a", pa[i], seq=2 * i + 1), frame(PUB, "co/b", pb[i], seq=2 * i + 2)]
+        before = self.daemon.stats()
+        received_before = [s.datagrams for s in both + [only_a]]
+        pub.send(*frames)
+        for s in both:
+            got = s.collect(20)
+            self.assert_stream([f for f in got if f.topic == b"co/a"], "co/a", pa)
+            self.assert_stream([f for f in got if f.topic == b"co/b"], "co/b", pb)
+            self.assertEqual(len(got), 20)
+        self.assert_stream(only_a.collect(10), "co/a", pa)
+        # One datagram from each worker that owns one of the topics.
+        workers = min(2, self.daemon.telemetry("/ringcast/config")["worker_lcores"])
+        for s, n in zip(both, received_before):
+            self.assertLessEqual(s.datagrams - n, workers, "the burst came in more datagrams than workers")
+        self.assertEqual(only_a.datagrams - received_before[-1], 1, "one topic's burst came in several datagrams")
+        after = self.daemon.wait_stats(lambda st: delta(st, before, "deliveries") >= 50)
+        self.assertEqual(delta(after, before, "deliveries"), 50)
+        self.assertLessEqual(delta(after, before, "datagrams"), 1 + 2 * workers)
+        self.assertEqual(delta(after, before, "frames_copied"), 50)
+
 
 if __name__ == "__main__":
     tb.main()

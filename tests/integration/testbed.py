@@ -275,6 +275,7 @@ class Client:
         self.sock.bind((CLI_ADDR, 0))
         self.addr = self.sock.getsockname()
         self.pending = collections.deque()  # frames received but not asked for yet
+        self.datagrams = 0  # received, however many frames each held
         self._seq = 1000
 
     def next_seq(self):
@@ -298,6 +299,7 @@ class Client:
             return False
         if src != SERVER:
             raise AssertionError(f"datagram from {src}, expected {SERVER}")
+        self.datagrams += 1
         self.pending.extend(parse_frames(data))
         return True
 

@@ -150,13 +150,15 @@ struct run_result {
     double delivered_msgs_per_s = 0;
     double p50_us = 0, p90_us = 0, p99_us = 0, p999_us = 0, max_us = 0;
     double cpu_cores = 0; // cores the system under test used
+    uint64_t rx_datagrams = 0;      // datagrams that carried MSG frames to the receiver
+    double frames_per_datagram = 0; // MSG frames per such datagram, mean
+    uint64_t rx_missed = 0;         // packets the receiver's port dropped (imissed + rx_nombuf)
+    std::string latency = "every message"; // which messages the latency figures cover
 };
 
 // Fills the latency fields from a histogram of nanoseconds.
 void set_latency(run_result& r, const latency_histogram& h) noexcept;
-// One JSON object (no trailing newline); strings escaped.
+// One JSON object (no trailing newline); strings escaped; non-finite numbers null.
 [[nodiscard]] std::string to_json(const run_result& r);
-// A markdown table of results, one row each.
-[[nodiscard]] std::string to_markdown(std::span<const run_result> rs);
 
 } // namespace ringcast

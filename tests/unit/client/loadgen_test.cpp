@@ -479,6 +479,10 @@ TEST(run_result, to_json_writes_every_field) {
     r.p999_us = 40.125;
     r.max_us = 1e-3;
     r.cpu_cores = 3;
+    r.rx_datagrams = 99;
+    r.frames_per_datagram = 7.5;
+    r.rx_missed = 12;
+    r.latency = "every message";
     const std::string text = ringcast::to_json(r);
     EXPECT_EQ(text.find('\n'), std::string::npos);
     const ringcast::json_value j = ringcast::parse_json(text);
@@ -488,7 +492,7 @@ TEST(run_result, to_json_writes_every_field) {
         "topics",   "subscribers", "duration_s", "published",      "delivered",
         "lost",     "reordered",   "duplicates", "pub_msgs_per_s", "delivered_msgs_per_s",
         "p50_us",   "p90_us",      "p99_us",     "p999_us",        "max_us",
-        "cpu_cores"};
+        "cpu_cores", "rx_datagrams", "frames_per_datagram", "rx_missed", "latency"};
     ASSERT_EQ(j.size(), keys.size());
     for (size_t i = 0; i < keys.size(); ++i) {
         EXPECT_EQ(j.key(i), keys[i]);
@@ -515,6 +519,10 @@ TEST(run_result, to_json_writes_every_field) {
     EXPECT_EQ(j["p999_us"].as_double(), r.p999_us);
     EXPECT_EQ(j["max_us"].as_double(), r.max_us);
     EXPECT_EQ(j["cpu_cores"].as_double(), 3.0);
+    EXPECT_EQ(j["rx_datagrams"].as_u64(), 99u);
+    EXPECT_EQ(j["frames_per_datagram"].as_double(), 7.5);
+    EXPECT_EQ(j["rx_missed"].as_u64(), 12u);
+    EXPECT_EQ(j["latency"].as_string(), "every message");
 }
 
 TEST(run_result, to_json_of_defaults_matches_the_expected_text) {
@@ -524,7 +532,8 @@ TEST(run_result, to_json_of_defaults_matches_the_expected_text) {
               R"({"system":"ringcast","scenario":"a\"b","vdev":"","machine":"","payload_bytes":0,)"
               R"("topics":0,"subscribers":0,"duration_s":0,"published":0,"delivered":0,"lost":0,)"
               R"("reordered":0,"duplicates":0,"pub_msgs_per_s":0,"delivered_msgs_per_s":0,"p50_us":0,)"
-              R"("p90_us":0,"p99_us":0,"p999_us":0,"max_us":0,"cpu_cores":0})");
+              R"("p90_us":0,"p99_us":0,"p999_us":0,"max_us":0,"cpu_cores":0,"rx_datagrams":0,)"
+              R"("frames_per_datagram":0,"rx_missed":0,"latency":"every message"})");
 }
 
 TEST(run_result, to_json_writes_non_finite_numbers_as_null) {
@@ -536,44 +545,3 @@ TEST(run_result, to_json_writes_non_finite_numbers_as_null) {
     EXPECT_TRUE(j["max_us"].is_null());
 }
 
-TEST(run_result, to_markdown_has_one_row_per_result) {
-    std::vector<run_result> rs(3);
-    rs[0].scenario = "fanout-1x1";
-    rs[0].payload_bytes = 64;
-    rs[0].subscribers = 1;
-    rs[0].pub_msgs_per_s = 1'000'000;
-    rs[0].delivered_msgs_per_s = 999'999.6;
-    rs[0].p50_us = 3.14;
-    rs[0].p99_us = 9.96;
-    rs[0].p999_us = 20;
-    rs[0].cpu_cores = 2;
-    rs[1].system = "nats|server";
-    rs[1].scenario = "mix";
-    rs[2].scenario = "fanout-1x64";
-    const std::string md = ringcast::to_markdown(rs);
-    std::vector<std::string> lines;
-    size_t from = 0;
-    for (size_t nl = md.find('\n'); nl != std::string::npos; nl = md.find('\n', from)) {
-        lines.push_back(md.substr(from, nl - from));
-        from = nl + 1;
-    }
-    EXPECT_EQ(from, md.size()); // ends with a newline
-    ASSERT_EQ(lines.size(), 2 + rs.size());
-    EXPECT_EQ(lines[0],
-              "| system | scenario | payload | subs | pub msg/s | delivered msg/s | p50 us | p99 us | "
-              "p99.9 us | cores |");
-    EXPECT_EQ(lines[2], "| ringcast | fanout-1x1 | 64 | 1 | 1000000 | 1000000 | 3.1 | 10.0 | 20.0 | 2.0 |");
-    EXPECT_EQ(lines[3], "| nats\\|server | mix | mix | 0 | 0 | 0 | 0.0 | 0.0 | 0.0 | 0.0 |");
-    // Every row has the header's number of cells.
-    const auto cells = [](const std::string& l) {
-        size_t n = 0;
-        for (size_t i = 0; i < l.size(); ++i) {
-            n += l[i] == '|' && (i == 0 || l[i - 1] != '\\');
-        }
-        return n;
-    };
-    for (const std::string& l : lines) {
-        EXPECT_EQ(cells(l), cells(lines[0])) << l;
-    }
-    EXPECT_EQ(ringcast::to_markdown({}).find("| ringcast"), std::string::npos);
-}

@@ -12,9 +12,17 @@ them but system and scenario may be missing; the report shows "–" there.
 Writes DIR/results.md: one table per scenario with every system side by
 side, delivered messages per core (delivered_msgs_per_s / cpu_cores), and
 each system's ratio to ringcast on the same scenario and parameters (per-core
-throughput, p99); a parameter one record lacks matches any value. Several records with the same system, scenario and
-parameters (repeated runs) are summarised by their median; the runs column
-says how many.
+throughput, p99); a parameter one record lacks matches any value. Several
+records with the same system, scenario and parameters (repeated runs) are
+summarised by their median, with the min-max of delivered msg/s and p99 in
+parentheses; the runs column says how many. A record with "failed" (a peer
+that failed a run) shows as failed, with its reason. Under each table: the
+appliance's busy share and drops by reason (sut_busy, sut_drops) and the
+load generator's RX misses and frames per datagram, where the records have
+them. Then: ringcast against testpmd on 1to1_64B, the ratio of each
+alternated pair, median and min-max; ringcast's latency over testpmd's (the
+path's floor) on the latency_* scenarios; ringcastd's RSS before and after
+its soak (the "rss" record).
 
 Writes DIR/latency.png: p50/p90/p99/p99.9 per system, on a log axis, for the
 scenarios whose name matches --latency (default "latency"). Needs Debian's
@@ -36,6 +44,8 @@ import sys
 REFERENCE = "ringcast"
 PERCENTILES = [("p50_us", "p50"), ("p90_us", "p90"), ("p99_us", "p99"), ("p999_us", "p99.9")]
 NUMERIC = ["pub_msgs_per_s", "delivered_msgs_per_s", "p50_us", "p90_us", "p99_us", "p999_us", "max_us", "cpu_cores"]
+# Beside the table: the appliance's and the load generator's view of a run.
+EXTRA = ["sut_busy", "rx_missed", "frames_per_datagram"]
 # What makes two records the same measurement, besides system and scenario.
 PARAMS = ["payload_bytes", "subscribers", "topics"]
 
@@ -81,20 +91,35 @@ def number(v):
     return None if math.isnan(v) else v
 
 
+# Records that are not a workload's result: reported in sections of their own.
+SPECIAL_SCENARIOS = ("rss",)
+
+
 def summarise(records):
     """{scenario: {params: {system: row}}}, a row being the median of its runs."""
     groups = {}
     for rec in records:
+        if rec["scenario"] in SPECIAL_SCENARIOS:
+            continue
         params = tuple(rec.get(p) for p in PARAMS)
         groups.setdefault(rec["scenario"], {}).setdefault(params, {}).setdefault(rec["system"], []).append(rec)
     out = {}
     for scenario, by_params in groups.items():
         for params, by_system in by_params.items():
-            for system, runs in by_system.items():
-                row = {"runs": len(runs)}
-                for key in NUMERIC:
+            for system, all_runs in by_system.items():
+                runs = [r for r in all_runs if "failed" not in r]
+                failed = [r["failed"] for r in all_runs if "failed" in r]
+                row = {"runs": len(runs), "failed": failed}
+                for key in NUMERIC + EXTRA:
                     values = [v for v in (number(r.get(key)) for r in runs) if v is not None]
                     row[key] = statistics.median(values) if values else None
+                    row[key + "_range"] = (min(values), max(values)) if len(values) > 1 else None
+                drops = {}
+                for r in runs:
+                    for reason, n in (r.get("sut_drops") or {}).items():
+                        drops.setdefault(reason, []).append(n)
+                # A reason absent from a run dropped nothing there.
+                row["sut_drops"] = {k: statistics.median(v + [0] * (len(runs) - len(v))) for k, v in drops.items()}
                 for key in ("machine", "vdev"):
                     row[key] = next((r[key] for r in reversed(runs) if r.get(key)), None)
                 delivered, cores = row["delivered_msgs_per_s"], row["cpu_cores"]
@@ -158,6 +183,29 @@ def cell(text):
     return str(text).replace("|", "\\|").replace("\n", " ")
 
 
+def with_range(text, rng, fmt):
+    """'10.00 M (9.50 M–10.40 M)' for a median of runs with their min-max."""
+    if rng is None or text == "–":
+        return text
+    return f"{text} ({fmt(rng[0])}–{fmt(rng[1])})"
+
+
+def side_notes(system, row):
+    """What the appliance and the load generator saw of a row's runs."""
+    parts = []
+    if row.get("sut_busy") is not None:
+        parts.append("appliance busy " + with_range(f"{100 * row['sut_busy']:.0f} %", row["sut_busy_range"],
+                                                      lambda v: f"{100 * v:.0f} %"))
+    if row.get("sut_busy") is not None or row["sut_drops"]:
+        drops = ", ".join(f"{k} {v:.0f}" for k, v in sorted(row["sut_drops"].items(), key=lambda kv: -kv[1]))
+        parts.append("drops " + (drops or "none"))
+    if row.get("rx_missed") is not None:
+        parts.append(f"load generator RX missed {row['rx_missed']:.0f}")
+    if row.get("frames_per_datagram"):
+        parts.append(f"{row['frames_per_datagram']:.2f} frames per datagram received")
+    return f"- {cell(system)}: " + "; ".join(parts) + " (medians)" if parts else None
+
+
 def scenario_table(scenario, by_params):
     lines = [f"## {scenario}", ""]
     lines.append(
@@ -166,39 +214,108 @@ def scenario_table(scenario, by_params):
     )
     lines.append("|---|" + "---:|" * 15)
     hosts = {}
+    notes = []
     for params in sorted(by_params, key=lambda p: tuple((v is None, str(v)) for v in p)):
         rows = by_params[params]
         ref = reference_row(by_params, params)
         for system in system_order(rows):
             row = rows[system]
+            if row["runs"] == 0:
+                reason = "; ".join(dict.fromkeys(row["failed"]))
+                cells = [cell(system), payload(params[0]), plain(params[1]), plain(params[2]), "–",
+                         cell(f"failed: {reason}")] + ["–"] * 9 + ["0"]
+                lines.append("| " + " | ".join(cells) + " |")
+                continue
+            percentiles = [micros(row[key]) for key, _ in PERCENTILES]
+            percentiles[2] = with_range(percentiles[2], row["p99_us_range"], micros)
             cells = [
                 cell(system),
                 payload(params[0]),
                 plain(params[1]),
                 plain(params[2]),
                 rate(row["pub_msgs_per_s"]),
-                rate(row["delivered_msgs_per_s"]),
+                with_range(rate(row["delivered_msgs_per_s"]), row["delivered_msgs_per_s_range"], rate),
                 plain(row["cpu_cores"]),
                 rate(row["per_core"]),
                 ratio(row["per_core"], ref and ref["per_core"]),
-                *(micros(row[key]) for key, _ in PERCENTILES),
+                *percentiles,
                 micros(row["max_us"]),
                 ratio(row["p99_us"], ref and ref["p99_us"]),
-                str(row["runs"]),
+                str(row["runs"]) + (f", {len(row['failed'])} failed" if row["failed"] else ""),
             ]
             lines.append("| " + " | ".join(cells) + " |")
+            if (n := side_notes(system, row)) is not None:
+                notes.append(n)
             where = ", ".join(f"{k} {row[k]}" for k in ("vdev", "machine") if row[k])
             if where:
                 hosts.setdefault(system, where)
     lines.append("")
+    lines += notes
     for system in system_order(hosts):
         lines.append(f"- {cell(system)}: {cell(hosts[system])}")
-    if hosts:
+    if hosts or notes:
         lines.append("")
     return lines
 
 
-def markdown(summary, n_records, sources):
+def runs_of(records, system, scenario):
+    return [r for r in records if r["system"] == system and r["scenario"] == scenario and "failed" not in r]
+
+
+def median_range(values, fmt):
+    if not values:
+        return "–"
+    text = fmt(statistics.median(values))
+    return with_range(text, (min(values), max(values)) if len(values) > 1 else None, fmt)
+
+
+def forwarding_limit(records):
+    """ringcast over testpmd on 1to1_64B, pair by pair (the i-th of each)."""
+    ours, ref = runs_of(records, REFERENCE, "1to1_64B"), runs_of(records, "testpmd", "1to1_64B")
+    ratios = [a["delivered_msgs_per_s"] / b["delivered_msgs_per_s"] for a, b in zip(ours, ref)
+              if number(a.get("delivered_msgs_per_s")) and number(b.get("delivered_msgs_per_s"))]
+    if not ratios:
+        return []
+    return ["## Against the forwarding limit", "",
+            f"1to1_64B, {REFERENCE} delivered ÷ testpmd (macswap) forwarded, each pair of runs alternated: "
+            f"**{median_range(ratios, lambda v: f'{v:.2f}×')}** over {len(ratios)} pairs "
+            f"({REFERENCE} {median_range([r['delivered_msgs_per_s'] for r in ours], rate)} msg/s, "
+            f"testpmd {median_range([r['delivered_msgs_per_s'] for r in ref], rate)} msg/s).", ""]
+
+
+def latency_floor(records):
+    """ringcast's percentiles over testpmd's on the same paced scenarios."""
+    scenarios = sorted({r["scenario"] for r in records if r["scenario"].startswith("latency")})
+    lines = []
+    for scenario in scenarios:
+        ours, ref = runs_of(records, REFERENCE, scenario), runs_of(records, "testpmd", scenario)
+        if not ours or not ref:
+            continue
+        if not lines:
+            lines = ["## Latency over the path's floor", "",
+                     f"testpmd (macswap) paced at the same rate is the floor of the path (load generator, memif "
+                     f"both ways); added = {REFERENCE} − floor, medians of the runs, µs.", "",
+                     "| scenario | | p50 | p99 | p99.9 |", "|---|---|---:|---:|---:|"]
+        keys = ("p50_us", "p99_us", "p999_us")
+        med = {name: [statistics.median([r[k] for r in runs if number(r.get(k)) is not None] or [math.nan])
+                      for k in keys] for name, runs in (("floor", ref), ("ringcast", ours))}
+        lines.append(f"| {scenario} | testpmd floor | " + " | ".join(micros(v) for v in med["floor"]) + " |")
+        lines.append(f"| | {REFERENCE} | " + " | ".join(micros(v) for v in med["ringcast"]) + " |")
+        lines.append("| | added | " + " | ".join(f"{a - b:.3g}" for a, b in zip(med["ringcast"], med["floor"])) + " |")
+    return lines + [""] if lines else []
+
+
+def memory(records):
+    rss = [r for r in records if r["scenario"] == "rss"]
+    if not rss:
+        return []
+    r = rss[-1]
+    return ["## Memory", "",
+            f"ringcastd's RSS: {r['rss_start_kb']} kB after start-up, {r['rss_end_kb']} kB after "
+            f"{r.get('soak_s', 0):g} s at full load ({r['rss_end_kb'] - r['rss_start_kb']:+d} kB).", ""]
+
+
+def markdown(summary, n_records, sources, records):
     lines = [
         "# Benchmark results",
         "",
@@ -210,6 +327,9 @@ def markdown(summary, n_records, sources):
         f"than {REFERENCE}; p99, above 1 is a slower tail. Several runs are summarised by their median.",
         "",
     ]
+    lines += forwarding_limit(records)
+    lines += latency_floor(records)
+    lines += memory(records)
     for scenario in sorted(summary):
         lines += scenario_table(scenario, summary[scenario])
     return "\n".join(lines)
@@ -224,6 +344,8 @@ def latency_panels(summary, pattern):
         for params, rows in sorted(summary[scenario].items(), key=lambda kv: str(kv[0])):
             series = {}
             for system in system_order(rows):
+                if rows[system]["runs"] == 0:
+                    continue
                 values = [rows[system][key] for key, _ in PERCENTILES]
                 if any(v is not None and v > 0 for v in values):
                     series[system] = values
@@ -283,7 +405,7 @@ def main(argv):
     sources = sorted({os.path.basename(p) for p in glob.glob(os.path.join(args.dir, "*.jsonl"))})
     md_path = os.path.join(args.dir, "results.md")
     with open(md_path, "w", encoding="utf-8") as f:
-        f.write(markdown(summary, len(records), sources))
+        f.write(markdown(summary, len(records), sources, records))
     print(f"wrote {md_path}")
 
     if args.no_plot:

@@ -9,7 +9,7 @@ rc_packages=(
     libtomlplusplus-dev libbpf-dev libxdp-dev clang
     libgtest-dev libgmock-dev libbenchmark-dev
     iproute2 ethtool python3 iputils-ping
-    python3-prometheus-client
+    python3-prometheus-client python3-matplotlib
 )
 
 rc_say() { printf '%s: %s\n' "${rc_prog:-ringcast}" "$*"; }

@@ -1,8 +1,11 @@
 #!/usr/bin/python3
 """scripts/bench-report.py on synthetic results: the markdown has a table per
-scenario with every system, delivered per core, ratios to ringcast and the
-median of repeated runs; latency.png is a PNG; a broken record is reported
-by file and line. Skipped (77) without python3-matplotlib.
+scenario with every system, delivered per core, ratios to ringcast, the
+median of repeated runs with their min-max, failed runs shown as failed, the
+appliance's busy share and drops under the table, ringcast against testpmd
+pair by pair, the latency over testpmd's floor and the RSS record;
+latency.png is a PNG; a broken record is reported by file and line. Skipped
+(77) without python3-matplotlib.
 
 Usage: test_bench_report.py SOURCE_ROOT
 """
@@ -49,6 +52,18 @@ RECORDS = [
     # No cpu_cores: no per-core figure.
     record("redis", "latency_100k", subscribers=1, delivered_msgs_per_s=9.9e4,
            p50_us=40, p90_us=60, p99_us=200, p999_us=900, max_us=3000),
+    # A peer's failed run.
+    {"system": "mosquitto", "scenario": "fanout_64B_10", "failed": "the driver failed (exit 1)"},
+    # Pairs against the reference, with the appliance's view of the ringcast runs.
+    record("testpmd", "1to1_64B", subscribers=1, delivered_msgs_per_s=8e6, cpu_cores=1),
+    record("ringcast", "1to1_64B", subscribers=1, delivered_msgs_per_s=6e6, cpu_cores=1, sut_busy=0.5,
+           sut_drops={"tx_full": 10}, rx_missed=3, frames_per_datagram=2.0),
+    record("testpmd", "1to1_64B", subscribers=1, delivered_msgs_per_s=10e6, cpu_cores=1),
+    record("ringcast", "1to1_64B", subscribers=1, delivered_msgs_per_s=9.5e6, cpu_cores=1, sut_busy=0.7,
+           sut_drops={}, rx_missed=5, frames_per_datagram=4.0),
+    record("testpmd", "latency_100k", subscribers=1, delivered_msgs_per_s=1e5, cpu_cores=1,
+           p50_us=1, p90_us=2, p99_us=3, p999_us=10, max_us=20),
+    {"system": "ringcast", "scenario": "rss", "rss_start_kb": 50000, "rss_end_kb": 50004, "soak_s": 60},
 ]
 
 
@@ -69,7 +84,7 @@ def row(md, system, scenario):
 
 with tempfile.TemporaryDirectory(prefix="bench-report-test.") as d:
     with open(os.path.join(d, "results.jsonl"), "w", encoding="utf-8") as f:
-        f.write("\n".join(json.dumps(r) for r in RECORDS[:3]) + "\n\n")
+        f.write("\n".join(json.dumps(r) for r in RECORDS[:3]) + "\n\n")  # a blank line is skipped
     with open(os.path.join(d, "more.jsonl"), "w", encoding="utf-8") as f:
         f.write("\n".join(json.dumps(r) for r in RECORDS[3:]) + "\n")
     r = run(d)
@@ -85,8 +100,20 @@ with tempfile.TemporaryDirectory(prefix="bench-report-test.") as d:
     check("per core divides by cpu_cores and compares with ringcast", nats[7:9] == ["1.50 M", "0.15×"], nats)
     check("missing percentiles show as a dash", nats[9:14] == ["–"] * 5, nats)
     lat = row(md, "ringcast", "latency_100k")
-    check("repeated runs are summarised by their median", lat[9:13] == ["5", "6", "10", "25"] and lat[-1] == "2",
-          lat)
+    check("repeated runs are summarised by their median, p99 with its min-max",
+          lat[9:13] == ["5", "6", "10 (8–12)", "25"] and lat[-1] == "2", lat)
+    mosq = row(md, "mosquitto", "fanout_64B_10")
+    check("a failed run shows as failed with its reason", mosq[5] == "failed: the driver failed (exit 1)"
+          and mosq[-1] == "0", mosq)
+    one = row(md, "ringcast", "1to1_64B")
+    check("delivered shows the median and the min-max", one[5] == "7.75 M (6.00 M–9.50 M)", one)
+    check("the appliance's busy share and drops and the receiver's misses are under the table",
+          "- ringcast: appliance busy 60 % (50 %–70 %); drops tx_full 5; load generator RX missed 4; "
+          "3.00 frames per datagram received (medians)" in md, md)
+    check("ringcast against testpmd, pair by pair", "**0.85× (0.75×–0.95×)** over 2 pairs" in md, md)
+    check("latency over testpmd's floor", "| | added | 4 | 7 | 15 |" in md, md)
+    check("the RSS record", "50000 kB after start-up, 50004 kB after 60 s at full load (+4 kB)" in md, md)
+    check("special records make no table of their own", "## rss\n" not in md, md)
     redis = row(md, "redis", "latency_100k")
     check("no cpu_cores, no per-core figure; p99 ratio still there", redis[7:9] == ["–", "–"]
           and redis[14] == "20.00×", redis)

@@ -4,7 +4,9 @@
 # in alternating pairs (this VM is noisy, so each figure is a median of
 # runs with their spread):
 #   - the reference: the same load generator against dpdk-testpmd in
-#     macswap mode on the same memif set-up, flat out (the forwarding limit)
+#     macswap mode on the same memif set-up, flat out (the forwarding limit),
+#     flat out with 16 frames a datagram (what the load generator itself can
+#     send and receive: fan-out rows near it measure the load generator),
 #     and paced at 100 k and 1 M msg/s (the latency floor of the path);
 #   - ringcast: every scenario, fan-out flat out. For each run the
 #     appliance's busy share and its drops by reason (from its telemetry)
@@ -210,6 +212,9 @@ for (( pair = 1; pair <= pairs; ++pair )); do
     rc_say "pair $pair of $pairs"
     start_testpmd
     loadgen "1to1_64B" --reflector --size 64 --duration "$secs"
+    # The load generator's own ceiling: 16 PUB frames a datagram, reflected,
+    # each counted as it would count a coalesced delivery.
+    loadgen "loadgen_ceiling" --reflector --size 64 --batch 16 --duration "$secs"
     loadgen "latency_100k" --reflector --size 64 --rate 100000 --duration "$secs"
     loadgen "latency_1M" --reflector --size 64 --rate 1000000 --duration "$secs"
     stop_last testpmd

@@ -475,6 +475,15 @@ void loadgen::progress(uint64_t now) {
 }
 
 void loadgen::run() {
+    // A memif peer may still be connecting: what was sent before the link
+    // is up would be lost, and counted against the peer.
+    for (const uint64_t deadline = rte_rdtsc() + 5 * _hz; rte_rdtsc() < deadline && !g_stop.load();) {
+        rte_eth_link link{};
+        if (rte_eth_link_get_nowait(_port.port_id, &link) == 0 && link.link_status == RTE_ETH_LINK_UP) {
+            break;
+        }
+        rte_delay_ms(10);
+    }
     if (_o.reflector) {
         _dst_mac = {0x02, 0, 0, 0, 0, 0x01}; // any: the reflector forwards whatever it gets
     } else {

@@ -82,6 +82,24 @@ class Ops(tb.DaemonTestCase):
         self.assertEqual(sub.returncode, 0, f"ringcast sub:\n{out}{err}")
         self.assertIn("hello-from-cli", out)
 
+    def test_52_cli_sub_prints_a_coalesced_burst_whole_and_in_order(self):
+        # ringcast pub packs its 50 PUBs into a few datagrams; the worker
+        # dequeues them in bursts and coalesces what goes to the subscriber.
+        ringcast = tb.Paths.ringcast
+        before = self.daemon.stats()
+        sub = self.bed.cli_popen(ringcast, "sub", "-s", SERVER, "-n", "50", "-t", "5", "cli/burst")
+        self.daemon.wait_stats(lambda st: delta(st, before, "subscriptions") >= 1, timeout=5)
+        subscribed = self.daemon.stats()
+        r = self.bed.cli(ringcast, "pub", "-s", SERVER, "-n", "50", "cli/burst", "m")
+        self.assertEqual(r.returncode, 0, f"ringcast pub:\n{r.stdout}{r.stderr}")
+        out, err = sub.communicate(timeout=10)
+        self.assertEqual(sub.returncode, 0, f"ringcast sub:\n{out}{err}")
+        self.assertEqual(out.splitlines(), [f"{i} cli/burst m {i}" for i in range(1, 51)])
+        self.assertIn("50 messages, 0 repaired, 0 lost, 0 duplicates", err)
+        after = self.daemon.wait_stats(lambda st: delta(st, subscribed, "deliveries") >= 50)
+        self.assertEqual(delta(after, subscribed, "deliveries"), 50)
+        self.assertLess(delta(after, subscribed, "datagrams"), 50, "nothing was coalesced")
+
     def test_51_cli_stats_json_prints_json(self):
         r = run(tb.Paths.ringcast, "stats", "--json", "-f", self.daemon.prefix)
         self.assertEqual(r.returncode, 0, r.stderr)

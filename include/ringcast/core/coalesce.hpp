@@ -72,8 +72,29 @@ public:
     // Goes in `s`'s datagram of this plan while it fits, else in a new one.
     // Returns false when the plan is full (nothing was added): build it,
     // reset, and add again.
-    [[nodiscard]] bool add(subscriber_record& s, uint16_t msg, uint32_t size,
-                           uint32_t keep_copied = 0) noexcept;
+    [[nodiscard]] bool add(subscriber_record& s, uint16_t msg, uint32_t size, uint32_t keep_copied = 0) noexcept {
+        const coalesce_limits& l = _limits[s.ep.port_id];
+        const frame_part part = part_of(l, size, keep_copied);
+        if (l.enabled && s.plan == _plan) {
+            planned_datagram& d = _datagrams[s.plan_datagram];
+            uint32_t fill = 0;
+            const uint32_t extra = extra_segments(l, d, part, fill);
+            if (d.bytes + size <= l.max_bytes && d.segments + extra <= l.max_segments &&
+                _n_frames < _frames.size()) {
+                const auto f = static_cast<uint16_t>(_n_frames++);
+                _frames[f] = planned_frame{msg, end_of_frames, part};
+                _frames[d.last_frame].next = f;
+                d.last_frame = f;
+                ++d.n_frames;
+                d.segments = static_cast<uint16_t>(d.segments + extra);
+                d.bytes += size;
+                d.tail_copy = part.ref == 0;
+                d.tail_fill = fill;
+                return true;
+            }
+        }
+        return open(s, l, msg, size, part);
+    }
 
     [[nodiscard]] bool empty() const noexcept { return _n_datagrams == 0; }
     [[nodiscard]] std::span<const planned_datagram> datagrams() const noexcept {
@@ -83,12 +104,33 @@ public:
 
     // How a frame of `size` bytes goes into a datagram under `l`.
     [[nodiscard]] static frame_part part_of(const coalesce_limits& l, uint32_t size,
-                                            uint32_t keep_copied) noexcept;
+                                            uint32_t keep_copied) noexcept {
+        // Without multi-segment TX there is one segment: everything is copied.
+        if (l.max_segments <= 1 || size < l.copy_below || keep_copied >= size) {
+            return {size, 0};
+        }
+        return {keep_copied, size - keep_copied};
+    }
 
 private:
     // Segments `part` adds to `d`, and the copy segment fill after it.
     static uint32_t extra_segments(const coalesce_limits& l, const planned_datagram& d, frame_part part,
-                                   uint32_t& fill) noexcept;
+                                   uint32_t& fill) noexcept {
+        uint32_t extra = 0;
+        fill = d.tail_copy ? d.tail_fill : 0;
+        if (part.copy != 0) {
+            if (!d.tail_copy || fill + part.copy > l.copy_room) {
+                ++extra; // a new copy segment after a referenced one, or after a full one
+                fill = 0;
+            }
+            fill += part.copy;
+        }
+        if (part.ref != 0) {
+            ++extra;
+            fill = 0;
+        }
+        return extra;
+    }
     bool open(subscriber_record& s, const coalesce_limits& l, uint16_t msg, uint32_t size,
               frame_part part) noexcept;
 

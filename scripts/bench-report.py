@@ -197,7 +197,8 @@ def side_notes(system, row):
         parts.append("appliance busy " + with_range(f"{100 * row['sut_busy']:.0f} %", row["sut_busy_range"],
                                                       lambda v: f"{100 * v:.0f} %"))
     if row.get("sut_busy") is not None or row["sut_drops"]:
-        drops = ", ".join(f"{k} {v:.0f}" for k, v in sorted(row["sut_drops"].items(), key=lambda kv: -kv[1]))
+        drops = ", ".join(f"{k} {v:.0f}" for k, v in sorted(row["sut_drops"].items(), key=lambda kv: -kv[1])
+                          if round(v) != 0)
         parts.append("drops " + (drops or "none"))
     if row.get("rx_missed") is not None:
         parts.append(f"load generator RX missed {row['rx_missed']:.0f}")

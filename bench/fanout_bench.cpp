@@ -136,7 +136,7 @@ BENCHMARK(fan_out_copy)->Apply(sizes);
 // copied or all referenced. Per frame, which is per delivery.
 void coalesced(benchmark::State& state, bool by_reference) {
     const auto len = static_cast<uint32_t>(state.range(0));
-    const uint32_t k = std::min<uint32_t>(max_tx_segments - 1, 8972 / len);
+    const uint32_t k = std::min<uint32_t>(max_tx_segments - 1, (max_mtu - ipv4_hdr_len - udp_hdr_len) / len);
     const port_info port = bench_port(true);
     const delivery_target to{{0x02, 0, 0, 0, 1, 1}, 0xC0000202, 5000};
     std::vector<datagram_piece> pieces;

@@ -4,12 +4,6 @@
 
 namespace ringcast {
 
-namespace {
-
-constexpr uint32_t l2l4_bytes = 42; // Ethernet, IPv4 and UDP headers, in the first copy segment
-
-} // namespace
-
 coalescer::coalescer(uint32_t max_frames, uint32_t max_datagrams)
     : _frames(std::min<uint32_t>(max_frames, end_of_frames)),
       _datagrams(std::min<uint32_t>(max_datagrams, end_of_frames)) {}
@@ -36,7 +30,7 @@ bool coalescer::open(subscriber_record& s, const coalesce_limits& l, uint16_t ms
                        .segments = 1,
                        .bytes = size,
                        .tail_copy = true,
-                       .tail_fill = l2l4_bytes};
+                       .tail_fill = static_cast<uint32_t>(l2l4_len)};
     uint32_t fill = 0;
     d.segments = static_cast<uint16_t>(d.segments + extra_segments(l, d, part, fill));
     // A copy that overflowed the first segment's room took a new one above.

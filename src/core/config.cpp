@@ -599,8 +599,8 @@ void read_repair(section& s, repair_config& r) {
 
 void read_tx(section& s, tx_config& t) {
     s.boolean("coalesce", t.coalesce);
-    s.integer("mtu", t.mtu, 576, 9000);
-    s.integer("copy_below", t.copy_below, 0, 9000);
+    s.integer("mtu", t.mtu, 576, max_mtu);
+    s.integer("copy_below", t.copy_below, 0, max_mtu);
 }
 
 void read_debug(section& s, debug_config& d) {

@@ -41,9 +41,8 @@ lcore_settings derive_settings(const config& cfg, uint64_t hz) {
 }
 
 coalesce_limits tx_limits_for(const tx_config& tx, uint32_t port_max_segments, uint32_t copy_room) noexcept {
-    constexpr uint32_t ipv4_udp_headers = 28;
     return coalesce_limits{.enabled = tx.coalesce,
-                           .max_bytes = tx.mtu - ipv4_udp_headers,
+                           .max_bytes = tx.mtu - static_cast<uint32_t>(ipv4_hdr_len + udp_hdr_len),
                            .max_segments = std::clamp<uint32_t>(port_max_segments, 1, max_tx_segments),
                            .copy_room = copy_room,
                            .copy_below = tx.copy_below};

@@ -91,17 +91,14 @@ void repairer::flush() noexcept {
     const coalescer& plan = _w.plan;
     const uint16_t port = _to.ep.port_id;
     const delivery_target target{_to.mac, _to.ep.ip, _to.ep.port};
-    std::array<datagram_piece, max_repair_frames> pieces;
+    std::array<datagram_piece, max_datagram_frames> pieces;
     for (const planned_datagram& d : plan.datagrams()) {
-        size_t n = 0;
-        for (uint16_t f = d.first_frame; f != coalescer::end_of_frames; f = plan.frame(f).next) {
-            pieces[n++] = datagram_piece{_frames[plan.frame(f).msg], plan.frame(f).part, flags::replayed};
-        }
-        rte_mbuf* p = build_datagram(_lc.ports[port], _w.headers, _w.indirect, target, std::span{pieces.data(), n},
-                                     _lc.counters);
+        const auto frames = pieces_of(
+            plan, d, [&](uint16_t msg) { return _frames[msg]; }, flags::replayed, pieces);
+        rte_mbuf* p = build_datagram(_lc.ports[port], _w.headers, _w.indirect, target, frames, _lc.counters);
         if (p == nullptr) {
-            _lc.counters.count(drop::pool_empty, n);
-            _s.stats.drops += n;
+            _lc.counters.count(drop::pool_empty, frames.size());
+            _s.stats.drops += frames.size();
             continue;
         }
         tx_push(_lc.tx[port], p, _lc.counters);

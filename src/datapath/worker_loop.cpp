@@ -16,8 +16,6 @@ namespace ringcast {
 
 namespace {
 
-// Frames one datagram can hold: a 9000-byte MTU of the smallest frames.
-constexpr size_t max_datagram_frames = 9000 / frame_header_size + 1;
 // Topic ids looked at per housekeeping call by the idle sweep.
 constexpr uint32_t sweep_slice = 256;
 // Ids looked at per housekeeping call by each telemetry list's scan: as the
@@ -289,11 +287,8 @@ void worker_pass::send_plan(std::span<sequenced_pub> pubs, bool whole) noexcept 
         }
         flush_lone();
         std::array<datagram_piece, max_datagram_frames> pieces;
-        size_t n = 0;
-        for (uint16_t f = d.first_frame; f != coalescer::end_of_frames; f = plan.frame(f).next) {
-            pieces[n++] = datagram_piece{pubs[plan.frame(f).msg].item->m, plan.frame(f).part, 0};
-        }
-        send_datagram(s, std::span{pieces.data(), n});
+        send_datagram(s, pieces_of(
+                             plan, d, [&](uint16_t msg) { return pubs[msg].item->m; }, 0, pieces));
     }
     flush_lone();
 }

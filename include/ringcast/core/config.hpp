@@ -122,6 +122,9 @@ struct repair_config {
 
 // How deliveries leave: several MSG frames for one subscriber in one
 // datagram, and which frames are copied into it rather than referenced.
+// The largest tx.mtu: jumbo frames.
+inline constexpr uint32_t max_mtu = 9000;
+
 struct tx_config {
     bool coalesce = true;     // false: one frame per datagram
     uint32_t mtu = 1500;      // IPv4 MTU of the ports: a datagram's frames take at most mtu - 28 bytes

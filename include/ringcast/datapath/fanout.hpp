@@ -8,15 +8,18 @@
 #pragma once
 
 #include <ringcast/core/coalesce.hpp>
+#include <ringcast/core/config.hpp>
 #include <ringcast/core/counters.hpp>
 #include <ringcast/core/net.hpp>
 #include <ringcast/core/sub_table.hpp>
+#include <ringcast/core/wire.hpp>
 #include <ringcast/datapath/port.hpp>
 #include <ringcast/datapath/tx.hpp>
 
 #include <rte_mbuf.h>
 
 #include <array>
+#include <cstddef>
 #include <cstdint>
 #include <span>
 
@@ -49,6 +52,22 @@ struct datagram_piece {
     frame_part part;
     uint8_t or_flags;
 };
+
+// Frames one datagram can hold at most: the largest MTU of the smallest frames.
+inline constexpr size_t max_datagram_frames = max_mtu / frame_header_size + 1;
+
+// The pieces of planned datagram `d` into `out`, in order: frame_of(msg)
+// gives the mbuf of the caller's frame `msg`, each flagged with `or_flags`.
+template <class FrameOf>
+[[nodiscard]] std::span<const datagram_piece>
+pieces_of(const coalescer& plan, const planned_datagram& d, FrameOf&& frame_of, uint8_t or_flags,
+          std::span<datagram_piece, max_datagram_frames> out) noexcept {
+    size_t n = 0;
+    for (uint16_t f = d.first_frame; f != coalescer::end_of_frames; f = plan.frame(f).next) {
+        out[n++] = datagram_piece{frame_of(plan.frame(f).msg), plan.frame(f).part, or_flags};
+    }
+    return out.first(n);
+}
 
 // Builds one datagram of several MSG frames to `to`: a first segment with
 // the Ethernet, IPv4 and UDP headers and the copied frames after them (a

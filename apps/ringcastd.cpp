@@ -25,15 +25,39 @@ Options:
       --check         validate the configuration and exit (0: valid, 1: errors)
   -h, --help          show this help
 
-Signals: SIGINT and SIGTERM stop the appliance; it exits 0.
+Signals: SIGINT and SIGTERM stop the appliance; it exits 0. SIGHUP reloads
+[[identity]], rcp.require_auth, rcp.err_per_s, rcp.err_global_per_s and
+limits.source_*; a file with errors, or other changes, is refused and the
+running config stays.
 Telemetry: dpdk-telemetry.py -f FILE_PREFIX, or ringcast stats -f FILE_PREFIX.
 )";
 
 std::atomic<bool> g_quit{false};
+std::atomic<bool> g_reload{false};
 static_assert(std::atomic<bool>::is_always_lock_free);
 
 void on_signal(int) {
     g_quit.store(true, std::memory_order_relaxed);
+}
+
+void on_hangup(int) {
+    g_reload.store(true, std::memory_order_relaxed);
+}
+
+// A port on a real NIC (not a vdev over a kernel interface) with nobody
+// asked for a token: anyone on that network may subscribe and publish.
+void warn_if_open(const ringcast::config& cfg) {
+    if (cfg.rcp.require_auth) {
+        return;
+    }
+    for (const auto& p : cfg.ports) {
+        if (!p.device.starts_with("net_")) {
+            std::fprintf(stderr,
+                         "ringcastd: warning: port %s is a NIC and rcp.require_auth is off: any host that reaches "
+                         "it may subscribe and publish; add [[identity]] tables and set require_auth = true\n",
+                         p.device.c_str());
+        }
+    }
 }
 
 int serve(const ringcast::config& cfg) {
@@ -53,6 +77,10 @@ int serve(const ringcast::config& cfg) {
     sa.sa_handler = on_signal;
     sigaction(SIGINT, &sa, nullptr);
     sigaction(SIGTERM, &sa, nullptr);
+    struct sigaction hup {};
+    hup.sa_handler = on_hangup;
+    sigaction(SIGHUP, &hup, nullptr);
+    warn_if_open(cfg);
     int rc = 0;
     try {
         ringcast::appliance app(cfg);
@@ -61,7 +89,7 @@ int serve(const ringcast::config& cfg) {
                          cfg.debug.inject_loss_ppm);
         }
         ringcast::attach_telemetry(&app);
-        app.run(g_quit);
+        app.run(g_quit, &g_reload);
         ringcast::attach_telemetry(nullptr);
         if (app.shutdown() != 0) {
             rc = 1; // a leak: the tests watch this exit status

@@ -10,10 +10,12 @@
 #include <rte_ring_elem.h>
 
 #include <algorithm>
+#include <chrono>
 #include <cstdio>
 #include <set>
 #include <stdexcept>
 #include <string>
+#include <thread>
 
 namespace ringcast {
 
@@ -54,7 +56,9 @@ std::unique_ptr<xdp_steering> find_steering(const port_info& port) {
 
 } // namespace
 
-appliance::appliance(const config& cfg) : _cfg(cfg) {
+appliance::appliance(const config& cfg) : _cfg(cfg), _running(cfg) {
+    _policies.push_back(std::make_unique<access_policy>(cfg, 1));
+    _latest.store(_policies.back().get());
     try {
         const auto& io_lcores = cfg.lcores.io;
         const auto& worker_lcores = cfg.lcores.worker;
@@ -83,7 +87,8 @@ appliance::appliance(const config& cfg) : _cfg(cfg) {
         const uint64_t hz = rte_get_tsc_hz();
         const lcore_settings settings = derive_settings(cfg, hz);
         for (size_t w = 0; w < worker_lcores.size(); ++w) {
-            auto ws = std::make_unique<worker_state>(settings.tables, settings.worker);
+            auto ws = std::make_unique<worker_state>(settings.tables, settings.worker, *_policies.back());
+            ws->link.latest = &_latest;
             ws->headers = headers;
             ws->indirect = indirect;
             for (size_t p = 0; p < _ports.size(); ++p) {
@@ -93,7 +98,8 @@ appliance::appliance(const config& cfg) : _cfg(cfg) {
             _workers.push_back(std::move(ws));
         }
         for (size_t i = 0; i < io_lcores.size(); ++i) {
-            auto io = std::make_unique<io_state>(settings.io, settings.leases);
+            auto io = std::make_unique<io_state>(settings.io, settings.leases, *_policies.back());
+            io->link.latest = &_latest;
             for (uint16_t p = 0; p < _ports.size(); ++p) {
                 for (uint16_t q = static_cast<uint16_t>(i); q < _ports[p].rx_queues; q += n_rx) {
                     io->rx.push_back(rx_queue{.port = p, .queue = q});
@@ -150,7 +156,7 @@ appliance::~appliance() {
     release();
 }
 
-void appliance::run(std::atomic<bool>& quit) {
+void appliance::run(std::atomic<bool>& quit, std::atomic<bool>* reload) {
     lcore_ctx* on_main = nullptr;
     for (auto& lc : _lcores) {
         lc->quit = &quit;
@@ -163,6 +169,16 @@ void appliance::run(std::atomic<bool>& quit) {
                                      "): " + std::to_string(rc));
         }
     }
+    // Reloads parse files and allocate: never on an lcore that polls.
+    std::thread control([&] {
+        while (!quit.load(std::memory_order_relaxed)) {
+            if (reload != nullptr && reload->exchange(false)) {
+                reload_file();
+            }
+            retire_policies();
+            std::this_thread::sleep_for(std::chrono::milliseconds(20));
+        }
+    });
     std::printf("ringcastd: ready\n");
     std::fflush(stdout);
     if (on_main != nullptr) {
@@ -174,7 +190,75 @@ void appliance::run(std::atomic<bool>& quit) {
             rte_delay_ms(20);
         }
     }
+    control.join();
     rte_eal_mp_wait_lcore();
+}
+
+std::string appliance::reload(const config& next) {
+    // What a reload may change, taken from `next`; everything else must match.
+    config merged = _cfg;
+    merged.path = next.path;
+    merged.identities = next.identities;
+    merged.rcp.require_auth = next.rcp.require_auth;
+    merged.rcp.err_per_s = next.rcp.err_per_s;
+    merged.rcp.err_global_per_s = next.rcp.err_global_per_s;
+    merged.limits.source_subscriptions = next.limits.source_subscriptions;
+    merged.limits.source_topics_per_s = next.limits.source_topics_per_s;
+    const std::string differs = restart_needed(merged, next);
+    const std::lock_guard lock(_policy_mutex);
+    if (!differs.empty()) {
+        ++_reload_failures;
+        _reload_error = differs + " changed: only [[identity]], rcp.require_auth, rcp.err_per_s, "
+                                  "rcp.err_global_per_s and limits.source_* reload; restart for the rest";
+        return _reload_error;
+    }
+    const uint32_t generation = _policies.back()->generation() + 1;
+    _policies.push_back(std::make_unique<access_policy>(merged, generation));
+    _latest.store(_policies.back().get(), std::memory_order_release);
+    _running = merged;
+    ++_reloads;
+    _reload_error.clear();
+    return {};
+}
+
+void appliance::reload_file() noexcept {
+    try {
+        const config_result r = load_config(_cfg.path);
+        if (!r.ok()) {
+            for (const config_error& e : r.errors) {
+                std::fprintf(stderr, "%s\n", e.to_string().c_str());
+            }
+            const std::lock_guard lock(_policy_mutex);
+            ++_reload_failures;
+            _reload_error = r.errors.front().to_string();
+            std::fprintf(stderr, "ringcastd: reload refused (%zu errors); the running config stays\n",
+                         r.errors.size());
+            return;
+        }
+        if (const std::string why = reload(r.cfg); !why.empty()) {
+            std::fprintf(stderr, "ringcastd: reload refused: %s\n", why.c_str());
+            return;
+        }
+        std::fprintf(stderr, "ringcastd: reloaded %s: %zu identities, authentication %s\n", _cfg.path.c_str(),
+                     r.cfg.identities.size(), r.cfg.rcp.require_auth ? "required" : "off");
+    } catch (const std::exception& e) {
+        std::fprintf(stderr, "ringcastd: reload failed: %s\n", e.what());
+    }
+}
+
+void appliance::retire_policies() noexcept {
+    uint32_t held = UINT32_MAX;
+    for (const auto& io : _io) {
+        held = std::min(held, io->link.held.load(std::memory_order_acquire));
+    }
+    for (const auto& w : _workers) {
+        held = std::min(held, w->link.held.load(std::memory_order_acquire));
+    }
+    const std::lock_guard lock(_policy_mutex);
+    // The current one always stays, whatever the lcores say.
+    const auto first_kept =
+        std::find_if(_policies.begin(), _policies.end() - 1, [&](const auto& p) { return p->generation() >= held; });
+    _policies.erase(_policies.begin(), first_kept);
 }
 
 unsigned appliance::release() noexcept {

@@ -2,6 +2,7 @@
 
 #include <ringcast/datapath/worker_loop.hpp>
 
+#include <rte_cycles.h>
 #include <rte_ethdev.h>
 #include <rte_telemetry.h>
 
@@ -139,6 +140,10 @@ void fill_lcores(const appliance& app, tel* d) {
         // The raw cycles too, so a watcher can compute the ratio over its own interval.
         add_u64(l, "busy_cycles", busy);
         add_u64(l, "total_cycles", total);
+        // A loop that stopped coming round (stuck, or spinning in one call) shows here.
+        const uint64_t beat = lc->heartbeat.get();
+        const uint64_t tsc = rte_rdtsc();
+        add_u64(l, "heartbeat_age_ms", beat == 0 || tsc < beat ? 0 : (tsc - beat) * 1000 / lc->hz);
         if (lc->worker != nullptr) {
             uint64_t depth = 0;
             for (rte_ring* r : lc->worker->from_io) {
@@ -237,6 +242,34 @@ void fill_subscribers(const appliance& app, tel* d) {
         add_u64(t, "nack_limited", e.stats.nack_limited);
         rte_tel_data_add_dict_container(d, telemetry_key(key).c_str(), t, 0);
     }
+    // What each identity's sources did, summed over io lcores (since the
+    // last reload: an io lcore starts them again when it adopts a policy).
+    app.with_policy([&](const config&, const access_policy& p, uint64_t, uint64_t, const std::string&) {
+        if (p.size() == 0) {
+            return;
+        }
+        tel* ids = child_dict();
+        for (uint32_t i = 0; i < p.size(); ++i) {
+            uint64_t hellos = 0, pubs = 0, subs = 0, denied = 0;
+            for (const auto& lc : app.lcores()) {
+                if (lc->io == nullptr || lc->io->policy != &p) {
+                    continue;
+                }
+                const identity_counters& c = lc->io->per_identity[i];
+                hellos += c.hellos.get();
+                pubs += c.pub_frames.get();
+                subs += c.sub_frames.get();
+                denied += c.denied.get();
+            }
+            tel* t = child_dict();
+            add_u64(t, "hellos", hellos);
+            add_u64(t, "pub_frames", pubs);
+            add_u64(t, "sub_frames", subs);
+            add_u64(t, "denied", denied);
+            rte_tel_data_add_dict_container(ids, p.at(i).name.c_str(), t, 0);
+        }
+        rte_tel_data_add_dict_container(d, "identities", ids, 0);
+    });
 }
 
 void fill_config(const appliance& app, tel* d) {
@@ -249,8 +282,19 @@ void fill_config(const appliance& app, tel* d) {
     add_u64(d, "ports", c.ports.size());
     add_u64(d, "udp_port", c.rcp.udp_port);
     add_u64(d, "lease_s", c.rcp.lease_s);
-    add_u64(d, "err_per_s", c.rcp.err_per_s);
-    add_u64(d, "auth", c.rcp.auth_token.empty() ? 0 : 1);
+    app.with_policy([&](const config& running, const access_policy& p, uint64_t reloads, uint64_t failures,
+                        const std::string& error) {
+        add_u64(d, "err_per_s", running.rcp.err_per_s);
+        add_u64(d, "err_global_per_s", running.rcp.err_global_per_s);
+        add_u64(d, "require_auth", p.required() ? 1 : 0);
+        add_u64(d, "identities", p.size());
+        add_u64(d, "source_subscriptions", running.limits.source_subscriptions);
+        add_u64(d, "source_topics_per_s", running.limits.source_topics_per_s);
+        add_u64(d, "policy_generation", p.generation());
+        add_u64(d, "reloads", reloads);
+        add_u64(d, "reload_failures", failures);
+        add_str(d, "reload_error", error);
+    });
     add_u64(d, "ring_size", c.rings.size);
     add_u64(d, "mbufs", c.mempool.mbufs);
     add_u64(d, "header_mbufs", c.mempool.headers);

@@ -1,4 +1,5 @@
 #include <ringcast/core/config.hpp>
+#include <ringcast/core/sha256.hpp>
 #include <ringcast/core/topic.hpp>
 
 #include <toml++/toml.h>
@@ -23,8 +24,9 @@ namespace {
 
 // Debian's DPDK 22.11 is built with RTE_MAX_LCORE = 128.
 constexpr uint32_t max_lcore = 128;
-// Compared against every HELLO; a bound keeps that cheap and the frame small.
-constexpr size_t max_auth_token_len = 255;
+// A token is a HELLO's payload: a bound keeps the digest cheap and the frame small.
+constexpr size_t max_token_len = 255;
+constexpr size_t max_identity_name_len = 64;
 // Loss injection drops live deliveries on purpose. Named here because the key
 // is refused by name anywhere but [debug]: a test switch must never take
 // effect, or pass as a mere typo, in a production table.
@@ -518,17 +520,9 @@ void read_rings(section& s, ring_config& r) {
 void read_rcp(section& s, rcp_config& r) {
     s.integer("udp_port", r.udp_port, 1, 65'535);
     s.integer("lease_s", r.lease_s, 1, 86'400);
-    if (const toml::node* n = s.take("auth_token", toml::node_type::string)) {
-        const std::string& token = n->as_string()->get();
-        if (token.size() > max_auth_token_len) {
-            // The token is a secret: say how long it is, never what it is.
-            s.fail("auth_token", "must be at most " + std::to_string(max_auth_token_len) + " bytes, got " +
-                                     std::to_string(token.size()));
-        } else {
-            r.auth_token = token;
-        }
-    }
+    s.boolean("require_auth", r.require_auth);
     s.integer("err_per_s", r.err_per_s, 0, 1'000'000);
+    s.integer("err_global_per_s", r.err_global_per_s, 0, 10'000'000);
 }
 
 void read_limits(section& s, limits_config& l) {
@@ -541,6 +535,148 @@ void read_limits(section& s, limits_config& l) {
     s.integer("topic_idle_s", l.topic_idle_s, 1, 86'400);
     s.integer("delivery_rate", l.delivery_rate, 0, 100'000'000);
     s.integer("delivery_burst", l.delivery_burst, 1, 16'777'216);
+    s.integer("source_subscriptions", l.source_subscriptions, 0, 67'108'864);
+    s.integer("source_topics_per_s", l.source_topics_per_s, 0, 16'777'216);
+}
+
+std::optional<std::string> parse_identity_name(std::string_view s) {
+    const auto safe = [](char c) {
+        return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_' ||
+               c == '-' || c == '.';
+    };
+    if (s.empty() || s.size() > max_identity_name_len || !std::all_of(s.begin(), s.end(), safe)) {
+        return std::nullopt;
+    }
+    return std::string(s);
+}
+
+std::optional<sha256_digest> parse_digest(std::string_view s) {
+    return digest_from_hex(s);
+}
+
+// A publish ACL entry: "" (every topic) or the start of a valid topic.
+std::string bad_publish_prefix(std::string_view prefix, uint32_t topic_len) {
+    if (prefix.empty()) {
+        return {};
+    }
+    if (prefix.size() > topic_len) {
+        return "longer than limits.topic_len = " + std::to_string(topic_len) + " bytes";
+    }
+    std::string topic(prefix);
+    topic += 'x';
+    const topic_check c = check_pub_topic(std::as_bytes(std::span(topic)), topic.size());
+    return c == topic_check::ok ? std::string{} : "not the start of a valid topic: " + std::string(to_string(c));
+}
+
+// A subscribe ACL entry: a filter, not a $share (groups are the subscriber's choice).
+std::string bad_subscribe_filter(std::string_view filter, uint32_t topic_len) {
+    filter_spec spec;
+    const topic_check c = parse_filter(std::as_bytes(std::span(filter)), topic_len, spec);
+    if (c != topic_check::ok) {
+        return "not a valid filter: " + std::string(to_string(c));
+    }
+    if (spec.shared()) {
+        return "a $share filter; list the filter alone (any group may use it)";
+    }
+    return {};
+}
+
+// Strings each refused when `bad(s)` gives a reason; empty strings allowed.
+template <class Bad>
+void acl_list(section& s, std::string_view key, std::vector<std::string>& out, Bad bad) {
+    const toml::node* n = s.take(key, toml::node_type::array);
+    if (n == nullptr) {
+        return;
+    }
+    const toml::array& a = *n->as_array();
+    std::vector<std::string> values;
+    for (size_t i = 0; i < a.size(); ++i) {
+        const std::string name = indexed(s.full(key), i);
+        if (!a[i].is_string()) {
+            s.sink().add(a[i].source().begin, name + ": expected a string, got " + std::string(type_name(a[i].type())));
+            continue;
+        }
+        const std::string& v = a[i].as_string()->get();
+        if (const std::string reason = bad(v); !reason.empty()) {
+            s.sink().add(a[i].source().begin, name + ": " + reason + ", got " + quote(escaped(v)));
+            continue;
+        }
+        values.push_back(v);
+    }
+    if (values.size() == a.size()) {
+        out = std::move(values);
+    }
+}
+
+// Returns whether a digest was read, for the duplicate check.
+bool read_identity(section& s, identity_config& id, uint32_t topic_len) {
+    s.string_as("name", id.name, "a name of 1 to 64 A-Z a-z 0-9 _ - .", parse_identity_name, true);
+    bool have = false;
+    if (s.has("token") && s.has("token_sha256")) {
+        s.fail("token", "give token or token_sha256, not both");
+    }
+    if (const toml::node* n = s.take("token", toml::node_type::string)) {
+        const std::string& token = n->as_string()->get();
+        if (token.empty() || token.size() > max_token_len) {
+            // The token is a secret: say how long it is, never what it is.
+            s.fail("token", "must be 1 to " + std::to_string(max_token_len) + " bytes, got " +
+                                std::to_string(token.size()));
+        } else {
+            id.token_sha256 = sha256(std::as_bytes(std::span(token)));
+            have = true;
+        }
+    }
+    have = s.string_as("token_sha256", id.token_sha256, "64 hex digits (sha256sum of the token)", parse_digest) ||
+           have;
+    if (!have && !s.has("token") && !s.has("token_sha256") && !s.sink().recording()) {
+        s.fail("token_sha256", "missing: give token_sha256 (or token)", "name");
+    }
+    acl_list(s, "publish", id.publish, [&](std::string_view p) { return bad_publish_prefix(p, topic_len); });
+    acl_list(s, "subscribe", id.subscribe, [&](std::string_view f) { return bad_subscribe_filter(f, topic_len); });
+    return have;
+}
+
+void read_identities(section& root, std::vector<identity_config>& out, uint32_t topic_len) {
+    if (root.sink().recording()) {
+        (void)root.take("identity", toml::node_type::array);
+        const toml::table empty;
+        section s(root.sink(), empty, "identity", toml::source_position{});
+        identity_config id;
+        (void)read_identity(s, id, topic_len);
+        return;
+    }
+    const toml::node* n = root.take("identity", toml::node_type::array);
+    if (n == nullptr) {
+        return;
+    }
+    const toml::array& tables = *n->as_array();
+    if (tables.size() > max_identities) {
+        root.fail("identity", "at most " + std::to_string(max_identities) + " [[identity]] tables, got " +
+                                  std::to_string(tables.size()));
+        return;
+    }
+    for (size_t i = 0; i < tables.size(); ++i) {
+        const toml::node& e = tables[i];
+        const std::string name = indexed("identity", i);
+        if (!e.is_table()) {
+            root.sink().add(e.source().begin, name + ": expected a table, got " + std::string(type_name(e.type())));
+            continue;
+        }
+        section s(root.sink(), *e.as_table(), name, e.source().begin);
+        identity_config id;
+        const bool have = read_identity(s, id, topic_len);
+        s.reject_unknown();
+        for (const identity_config& other : out) {
+            if (!id.name.empty() && other.name == id.name) {
+                s.fail("name", "duplicate identity name " + quote(id.name));
+            }
+            if (have && other.token_sha256 == id.token_sha256) {
+                // A HELLO must name one identity.
+                s.fail(s.has("token") ? "token" : "token_sha256", "same token as identity " + quote(other.name));
+            }
+        }
+        out.push_back(std::move(id));
+    }
 }
 
 // Why a retention prefix is refused, or "" when it is good. A prefix must be
@@ -694,6 +830,13 @@ void read_root(error_sink& sink, const toml::table& table, config& cfg) {
     root.table("rings", [&](section& s) { read_rings(s, cfg.rings); });
     root.table("rcp", [&](section& s) { read_rcp(s, cfg.rcp); });
     root.table("limits", [&](section& s) { read_limits(s, cfg.limits); });
+    // After [limits]: ACL prefixes and filters are checked against limits.topic_len.
+    read_identities(root, cfg.identities, cfg.limits.topic_len);
+    if (cfg.rcp.require_auth && cfg.identities.empty()) {
+        sink.add(table["rcp"]["require_auth"].node() != nullptr ? table["rcp"]["require_auth"].node()->source().begin
+                                                                : toml::source_position{},
+                 "rcp.require_auth: needs at least one [[identity]] table, or nobody could get in");
+    }
     // After [limits]: prefixes are checked against limits.topic_len.
     root.table("retention", [&](section& s) { read_retention(s, cfg.retention, cfg.limits.topic_len); });
     root.table("qos", [&](section& s) { read_qos(s, cfg.qos); });
@@ -775,6 +918,30 @@ std::vector<std::string> known_config_keys() {
         }
     }
     return keys;
+}
+
+std::string restart_needed(const config& a, const config& b) {
+    std::string out;
+    const auto differs = [&](bool same, std::string_view table) {
+        if (!same) {
+            out += out.empty() ? "" : ", ";
+            out += table;
+        }
+    };
+    differs(a.eal == b.eal, "[eal]");
+    differs(a.lcores == b.lcores, "[lcores]");
+    differs(a.ports == b.ports, "[[port]]");
+    differs(a.mempool == b.mempool, "[mempool]");
+    differs(a.rings == b.rings, "[rings]");
+    differs(a.rcp == b.rcp, "[rcp]");
+    differs(a.identities == b.identities, "[[identity]]");
+    differs(a.limits == b.limits, "[limits]");
+    differs(a.retention == b.retention, "[retention]");
+    differs(a.qos == b.qos, "[qos]");
+    differs(a.repair == b.repair, "[repair]");
+    differs(a.tx == b.tx, "[tx]");
+    differs(a.debug == b.debug, "[debug]");
+    return out;
 }
 
 std::string format_ipv4(uint32_t host_order) {

@@ -1,5 +1,6 @@
 #include <ringcast/core/filter_trie.hpp>
 
+#include <cstring>
 #include <stdexcept>
 
 namespace ringcast {
@@ -127,6 +128,33 @@ void filter_trie::release(uint32_t id) noexcept {
         _free.give(id);
         id = p;
     }
+}
+
+size_t filter_trie::text(uint32_t id, std::span<std::byte, 255> out) const noexcept {
+    // Levels from the node up to the root, written back to front.
+    size_t pos = out.size();
+    for (uint32_t n = id; n != root && n < capacity(); n = _nodes[n].parent) {
+        const uint32_t p = _nodes[n].parent;
+        static constexpr std::byte plus[] = {std::byte{'+'}};
+        static constexpr std::byte hash[] = {std::byte{'#'}};
+        const std::span<const std::byte> level = _nodes[p].plus == n   ? std::span<const std::byte>(plus)
+                                                 : _nodes[p].hash == n ? std::span<const std::byte>(hash)
+                                                                       : std::span<const std::byte>(
+                                                                             _levels.data() + size_t{n} * _level_stride,
+                                                                             _nodes[n].len);
+        const size_t need = level.size() + (pos == out.size() ? 0 : 1);
+        if (need > pos) {
+            break; // longer than a filter can be: not a node in use
+        }
+        if (pos != out.size()) {
+            out[--pos] = std::byte{'/'};
+        }
+        pos -= level.size();
+        std::memcpy(out.data() + pos, level.data(), level.size());
+    }
+    const size_t len = out.size() - pos;
+    std::memmove(out.data(), out.data() + pos, len);
+    return len;
 }
 
 uint32_t filter_trie::find(std::span<const std::byte> filter) const noexcept {

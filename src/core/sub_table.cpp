@@ -56,7 +56,34 @@ uint32_t sub_table::new_topic(std::span<const std::byte> topic, uint64_t hash) n
     std::memcpy(_names.data() + size_t{id} * _name_stride, topic.data(), topic.size());
     _topic_index.insert(hash, id);
     ++_n_topics;
+    list_unused(id); // until a subscription or group refers to it
     return id;
+}
+
+void sub_table::list_unused(uint32_t id) noexcept {
+    topic_record& t = _topics[id];
+    t.idle_prev = _unused_tail;
+    t.idle_next = no_id;
+    (_unused_tail != no_id ? _topics[_unused_tail].idle_next : _unused_head) = id;
+    _unused_tail = id;
+    t.unused = true;
+}
+
+void sub_table::unlist_unused(uint32_t id) noexcept {
+    topic_record& t = _topics[id];
+    (t.idle_prev != no_id ? _topics[t.idle_prev].idle_next : _unused_head) = t.idle_next;
+    (t.idle_next != no_id ? _topics[t.idle_next].idle_prev : _unused_tail) = t.idle_prev;
+    t.idle_prev = t.idle_next = no_id;
+    t.unused = false;
+}
+
+void sub_table::relist(uint32_t id) noexcept {
+    const bool unused = !topic_in_use(id);
+    if (unused && !_topics[id].unused) {
+        list_unused(id);
+    } else if (!unused && _topics[id].unused) {
+        unlist_unused(id);
+    }
 }
 
 uint32_t sub_table::ensure_topic(std::span<const std::byte> topic, uint64_t hash, uint32_t keep) noexcept {
@@ -72,6 +99,9 @@ uint32_t sub_table::ensure_topic(std::span<const std::byte> topic, uint64_t hash
 }
 
 void sub_table::forget_topic(uint32_t id) noexcept {
+    if (_topics[id].unused) {
+        unlist_unused(id);
+    }
     topic_record& t = _topics[id];
     _topic_index.erase(t.hash, [&](uint32_t tid) { return tid == id; });
     t = topic_record{};
@@ -197,6 +227,9 @@ sub_outcome sub_table::subscribe(const filter_spec& f, const endpoint& ep, const
         std::memcpy(_group_names.data() + size_t{group} * _name_stride, f.group.data(), f.group.size());
         _group_index.insert(ghash, group);
         ++_n_groups;
+        if (!out.wildcard) {
+            relist(target);
+        }
     }
     if (sid == no_id) {
         sid = _free_subscribers.take();
@@ -232,6 +265,7 @@ void sub_table::link(kind k, uint32_t target, uint32_t sid) noexcept {
     case kind::exact:
         ++_topics[target].n_subs;
         ++_n_exact;
+        relist(target);
         break;
     case kind::wildcard:
         ++_node_n[target];
@@ -269,6 +303,7 @@ void sub_table::unlink(uint32_t id) noexcept {
     case kind::exact:
         --_topics[s.target].n_subs;
         --_n_exact;
+        relist(s.target);
         break;
     case kind::wildcard:
         --_node_n[s.target];
@@ -300,34 +335,63 @@ void sub_table::drop_group(uint32_t id) noexcept {
         _trie.release(g.target);
     }
     _group_index.erase(g.hash, [&](uint32_t gid) { return gid == id; });
+    const bool on_topic = !g.wildcard;
+    const uint32_t topic = g.target;
     g = group_record{};
     _free_groups.give(id);
     --_n_groups;
+    if (on_topic) {
+        relist(topic);
+    }
 }
 
-sub_result sub_table::unsubscribe(const filter_spec& f, const endpoint& ep, uint64_t now) noexcept {
-    const uint32_t sid = find_subscriber(ep);
+uint32_t sub_table::find_held(const filter_spec& f, uint32_t sid) const noexcept {
     uint32_t target = f.wildcard ? _trie.find(f.filter) : find_topic(f.filter, f.hash);
     if (sid == no_id || target == no_id) {
-        return sub_result::not_found;
-    }
-    if (!f.wildcard) {
-        _topics[target].last_active = now;
+        return no_id;
     }
     kind k = f.wildcard ? kind::wildcard : kind::exact;
     if (f.shared()) {
         target = find_group(f.group, f.wildcard, target, group_hash(f.group, f.wildcard, target));
         if (target == no_id) {
-            return sub_result::not_found;
+            return no_id;
         }
         k = kind::member;
     }
-    const uint32_t id = find_subscription(k, target, sid);
+    return find_subscription(k, target, sid);
+}
+
+bool sub_table::holds(const filter_spec& f, const endpoint& ep) const noexcept {
+    return find_held(f, find_subscriber(ep)) != no_id;
+}
+
+sub_result sub_table::unsubscribe(const filter_spec& f, const endpoint& ep, uint64_t now) noexcept {
+    const uint32_t id = find_held(f, find_subscriber(ep));
     if (id == no_id) {
         return sub_result::not_found;
     }
+    if (!f.wildcard) {
+        const uint32_t tid = find_topic(f.filter, f.hash);
+        _topics[tid].last_active = now;
+    }
     unlink(id);
     return sub_result::removed;
+}
+
+size_t sub_table::filter_text(uint32_t sub_id, std::span<std::byte, 255> out) const noexcept {
+    const subscription& s = _subs[sub_id];
+    uint32_t target = s.target;
+    bool wildcard = s.k == kind::wildcard;
+    if (s.k == kind::member) {
+        target = _groups[target].target;
+        wildcard = _groups[s.target].wildcard;
+    }
+    if (wildcard) {
+        return _trie.text(target, out);
+    }
+    const std::string_view name = topic_name(target);
+    std::memcpy(out.data(), name.data(), name.size());
+    return name.size();
 }
 
 uint32_t sub_table::remove_subscriber(const endpoint& ep) noexcept {

@@ -75,9 +75,14 @@ private:
         send_frame(tx(d), _c, _io.replies, d.port, d.from, code, flag_bits, seq, {}, payload);
     }
     void err(const datagram& d, drop why, err_code code, uint64_t seq, std::string_view reason) noexcept;
+    void hello(datagram& d, const frame_view& f) noexcept;
+    // With authentication on, the identity the source is bound to; null when
+    // it is not (answered with ERR here) and when authentication is off.
+    [[nodiscard]] const identity* who(const datagram& d, const frame_view& f, bool& refused) noexcept;
+    void deny(const datagram& d, const frame_view& f, std::string_view what) noexcept;
     // Returns true when the datagram's mbuf itself went to a worker.
     bool frame(datagram& d, const frame_view& f, bool only_frame) noexcept;
-    bool sub(datagram& d, const frame_view& f, bool only_frame) noexcept;
+    bool sub(datagram& d, const frame_view& f, bool only_frame, const identity* id) noexcept;
     // The frame alone, as its own mbuf or a view onto the datagram's; null when the pool is empty.
     rte_mbuf* frame_mbuf(datagram& d, const frame_view& f, bool only_frame) noexcept;
     // The item for a worker, with what was learnt of the frame.
@@ -97,11 +102,64 @@ private:
 void io_step::err(const datagram& d, drop why, err_code code, uint64_t seq,
                   std::string_view reason) noexcept {
     _c.count(why);
+    // Never larger than what caused it: a spoofed source gains nothing by
+    // sending small frames. The reason is cut to fit; below a header, no ERR.
+    if (d.len < frame_header_size) {
+        _c.count(drop::err_too_big);
+        return;
+    }
     if (d.source != nullptr && !d.source->err_bucket.allow(_now)) {
         _c.count(drop::err_rate_limited);
         return;
     }
-    send_err(tx(d), _c, _io.replies, d.port, d.from, code, seq, reason);
+    if (!_io.err_global.allow(_now)) {
+        _c.count(drop::err_global_limited);
+        return;
+    }
+    send_err(tx(d), _c, _io.replies, d.port, d.from, code, seq, reason.substr(0, d.len - frame_header_size));
+}
+
+void io_step::hello(datagram& d, const frame_view& f) noexcept {
+    const access_policy& p = *_io.policy;
+    if (!p.required()) {
+        reply(d, op::ack, 0, f.seq);
+        return;
+    }
+    if (d.source == nullptr) {
+        err(d, drop::limit, err_code::limit, f.seq, "too many sources");
+        return;
+    }
+    const uint32_t id = p.authenticate(f.payload);
+    if (id == no_identity) {
+        // A wrong token ends what a right one began.
+        d.source->identity = no_identity;
+        d.source->identity_key = 0;
+        err(d, drop::not_authorized, err_code::not_authorized, f.seq, "bad token");
+        return;
+    }
+    d.source->identity = id;
+    d.source->identity_key = p.at(id).key;
+    _c.count(metric::hellos);
+    _io.per_identity[id].hellos.add();
+    reply(d, op::ack, 0, f.seq);
+}
+
+const identity* io_step::who(const datagram& d, const frame_view& f, bool& refused) noexcept {
+    refused = false;
+    if (!_io.policy->required()) {
+        return nullptr;
+    }
+    if (d.source == nullptr || d.source->identity == no_identity) {
+        refused = true;
+        err(d, drop::not_authenticated, err_code::not_authorized, f.seq, "HELLO with a token first");
+        return nullptr;
+    }
+    return &_io.policy->at(d.source->identity);
+}
+
+void io_step::deny(const datagram& d, const frame_view& f, std::string_view what) noexcept {
+    _io.per_identity[d.source->identity].denied.add();
+    err(d, drop::acl_denied, err_code::not_authorized, f.seq, what);
 }
 
 void io_step::udp(datagram& d) noexcept {
@@ -127,19 +185,30 @@ void io_step::udp(datagram& d) noexcept {
 bool io_step::frame(datagram& d, const frame_view& f, bool only_frame) noexcept {
     switch (f.code) {
     case op::hello:
-        if (!_io.settings.auth_token.empty() &&
-            !std::ranges::equal(f.payload, as_bytes(_io.settings.auth_token))) {
-            err(d, drop::not_authorized, err_code::not_authorized, f.seq, "bad token");
-        } else {
-            reply(d, op::ack, 0, f.seq);
-        }
+        hello(d, f);
+        return false;
+    case op::msg:
+    case op::ack:
+    case op::pong:
+    case op::err:
+        // Never answered: two appliances must not trade ERRs forever.
+        _c.count(drop::unexpected_op);
+        return false;
+    default:
         break;
+    }
+    bool refused = false;
+    const identity* id = who(d, f, refused);
+    if (refused) {
+        return false;
+    }
+    switch (f.code) {
     case op::ping:
         reply(d, op::pong, 0, f.seq, f.payload.first(std::min(f.payload.size(), max_ping_echo)));
         break;
     case op::sub:
     case op::unsub:
-        return sub(d, f, only_frame);
+        return sub(d, f, only_frame, id);
     case op::pub: {
         _c.count(metric::pub_frames);
         const topic_check t = check_pub_topic(f.topic, _io.settings.topic_len);
@@ -147,7 +216,12 @@ bool io_step::frame(datagram& d, const frame_view& f, bool only_frame) noexcept 
             err(d, drop::bad_topic, err_code::bad_topic, f.seq, to_string(t));
         } else if (f.qos() == 3) {
             err(d, drop::bad_flags, err_code::malformed, f.seq, "QoS 3 is not defined");
+        } else if (id != nullptr && !id->may_publish(f.topic)) {
+            deny(d, f, "may not publish there");
         } else {
+            if (id != nullptr) {
+                _io.per_identity[d.source->identity].pub_frames.add();
+            }
             return route(d, f, only_frame, topic_hash(f.topic));
         }
         break;
@@ -159,6 +233,8 @@ bool io_step::frame(datagram& d, const frame_view& f, bool only_frame) noexcept 
         } else if (f.payload.size() != 4 || load_be<uint32_t>(f.payload, 0) == 0 ||
                    load_be<uint32_t>(f.payload, 0) > max_nack_count) {
             err(d, drop::bad_nack, err_code::malformed, f.seq, "NACK count must be 1..1024");
+        } else if (id != nullptr && !id->may_subscribe(f.topic)) {
+            deny(d, f, "may not read there");
         } else {
             return route(d, f, only_frame, topic_hash(f.topic));
         }
@@ -178,23 +254,26 @@ bool io_step::frame(datagram& d, const frame_view& f, bool only_frame) noexcept 
         }
         reply(d, op::ack, 0, f.seq);
         break;
-    case op::msg:
-    case op::ack:
-    case op::pong:
-    case op::err:
-        // Never answered: two appliances must not trade ERRs forever.
-        _c.count(drop::unexpected_op);
+    default:
         break;
     }
     return false;
 }
 
-bool io_step::sub(datagram& d, const frame_view& f, bool only_frame) noexcept {
+bool io_step::sub(datagram& d, const frame_view& f, bool only_frame, const identity* id) noexcept {
     filter_spec filter;
     const topic_check t = parse_filter(f.topic, _io.settings.topic_len, filter);
     if (t != topic_check::ok) {
         err(d, drop::bad_topic, err_code::bad_topic, f.seq, to_string(t));
         return false;
+    }
+    // UNSUB gives up what one holds, so it needs no right.
+    if (id != nullptr && f.code == op::sub) {
+        if (!id->may_subscribe(filter.filter)) {
+            deny(d, f, "may not subscribe to that");
+            return false;
+        }
+        _io.per_identity[d.source->identity].sub_frames.add();
     }
     if (d.source == nullptr) {
         err(d, drop::limit, err_code::limit, f.seq, "too many sources");
@@ -236,7 +315,9 @@ ring_item io_step::item_of(const datagram& d, rte_mbuf* m, const frame_view& f, 
                      .payload_len = static_cast<uint32_t>(f.payload.size()),
                      .flags = f.flags,
                      .topic_len = static_cast<uint8_t>(f.topic.size()),
-                     .group_len = group_len};
+                     .group_len = group_len,
+                     .wildcard = false,
+                     .identity = d.source != nullptr ? d.source->identity_key : 0};
 }
 
 bool io_step::route(datagram& d, const frame_view& f, bool only_frame, uint64_t hash, uint8_t group_len) noexcept {
@@ -325,11 +406,53 @@ uint16_t io_poll(io_state& io, lcore_ctx& lc, uint64_t now) noexcept {
     return total;
 }
 
+namespace {
+
+// A policy the control thread published: sources bound again by key (an
+// identity renamed, removed or given a new token loses its sources), the
+// per-identity counters restarted, and the workers to be told. A scan of the
+// lease table: a reload is rare and this is the control path.
+void adopt_policy(io_state& io, const access_policy& next, uint64_t now) noexcept {
+    io.policy = &next;
+    io.leases.for_each([&](source_record& s) {
+        s.identity = s.identity_key == 0 ? no_identity : next.find(s.identity_key);
+        if (s.identity == no_identity) {
+            s.identity_key = 0;
+        }
+    });
+    io.leases.set_err_per_s(next.err_per_s);
+    io.err_global = token_bucket(next.err_global_per_s, next.err_global_per_s, io.settings.hz, now);
+    for (identity_counters& c : io.per_identity) {
+        c.hellos.set(0);
+        c.pub_frames.set(0);
+        c.sub_frames.set(0);
+        c.denied.set(0);
+    }
+    io.tell_workers = true;
+}
+
+} // namespace
+
 void io_housekeeping(io_state& io, lcore_ctx& lc, uint64_t now) noexcept {
     if (now < io.next_sweep) {
         return;
     }
     io.next_sweep = now + io.settings.hz / 1000;
+    if (io.link.latest != nullptr) {
+        const access_policy* next = io.link.latest->load(std::memory_order_acquire);
+        if (next != io.policy) {
+            adopt_policy(io, *next, now);
+        }
+    }
+    // Each worker hears of the policy after every item checked under the old
+    // one; held is raised only then, so the old one outlives those items.
+    if (io.tell_workers && ring_room(io, lc.counters) != 0) {
+        for (item_stage& s : io.to_worker) {
+            stage(s, ring_item{.src = {}, .kind = item_kind::policy}, lc.counters);
+        }
+        io.tell_workers = false;
+        io.link.held.store(io.policy->generation(), std::memory_order_release);
+    }
     // A lapsed source leaves the lease table for good, so its notice must
     // reach every worker: expire only as many as the rings have room for.
     const size_t room = std::min<size_t>(lapsed_batch, ring_room(io, lc.counters));

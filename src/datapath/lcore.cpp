@@ -58,6 +58,7 @@ int lcore_main(void* arg) {
         const bool housekeeping = ++iter == housekeeping_every;
         if (housekeeping) {
             iter = 0;
+            lc.heartbeat.set(start);
         }
         const uint32_t work = poll_once(lc, start, housekeeping);
         const uint64_t spent = rte_rdtsc() - start;

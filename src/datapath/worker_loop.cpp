@@ -85,8 +85,15 @@ private:
         store_be<uint64_t>(p, 0, topic_seq);
         reply(item, op::ack, 0, pub_seq, p);
     }
-    // Returns false when a table was full.
+    // Returns false when a table was full or a cap refused it.
     bool subscribe(const ring_item& item, const frame_view& f) noexcept;
+    // Whether the source may take one more subscription (and topic, when the
+    // filter makes one); refused ones are answered here.
+    bool within_caps(const ring_item& item, const frame_view& f, const filter_spec& filter) noexcept;
+    // A topic table full: frees the oldest topic nobody needs; false when none.
+    bool reclaim_topic() noexcept;
+    // The io lcore adopted a new policy: so does the worker, and drops what it no longer allows.
+    void adopt_policy() noexcept;
     // A PUB with RETAIN: `m` becomes the topic's value, or clears it when empty.
     void retain(topic_record& t, rte_mbuf* m, bool has_payload) noexcept;
     void update_gauges() noexcept {
@@ -107,6 +114,10 @@ private:
 };
 
 void worker_pass::apply_control(const ring_item& item) noexcept {
+    if (item.kind == item_kind::policy) {
+        adopt_policy();
+        return;
+    }
     if (item.kind == item_kind::bye || item.kind == item_kind::lapsed) {
         if (_w.table.remove_subscriber(item.src) != 0) {
             update_gauges();
@@ -148,10 +159,59 @@ void worker_pass::apply_control(const ring_item& item) noexcept {
     }
 }
 
+bool worker_pass::within_caps(const ring_item& item, const frame_view& f, const filter_spec& filter) noexcept {
+    const access_policy& p = *_w.policy;
+    const uint32_t sid = _w.table.find_subscriber(item.src);
+    if (sid == no_id || _w.table.holds(filter, item.src)) {
+        return true; // a new source starts within its caps; a repeated SUB takes nothing
+    }
+    subscriber_record& s = _w.table.subscriber(sid);
+    const char* refused = nullptr;
+    if (p.source_subscriptions != 0 && s.n_subs >= p.source_subscriptions) {
+        refused = "too many subscriptions";
+    } else if (p.source_topics_per_s != 0 && !filter.wildcard &&
+               _w.table.find_topic(filter.filter, filter.hash) == no_id && !s.new_topics.allow(_now)) {
+        refused = "new topics too fast";
+    }
+    if (refused == nullptr) {
+        return true;
+    }
+    _c.count(drop::source_limit);
+    if (item.kind == item_kind::frame) {
+        reply(item, op::err, static_cast<uint8_t>(err_code::limit), f.seq, as_bytes(std::string_view(refused)));
+    }
+    return false;
+}
+
+bool worker_pass::reclaim_topic() noexcept {
+    // A few looked at per attempt, so a table full of topics that must stay
+    // costs a SUB little; those go to the back of the line.
+    constexpr uint32_t reclaim_budget = 16;
+    sub_table& table = _w.table;
+    const uint32_t id = table.oldest_unused(reclaim_budget, [&](uint32_t tid) {
+        // Not one this pass touched: a PUB earlier in the batch still refers to it.
+        return table.topic(tid).last_active != _now && table.topic(tid).last_value == nullptr &&
+               _w.retained.held(tid) == 0 &&
+               !table.wildcard_match(as_bytes(table.topic_name(tid)));
+    });
+    if (id == no_id) {
+        return false;
+    }
+    table.forget_topic(id);
+    _c.count(metric::topics_reclaimed);
+    return true;
+}
+
 bool worker_pass::subscribe(const ring_item& item, const frame_view& f) noexcept {
     const filter_spec filter = filter_of(item, f);
+    if (!within_caps(item, f, filter)) {
+        return false;
+    }
     const uint32_t keep = filter.wildcard ? 0 : _w.settings.keep.keep_for(filter.filter);
-    const sub_outcome o = _w.table.subscribe(filter, item.src, item.src_mac, _now, keep);
+    sub_outcome o = _w.table.subscribe(filter, item.src, item.src_mac, _now, keep);
+    if (o.result == sub_result::topic_limit && reclaim_topic()) {
+        o = _w.table.subscribe(filter, item.src, item.src_mac, _now, keep);
+    }
     update_gauges();
     if (o.result != sub_result::added && o.result != sub_result::exists) {
         _c.count(drop::limit);
@@ -166,13 +226,52 @@ bool worker_pass::subscribe(const ring_item& item, const frame_view& f) noexcept
     if (o.result == sub_result::added && s.n_subs == 1) {
         s.delivery_cap = _w.planner.delivery_cap(_now);
         s.repair = repair_budget(_w.settings, _now);
+        const uint32_t rate = _w.policy->source_topics_per_s;
+        s.new_topics = token_bucket(rate, rate, _w.settings.hz, _now);
+        (void)s.new_topics.allow(_now); // what this SUB made, if anything
     }
+    s.identity = item.identity;
     if (item.kind == item_kind::frame) {
         reply(item, op::ack, 0, f.seq);
     }
     const bool replay = (f.flags & flags::replay) != 0;
     serve_history(_w, _lc, _now, source_of(item), s, o, filter, replay ? std::optional(f.seq) : std::nullopt);
     return true;
+}
+
+void worker_pass::adopt_policy() noexcept {
+    if (_w.link.latest == nullptr) {
+        return;
+    }
+    const access_policy& p = *_w.link.latest->load(std::memory_order_acquire);
+    _w.policy = &p;
+    sub_table& table = _w.table;
+    uint64_t revoked = 0;
+    // The whole table at once: a reload is rare, and what it no longer
+    // allows must not be served a moment longer.
+    for (uint32_t sid = 0; sid < table.subscriber_capacity(); ++sid) {
+        subscriber_record& s = table.subscriber(sid);
+        if (s.n_subs == 0) {
+            continue;
+        }
+        s.new_topics = token_bucket(p.source_topics_per_s, p.source_topics_per_s, _w.settings.hz, _now);
+        if (!p.required()) {
+            continue;
+        }
+        const uint32_t id = s.identity == 0 ? no_identity : p.find(s.identity);
+        if (id == no_identity) {
+            const endpoint ep = s.ep;
+            revoked += table.remove_subscriber(ep);
+            continue;
+        }
+        const identity& who = p.at(id);
+        revoked += table.prune_subscriber(sid, [&](std::span<const std::byte> filter) {
+            return who.may_subscribe(filter);
+        });
+    }
+    _c.count(metric::acl_revoked, revoked);
+    update_gauges();
+    _w.link.held.store(p.generation(), std::memory_order_release);
 }
 
 std::span<sequenced_pub> worker_pass::sequence(std::span<const ring_item> pubs,
@@ -199,6 +298,9 @@ std::span<sequenced_pub> worker_pass::sequence(std::span<const ring_item> pubs,
                 continue;
             }
             tid = _w.table.ensure_topic(f.topic, item.hash, keep);
+            if (tid == no_id && reclaim_topic()) {
+                tid = _w.table.ensure_topic(f.topic, item.hash, keep);
+            }
             if (tid == no_id) {
                 _c.count(drop::limit);
                 if (qos != 0) {
@@ -210,8 +312,8 @@ std::span<sequenced_pub> worker_pass::sequence(std::span<const ring_item> pubs,
             }
             update_gauges();
         }
+        _w.table.touch_topic(tid, _now);
         topic_record& t = _w.table.topic(tid);
-        t.last_active = _now;
         const uint64_t seq = ++t.seq;
         // The frame becomes the MSG in place, once, for every subscriber.
         rewrite_header({rte_pktmbuf_mtod(item.m, std::byte*), f.size}, op::msg, 0, seq);

@@ -3,6 +3,7 @@
 #pragma once
 
 #include <ringcast/control/xdp_steering.hpp>
+#include <ringcast/core/access_policy.hpp>
 #include <ringcast/core/config.hpp>
 #include <ringcast/datapath/io_loop.hpp>
 #include <ringcast/datapath/lcore.hpp>
@@ -13,6 +14,8 @@
 
 #include <atomic>
 #include <memory>
+#include <mutex>
+#include <string>
 #include <vector>
 
 namespace ringcast {
@@ -27,7 +30,28 @@ public:
     appliance& operator=(const appliance&) = delete;
 
     // Launches every role lcore and returns when all have seen `quit`.
-    void run(std::atomic<bool>& quit);
+    // While it runs, a control thread reloads the config file whenever
+    // `reload` is set (SIGHUP), and frees policies no lcore holds any more.
+    void run(std::atomic<bool>& quit, std::atomic<bool>* reload = nullptr);
+
+    // Takes the identities, ACLs and per-source limits of `next` (which
+    // parse_config accepted) into service: each lcore adopts them at its next
+    // housekeeping, and each worker then drops the subscriptions they no
+    // longer allow. Refused, with the reason, when `next` differs from the
+    // running config in anything else. Control thread only.
+    [[nodiscard]] std::string reload(const config& next);
+    // Reads the config file again and reloads it; errors are printed and
+    // counted, and the running config stays.
+    void reload_file() noexcept;
+    // Frees the policies every lcore has moved past.
+    void retire_policies() noexcept;
+
+    // For telemetry: the running config (reloads included) and policy, read
+    // under the lock that reload and retire take.
+    template <class F> void with_policy(F&& f) const {
+        const std::lock_guard lock(_policy_mutex);
+        f(_running, *_policies.back(), _reloads, _reload_failures, _reload_error);
+    }
     // After run: frees what loops, rings and retention still hold, closes
     // the ports and frees the pools. Returns the mbufs still in use before
     // the pools went beyond their idle count at start (a leak when not 0).
@@ -59,6 +83,15 @@ private:
     std::vector<std::unique_ptr<worker_state>> _workers;
     std::vector<std::unique_ptr<lcore_ctx>> _lcores;
     std::atomic<bool> _never{false}; // quit flag before run() hands the real one
+
+    mutable std::mutex _policy_mutex;
+    config _running; // _cfg with the reloaded parts of the last good reload
+    // The current policy last; older ones until every lcore holds a newer one.
+    std::vector<std::unique_ptr<access_policy>> _policies;
+    std::atomic<const access_policy*> _latest{nullptr};
+    uint64_t _reloads = 0;
+    uint64_t _reload_failures = 0;
+    std::string _reload_error; // of the last refused reload; empty after a good one
 };
 
 } // namespace ringcast

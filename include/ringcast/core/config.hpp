@@ -2,6 +2,8 @@
 // with every error reported as "path:line:col: reason". Start-up only.
 #pragma once
 
+#include <ringcast/core/sha256.hpp>
+
 #include <cstddef>
 #include <cstdint>
 #include <string>
@@ -68,8 +70,9 @@ struct ring_config {
 struct rcp_config {
     uint16_t udp_port = 7700;
     uint32_t lease_s = 30;
-    std::string auth_token;   // empty: HELLO needs no token
-    uint32_t err_per_s = 100; // ERR replies per source per second
+    bool require_auth = false;         // every op but HELLO needs a source bound to an [[identity]]
+    uint32_t err_per_s = 100;          // ERR replies per source per second
+    uint32_t err_global_per_s = 10000; // ERR replies per io lcore per second, over all sources
 
     bool operator==(const rcp_config&) const = default;
 };
@@ -84,8 +87,23 @@ struct limits_config {
     uint32_t topic_idle_s = 60;  // a topic with no subscriber and nothing retained is forgotten after this
     uint32_t delivery_rate = 0;  // per subscriber deliveries per second; 0: no cap
     uint32_t delivery_burst = 1024;
+    uint32_t source_subscriptions = 100000; // per source, per worker; 0: no cap
+    uint32_t source_topics_per_s = 10000;  // topics a source's SUBs may create per second, per worker; 0: no cap
 
     bool operator==(const limits_config&) const = default;
+};
+
+// [[identity]] tables at most: HELLO compares a token with every one.
+inline constexpr size_t max_identities = 1024;
+
+// One [[identity]]: who a HELLO's token makes a source, and its ACL.
+struct identity_config {
+    std::string name;
+    sha256_digest token_sha256{}; // token_sha256 as written, or the digest of token
+    std::vector<std::string> publish;   // topic prefixes it may publish to ("" = any)
+    std::vector<std::string> subscribe; // filters it may subscribe under ("#" = any)
+
+    bool operator==(const identity_config&) const = default;
 };
 
 // Messages a topic keeps for NACK, replay and last value: references to the
@@ -147,6 +165,7 @@ struct config {
     mempool_config mempool;
     ring_config rings;
     rcp_config rcp;
+    std::vector<identity_config> identities;
     limits_config limits;
     retention_config retention;
     qos_config qos;
@@ -185,6 +204,10 @@ struct config_result {
 // [[port]] tables), in schema order. Walked from the same readers that parse,
 // so it cannot drift from them; docs/config.md is checked against it.
 [[nodiscard]] std::vector<std::string> known_config_keys();
+
+// The tables in which two configs differ ("eal, limits"), or "" when equal
+// (the file path aside): a reload checks that only what it may change did.
+[[nodiscard]] std::string restart_needed(const config& running, const config& next);
 
 [[nodiscard]] std::string format_ipv4(uint32_t host_order);
 

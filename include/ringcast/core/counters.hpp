@@ -29,11 +29,14 @@ namespace ringcast {
     X(udp_port, "UDP destination port not served")                                                           \
     X(malformed, "RCP frame refused by the parser (ERR sent, rest of datagram dropped)")                     \
     X(unexpected_op, "MSG, ACK, PONG or ERR sent to the appliance")                                          \
-    X(not_authorized, "HELLO with a wrong token")                                                            \
+    X(not_authorized, "HELLO with a token no [[identity]] has")                                              \
+    X(not_authenticated, "op other than HELLO from a source not bound to an identity (rcp.require_auth)")    \
+    X(acl_denied, "PUB, SUB or NACK outside the ACL of the source's identity")                               \
     X(bad_topic, "topic or filter refused")                                                                  \
     X(bad_flags, "PUB with QoS 3, which RCP/1 does not define")                                              \
     X(bad_nack, "NACK whose payload is not a u32 count of 1..1024")                                          \
     X(limit, "topic, subscription, filter, group or subscriber table full")                                  \
+    X(source_limit, "SUB over the source's caps (limits.source_subscriptions, limits.source_topics_per_s)")  \
     X(nack_unknown, "NACK from a source with no subscription on the topic's worker")                         \
     X(rate_capped, "delivery over the subscriber's rate cap (limits.delivery_rate)")                         \
     X(nack_limited, "retransmission or replay over the subscriber's repair rate (repair.nack_rate)")         \
@@ -42,7 +45,9 @@ namespace ringcast {
     X(ring_full, "io to worker ring full")                                                                   \
     X(pool_empty, "mempool empty (receive, header or indirect)")                                             \
     X(tx_full, "TX queue refused the packet")                                                                \
-    X(err_rate_limited, "ERR reply suppressed by the per-source rate limit")
+    X(err_rate_limited, "ERR reply suppressed by the per-source rate limit")                                 \
+    X(err_global_limited, "ERR reply suppressed by the global rate limit (rcp.err_global_per_s)")            \
+    X(err_too_big, "ERR reply not sent: it would be larger than the datagram that caused it")
 
 // What each list expands to: an enum value, its name, its meaning.
 #define RINGCAST_ENUM_VALUE(name, ...) name,
@@ -93,7 +98,10 @@ private:
     X(retransmits)                                                                                           \
     X(replayed)                                                                                              \
     X(gap_lost)                                                                                              \
-    X(retain_evicted)
+    X(retain_evicted)                                                                                        \
+    X(topics_reclaimed)                                                                                      \
+    X(hellos)                                                                                                \
+    X(acl_revoked)
 
 enum class metric : uint8_t { RINGCAST_STATS(RINGCAST_ENUM_VALUE) };
 inline constexpr std::array metric_names = {RINGCAST_STATS(RINGCAST_NAME)};

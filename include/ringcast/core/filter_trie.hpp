@@ -34,6 +34,8 @@ public:
     void release(uint32_t node) noexcept;
     // The terminal node of a held filter, or no_id.
     [[nodiscard]] uint32_t find(std::span<const std::byte> filter) const noexcept;
+    // The filter a node in use stands for, written to `out`; returns its length.
+    [[nodiscard]] size_t text(uint32_t node, std::span<std::byte, 255> out) const noexcept;
 
     // Calls f(node) once for every held filter that matches `topic` (a valid
     // PUB topic). MQTT rules: '+' matches exactly one level, '#' matches any

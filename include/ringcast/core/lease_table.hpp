@@ -24,6 +24,8 @@ struct source_record {
     endpoint ep;
     uint64_t last_seen = 0;
     bool has_subs = false; // a SUB went to a worker since the last BYE or expiry
+    uint32_t identity = UINT32_MAX; // index in the io lcore's access_policy, bound by HELLO
+    uint64_t identity_key = 0;      // that identity's key, to bind it again after a reload; 0: unbound
     token_bucket err_bucket;
 };
 
@@ -45,6 +47,19 @@ public:
     [[nodiscard]] size_t expire(uint64_t now, uint32_t budget, std::span<endpoint> lapsed) noexcept;
 
     [[nodiscard]] uint32_t size() const noexcept { return _n; }
+
+    // ERR replies per second for sources added from now on (a reload).
+    void set_err_per_s(uint64_t err_per_s) noexcept { _p.err_per_s = err_per_s; }
+
+    // f(source_record&) for every source held: a scan of the capacity, for
+    // the control path (a policy reload).
+    template <class F> void for_each(F&& f) noexcept {
+        for (uint32_t id = 0; id < _sources.size(); ++id) {
+            if (_live[id]) {
+                f(_sources[id]);
+            }
+        }
+    }
 
 private:
     void remove(uint32_t id) noexcept;

@@ -17,8 +17,7 @@ namespace ringcast {
 
 struct io_settings {
     uint32_t topic_len = 255;
-    std::string auth_token; // empty: HELLO needs none
-    uint64_t hz = 0;        // ticks per second
+    uint64_t hz = 0; // ticks per second
 };
 
 struct worker_settings {

@@ -17,6 +17,7 @@
 #include <ringcast/core/token_bucket.hpp>
 #include <ringcast/core/topic.hpp>
 
+#include <array>
 #include <cstddef>
 #include <cstdint>
 #include <span>
@@ -45,8 +46,11 @@ struct topic_record {
     uint32_t groups = no_id;       // first shared group on this exact topic
     uint32_t n_subs = 0;           // plain exact subscriptions
     uint32_t keep = 0;             // R: messages retained
+    uint32_t idle_prev = no_id;    // in the unused list (no subscription, no group), oldest first
+    uint32_t idle_next = no_id;
     uint16_t len = 0;
     bool live = false;
+    bool unused = false; // on the unused list
 };
 
 // What a subscriber got and lost, for /ringcast/subscribers.
@@ -82,6 +86,8 @@ struct subscriber_record {
     uint32_t plan_datagram = 0; // that datagram, within the plan
     token_bucket delivery_cap;  // optional per-subscriber rate cap
     token_bucket repair;        // NACK and REPLAY service
+    token_bucket new_topics;    // topics its SUBs may create (limits.source_topics_per_s)
+    uint64_t identity = 0;      // identity::key its last SUB came with (0: none)
     subscriber_stats stats;
 };
 
@@ -129,6 +135,47 @@ public:
     [[nodiscard]] sub_result unsubscribe(const filter_spec& f, const endpoint& ep, uint64_t now) noexcept;
     // BYE or a lapsed lease: drops every subscription of `ep`; returns how many.
     uint32_t remove_subscriber(const endpoint& ep) noexcept;
+    // Whether `ep` holds exactly this subscription.
+    [[nodiscard]] bool holds(const filter_spec& f, const endpoint& ep) const noexcept;
+    // Drops each subscription of subscriber `sid` whose filter proper (a
+    // $share's FILTER) keep(std::span<const std::byte>) refuses; returns how
+    // many went. The record goes with the last one. Control path (a reload).
+    template <class Keep> uint32_t prune_subscriber(uint32_t sid, Keep&& keep) noexcept {
+        std::array<std::byte, 255> buf;
+        uint32_t dropped = 0;
+        for (uint32_t s = _subscribers[sid].first; s != no_id;) {
+            const uint32_t next = _subs[s].s_next;
+            if (!keep(std::span<const std::byte>(buf.data(), filter_text(s, buf)))) {
+                unlink(s);
+                ++dropped;
+            }
+            s = next;
+        }
+        return dropped;
+    }
+
+    // The oldest topic no subscription or group refers to for which
+    // reclaimable(topic id) holds, looking at up to `budget` of them; no_id
+    // when none. Those looked at and refused go to the back of the line.
+    template <class Reclaimable> [[nodiscard]] uint32_t oldest_unused(uint32_t budget, Reclaimable&& reclaimable) noexcept {
+        for (; budget > 0 && _unused_head != no_id; --budget) {
+            const uint32_t id = _unused_head;
+            if (reclaimable(id)) {
+                return id;
+            }
+            unlist_unused(id);
+            list_unused(id);
+        }
+        return no_id;
+    }
+    // A PUB's mark on the topic: active now, so last in line for reclaim.
+    void touch_topic(uint32_t id, uint64_t now) noexcept {
+        _topics[id].last_active = now;
+        if (_topics[id].unused && _unused_tail != id) {
+            unlist_unused(id);
+            list_unused(id);
+        }
+    }
 
     [[nodiscard]] uint32_t find_topic(std::span<const std::byte> topic, uint64_t hash) const noexcept;
     // The topic's record, created when missing (no_id when the table is full).
@@ -253,6 +300,13 @@ private:
     void link(kind k, uint32_t target, uint32_t subscriber_id) noexcept;
     void unlink(uint32_t sub_id) noexcept;
     void drop_group(uint32_t group) noexcept;
+    // The filter proper a subscription stands for, in `out`; returns its length.
+    size_t filter_text(uint32_t sub_id, std::span<std::byte, 255> out) const noexcept;
+    uint32_t find_held(const filter_spec& f, uint32_t sid) const noexcept;
+    void list_unused(uint32_t id) noexcept;
+    void unlist_unused(uint32_t id) noexcept;
+    // Puts the topic on the unused list or takes it off, as its references say.
+    void relist(uint32_t id) noexcept;
 
     sub_limits _lim;
     size_t _name_stride;
@@ -274,6 +328,8 @@ private:
     id_pool _free_subs;
     id_pool _free_groups;
     uint64_t _stamp = 0;
+    uint32_t _unused_head = no_id;
+    uint32_t _unused_tail = no_id;
     uint32_t _n_topics = 0;
     uint32_t _n_exact = 0;
     uint32_t _n_filters = 0;

@@ -1,9 +1,11 @@
 // The io role: receive, answer ARP, ICMP echo, HELLO and PING on the spot,
-// check every other frame, and hand each SUB, UNSUB, PUB and NACK to the
-// worker that owns its topic (a wildcard SUB or UNSUB to every worker) over
-// the io lcore's SPSC ring to that worker. Owns the lease table.
+// check every other frame (the source's identity and its ACL too), and hand
+// each SUB, UNSUB, PUB and NACK to the worker that owns its topic (a
+// wildcard SUB or UNSUB to every worker) over the io lcore's SPSC ring to
+// that worker. Owns the lease table, and with it who each source is.
 #pragma once
 
+#include <ringcast/core/access_policy.hpp>
 #include <ringcast/core/lease_table.hpp>
 #include <ringcast/core/settings.hpp>
 #include <ringcast/datapath/lcore.hpp>
@@ -12,6 +14,7 @@
 #include <rte_ring.h>
 
 #include <array>
+#include <atomic>
 #include <cstdint>
 #include <vector>
 
@@ -29,12 +32,30 @@ struct item_stage {
     std::array<ring_item, burst_size> items{};
 };
 
+// What the sources bound to one identity did, for /ringcast/subscribers;
+// indexed like the io lcore's policy, zeroed when it adopts another.
+struct identity_counters {
+    counter hellos;     // HELLOs that bound a source to it
+    counter pub_frames; // PUBs let through
+    counter sub_frames; // SUBs let through
+    counter denied;     // PUB, SUB or NACK outside its ACL
+};
+
 struct io_state {
-    io_state(const io_settings& s, const lease_params& lp) : settings(s), leases(lp) {}
+    io_state(const io_settings& s, const lease_params& lp, const access_policy& p)
+        : settings(s), leases(lp), policy(&p), err_global(p.err_global_per_s, p.err_global_per_s, s.hz, 0),
+          per_identity(max_identities) {
+        link.held.store(p.generation());
+    }
     io_settings settings;
     std::vector<rx_queue> rx;
     std::vector<item_stage> to_worker; // index = worker number
     lease_table leases;
+    const access_policy* policy;
+    policy_link link;
+    bool tell_workers = false; // a policy was adopted: workers still to be told
+    token_bucket err_global;   // ERR replies over all sources
+    std::vector<identity_counters> per_identity;
     rte_mempool* replies = nullptr;  // reply frames
     rte_mempool* indirect = nullptr; // views on frames of multi-frame datagrams
     uint64_t next_sweep = 0;
@@ -43,7 +64,9 @@ struct io_state {
 // rx_burst -> classify -> answer or check and stage -> enqueue, for every
 // RX queue of the lcore. Returns the packets received.
 uint16_t io_poll(io_state& io, lcore_ctx& lc, uint64_t now) noexcept;
-// Lease sweep, at most every millisecond: lapsed sources' notices to every worker.
+// Lease sweep, at most every millisecond: lapsed sources' notices to every
+// worker; a newly published policy adopted, sources bound again under it,
+// and every worker told (a policy item) so it checks what it holds.
 void io_housekeeping(io_state& io, lcore_ctx& lc, uint64_t now) noexcept;
 
 } // namespace ringcast

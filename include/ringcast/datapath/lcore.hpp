@@ -25,6 +25,7 @@ struct alignas(64) lcore_ctx {
     std::span<const port_info> ports;
     std::array<tx_buffer, max_ports> tx{}; // one per port
     lcore_counters counters;
+    counter heartbeat; // TSC at the loop's last housekeeping: its age tells a stuck loop
     uint32_t work_since_housekeeping = 0;
     const std::atomic<bool>* quit = nullptr;
     uint64_t hz = 0;

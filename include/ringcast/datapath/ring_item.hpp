@@ -1,7 +1,8 @@
 // What an io lcore hands a worker over their ring: the frame's mbuf and
 // everything the io lcore learnt while it checked the frame (op, flags,
 // lengths, the topic hash, a SUB's $share split and wildcard bit), so the
-// worker never parses a frame again. 40 bytes, copied by value.
+// worker never parses a frame again; for a SUB, who the source is. 48
+// bytes, copied by value.
 #pragma once
 
 #include <ringcast/core/net.hpp>
@@ -21,6 +22,9 @@ enum class item_kind : uint8_t {
     all_workers,
     bye,    // the source said BYE: drop its subscriptions
     lapsed, // the source's lease lapsed: the same
+    // The io lcore adopted a new access policy: check every subscription
+    // against it. Items before this one were checked under an older one.
+    policy,
 };
 
 struct ring_item {
@@ -35,8 +39,9 @@ struct ring_item {
     uint8_t topic_len = 0;
     uint8_t group_len = 0; // SUB/UNSUB of "$share/GROUP/FILTER": GROUP's length, else 0
     bool wildcard = false; // SUB/UNSUB: the filter proper has '+' or '#'
+    uint64_t identity = 0; // SUB: identity::key of the source (0: none, authentication off)
 };
-static_assert(sizeof(ring_item) == 40);
+static_assert(sizeof(ring_item) == 48);
 
 // The item's frame, from the fields the io lcore filled: no second parse
 // (seq is read where the header keeps it).

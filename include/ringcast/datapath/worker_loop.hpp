@@ -5,6 +5,7 @@
 // of PUBs through sequence -> plan targets -> emit -> finish as one batch.
 #pragma once
 
+#include <ringcast/core/access_policy.hpp>
 #include <ringcast/core/coalesce.hpp>
 #include <ringcast/core/dedup_window.hpp>
 #include <ringcast/core/retention.hpp>
@@ -24,9 +25,12 @@
 namespace ringcast {
 
 struct worker_state {
-    worker_state(const sub_limits& lim, const worker_settings& s)
+    worker_state(const sub_limits& lim, const worker_settings& s, const access_policy& p)
         : settings(s), table(lim), retained(s.retain_capacity, lim.topics),
-          dedup(s.dedup_entries, s.dedup_ticks), planner(s.delivery), plan(plan_frames, plan_datagrams) {}
+          dedup(s.dedup_entries, s.dedup_ticks), planner(s.delivery), plan(plan_frames, plan_datagrams),
+          policy(&p) {
+        link.held.store(p.generation());
+    }
     // A plan's room: a batch bigger than this (a wide fan-out) is sent in
     // several plans; 4096 frames is 32 messages to 128 subscribers.
     static constexpr uint32_t plan_frames = 4096;
@@ -41,6 +45,8 @@ struct worker_state {
     target_planner planner;
     coalescer plan;                                     // the batch's deliveries as datagrams
     std::array<coalesce_limits, max_ports> tx_limits{}; // per port, from [tx] and the port's TX
+    const access_policy* policy; // the per-source caps, and the ACLs a reload checks against
+    policy_link link;
     uint32_t last_values = 0;                           // topics holding a RETAIN value
     uint32_t sweep_cursor = 0;                          // idle-topic sweep
     rte_mempool* headers = nullptr;                     // fan-out headers and replies

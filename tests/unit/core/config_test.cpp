@@ -72,8 +72,19 @@ size = 1024
 [rcp]
 udp_port = 9000
 lease_s = 60
-auth_token = "s3cret"
+require_auth = true
 err_per_s = 0
+err_global_per_s = 77
+
+[[identity]]
+name = "feed"
+token = "s3cret"
+publish = ["md/", ""]
+subscribe = ["md/#", "ops/+/status"]
+
+[[identity]]
+name = "ops.team-2"
+token_sha256 = "D9298A10D1B0735837DC4BD85DAC641B0F3CEF27A47E5D53A54F2F3F5B2FCFFA"
 
 [limits]
 topics = 1000
@@ -144,8 +155,19 @@ inject_loss = 0.05
 
     EXPECT_EQ(c.rcp.udp_port, 9000);
     EXPECT_EQ(c.rcp.lease_s, 60u);
-    EXPECT_EQ(c.rcp.auth_token, "s3cret");
+    EXPECT_TRUE(c.rcp.require_auth);
     EXPECT_EQ(c.rcp.err_per_s, 0u);
+    EXPECT_EQ(c.rcp.err_global_per_s, 77u);
+    ASSERT_EQ(c.identities.size(), 2u);
+    EXPECT_EQ(c.identities[0].name, "feed");
+    // sha256sum of "s3cret".
+    EXPECT_EQ(to_hex(c.identities[0].token_sha256),
+              "1ec1c26b50d5d3c58d9583181af8076655fe00756bf7285940ba3670f99fcba0");
+    EXPECT_EQ(c.identities[0].publish, (std::vector<std::string>{"md/", ""}));
+    EXPECT_EQ(c.identities[0].subscribe, (std::vector<std::string>{"md/#", "ops/+/status"}));
+    EXPECT_EQ(c.identities[1].name, "ops.team-2");
+    EXPECT_EQ(to_hex(c.identities[1].token_sha256), "d9298a10d1b0735837dc4bd85dac641b0f3cef27a47e5d53a54f2f3f5b2fcffa"); // capitals read
+    EXPECT_TRUE(c.identities[1].publish.empty());
 
     EXPECT_EQ(c.limits.topics, 1000u);
     EXPECT_EQ(c.limits.subscriptions, 2000u);
@@ -287,9 +309,40 @@ const std::vector<error_case> error_cases = {
      "must be between 1 and 255, got 256"},
     {"rejects_cache_beyond_dpdk_maximum", with_port("[mempool]\ncache = 513\n"), 2, "mempool.cache",
      "must be between 0 and 512, got 513"},
-    {"rejects_auth_token_over_255_bytes",
-     with_port("[rcp]\nauth_token = \"" + std::string(256, 'x') + "\"\n"), 2, "rcp.auth_token",
-     "must be at most 255 bytes, got 256"},
+    {"rejects_token_over_255_bytes",
+     with_port("[[identity]]\nname = \"a\"\ntoken = \"" + std::string(256, 'x') + "\"\n"), 3,
+     "identity[0].token",
+     "must be 1 to 255 bytes, got 256"},
+    {"rejects_identity_without_token", with_port("[[identity]]\nname = \"a\"\n"), 2,
+     "identity[0].token_sha256",
+     "missing: give token_sha256 (or token)"},
+    {"rejects_both_token_forms",
+     with_port("[[identity]]\nname = \"a\"\ntoken = \"x\"\ntoken_sha256 = \"" + std::string(64, '0') + "\"\n"), 3,
+     "identity[0].token", "give token or token_sha256, not both"},
+    {"rejects_short_digest", with_port("[[identity]]\nname = \"a\"\ntoken_sha256 = \"abc\"\n"), 3,
+     "identity[0].token_sha256", "expected 64 hex digits"},
+    {"rejects_identity_name_with_space", with_port("[[identity]]\nname = \"a b\"\ntoken = \"x\"\n"), 2,
+     "identity[0].name", "expected a name of 1 to 64"},
+    {"rejects_duplicate_identity_name",
+     with_port("[[identity]]\nname = \"a\"\ntoken = \"x\"\n[[identity]]\nname = \"a\"\ntoken = \"y\"\n"), 5,
+     "identity[1].name", "duplicate identity name \"a\""},
+    {"rejects_two_identities_with_one_token",
+     with_port("[[identity]]\nname = \"a\"\ntoken = \"x\"\n[[identity]]\nname = \"b\"\ntoken = \"x\"\n"), 6,
+     "identity[1].token", "same token as identity \"a\""},
+    {"rejects_wildcard_in_publish_prefix",
+     with_port("[[identity]]\nname = \"a\"\ntoken = \"x\"\npublish = [\"md/+/\"]\n"), 4,
+     "identity[0].publish[0]",
+     "not the start of a valid topic"},
+    {"rejects_bad_subscribe_filter",
+     with_port("[[identity]]\nname = \"a\"\ntoken = \"x\"\nsubscribe = [\"md/#/x\"]\n"), 4,
+     "identity[0].subscribe[0]", "not a valid filter"},
+    {"rejects_share_in_subscribe_acl",
+     with_port("[[identity]]\nname = \"a\"\ntoken = \"x\"\nsubscribe = [\"$share/g/md/#\"]\n"), 4,
+     "identity[0].subscribe[0]", "a $share filter"},
+    {"rejects_require_auth_without_identities", with_port("[rcp]\nrequire_auth = true\n"), 2, "rcp.require_auth",
+     "needs at least one [[identity]]"},
+    {"rejects_unknown_identity_key", with_port("[[identity]]\nname = \"a\"\ntoken = \"x\"\nacl = 1\n"), 4,
+     "identity[0].acl", "unknown key"},
     // Strings with a shape.
     {"rejects_unknown_hugepage_mode", with_port("[eal]\nhugepages = \"yes\"\n"), 2, "eal.hugepages",
      "expected \"auto\", \"on\" or \"off\", got \"yes\""},
@@ -596,9 +649,9 @@ TEST(config, names_duplicate_ports_by_their_index_in_the_file) {
               "test.toml:4:15: port[2].device: duplicate of port[1].device \"net_null0\"");
 }
 
-TEST(config, never_echoes_the_auth_token) {
+TEST(config, never_echoes_a_token) {
     const std::string token(300, 'k');
-    const config_result r = parse_config(with_port("[rcp]\nauth_token = \"" + token + "\"\n"), file);
+    const config_result r = parse_config(with_port("[[identity]]\nname = \"a\"\ntoken = \"" + token + "\"\n"), file);
     ASSERT_EQ(r.errors.size(), 1u) << all_errors(r);
     EXPECT_EQ(r.errors[0].to_string().find("kkk"), std::string::npos) << r.errors[0].to_string();
 }

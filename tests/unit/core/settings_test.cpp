@@ -17,7 +17,6 @@ config two_workers() {
     c.lcores.worker = {1, 2};
     c.rcp.lease_s = 30;
     c.rcp.err_per_s = 50;
-    c.rcp.auth_token = "s3cret";
     c.limits = limits_config{.topics = 100,
                              .subscriptions = 200,
                              .subscribers = 300,
@@ -57,7 +56,6 @@ TEST(settings, limits_and_rates_carry_over) {
     EXPECT_EQ(s.tables.filters, 40u);
     EXPECT_EQ(s.tables.groups, 8u);
     EXPECT_EQ(s.io.topic_len, 64u);
-    EXPECT_EQ(s.io.auth_token, "s3cret");
     EXPECT_EQ(s.worker.delivery, (delivery_policy{.hz = 1000, .rate = 5000, .burst = 64, .loss_ppm = 1000}));
     EXPECT_EQ(s.worker.dedup_entries, 1000u);
     EXPECT_EQ(s.worker.nack_rate, 20000u);

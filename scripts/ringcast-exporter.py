@@ -64,6 +64,9 @@ STATS_COUNTERS = {
     "replayed": "Messages replayed at SUB (REPLAY or a RETAIN value)",
     "gap_lost": "ERR GAP_LOST answers sent",
     "retain_evicted": "Retained messages evicted by retention.max_messages",
+    "topics_reclaimed": "Topics nobody held freed at once because the topic table was full",
+    "hellos": "HELLOs that bound a source to an identity",
+    "acl_revoked": "Subscriptions dropped by a reload whose ACLs no longer allow them",
 }
 STATS_GAUGES = {
     "subscriptions": "Active subscriptions (filters) on every worker",

@@ -33,7 +33,6 @@ class BadInput(tb.DaemonTestCase):
             ("wrong magic", frame(PUB, "bad/x", b"p", seq=101, magic=0xC4), 101, E_MALFORMED),
             ("version 2", frame(PUB, "bad/x", b"p", seq=102, version=2), 102, E_VERSION),
             ("op 13", frame(13, "bad/x", b"p", seq=103), 103, E_UNKNOWN_OP),
-            ("10-byte header", frame(PUB, "bad/x", b"p", seq=104)[:10], 0, E_MALFORMED),
             ("payload_len past the datagram", frame(PUB, "bad/x", b"abcd", seq=105, payload_len=1000),
              105, E_MALFORMED),
             ("topic_len past the datagram", frame(PUB, "ab", b"", seq=106, topic_len=200), 106, E_MALFORMED),
@@ -42,6 +41,22 @@ class BadInput(tb.DaemonTestCase):
             with self.subTest(name):
                 self.expect_err(c, data, seq, code)
             type(self).malformed_sent += 1
+
+    def test_11_no_reply_larger_than_its_datagram(self):
+        # A truncated header is counted but not answered: a 16-byte ERR to a
+        # 10-byte datagram would make the appliance an amplifier for a
+        # spoofed source. A 17-byte one gets an ERR cut to 17 bytes.
+        c = self.client()
+        before = self.daemon.stats()["drops"]
+        c.send_raw(frame(PUB, "bad/x", b"p", seq=104)[:10])
+        type(self).malformed_sent += 1
+        c.send_raw(frame(PUB, "b", b"p", seq=107, magic=0xC4)[:17])
+        type(self).malformed_sent += 1
+        reply = c.wait_for(ERR, 107)
+        self.assertLessEqual(16 + len(reply.payload), 17, tb.describe(reply))
+        after = self.daemon.wait_stats(lambda s: s["drops"]["err_too_big"] > before["err_too_big"])
+        self.assertEqual(after["drops"]["err_too_big"] - before["err_too_big"], 1)
+        self.assertEqual(c.silence(), [], "nothing else came back")
 
     def test_20_bad_topics(self):
         c = self.client()

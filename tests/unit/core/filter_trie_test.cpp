@@ -439,3 +439,15 @@ TEST(filter_trie, agrees_with_the_reference_matcher_on_random_filters) {
     EXPECT_EQ(t.nodes_in_use(), 1u);
     check(100);
 }
+
+TEST(filter_trie, text_gives_back_the_filter_a_node_stands_for) {
+    ringcast::filter_trie t(64, 32);
+    for (const char* f : {"a/+/c", "a/#", "#", "+", "x/y/z/+/#", "a/b"}) {
+        const std::string_view filter(f);
+        const uint32_t node = t.acquire(std::as_bytes(std::span(filter.data(), filter.size())));
+        ASSERT_NE(node, ringcast::no_id) << f;
+        std::array<std::byte, 255> out;
+        const size_t n = t.text(node, out);
+        EXPECT_EQ(std::string_view(reinterpret_cast<const char*>(out.data()), n), filter);
+    }
+}

@@ -1571,3 +1571,68 @@ TEST(sub_table, matches_a_model_under_random_operations) {
 TEST(sub_table, matches_a_model_when_topic_hashes_collide_and_wrap) {
     run_model_test(true, 7);
 }
+
+// Reclaim order: topics no subscription or group refers to, oldest first;
+// a PUB's touch sends a topic to the back; refused ones go to the back too.
+TEST(sub_table, oldest_unused_is_the_least_recently_active_unreferenced_topic) {
+    sub_table t(ringcast::sub_limits{.topics = 8, .subscriptions = 8, .subscribers = 4, .topic_len = 32});
+    const uint32_t a = ensure(t, "a");
+    const uint32_t b = ensure(t, "b");
+    const uint32_t c = ensure(t, "c");
+    const auto any = [](uint32_t) { return true; };
+    EXPECT_EQ(t.oldest_unused(4, any), a);
+    t.touch_topic(a, 10); // a PUB on a: now b is the oldest
+    EXPECT_EQ(t.oldest_unused(4, any), b);
+    ASSERT_EQ(sub(t, "b", ep(1, 1)), sub_result::added); // held: never reclaimed
+    EXPECT_EQ(t.oldest_unused(4, any), c);
+    // Refused (say, it has a RETAIN value): looked past, and sent to the back.
+    EXPECT_EQ(t.oldest_unused(4, [&](uint32_t id) { return id != c; }), a);
+    EXPECT_EQ(t.oldest_unused(4, any), a);
+    t.forget_topic(a);
+    EXPECT_EQ(t.oldest_unused(4, any), c);
+    // The last subscription going puts b back in line, behind c.
+    ASSERT_EQ(unsub(t, "b", ep(1, 1)), sub_result::removed);
+    EXPECT_EQ(t.oldest_unused(4, [&](uint32_t id) { return id != c; }), b);
+    // The budget bounds the look: nothing within 1 that is accepted.
+    EXPECT_EQ(t.oldest_unused(1, [](uint32_t) { return false; }), no_id);
+}
+
+TEST(sub_table, a_group_on_an_exact_topic_keeps_it_from_reclaim) {
+    sub_table t(ringcast::sub_limits{.topics = 4, .subscriptions = 4, .subscribers = 4, .topic_len = 32, .filters = 4,
+                                     .groups = 4});
+    ASSERT_EQ(sub(t, "$share/g/x", ep(1, 1)), sub_result::added);
+    const uint32_t x = find(t, "x");
+    EXPECT_EQ(t.oldest_unused(4, [](uint32_t) { return true; }), no_id);
+    ASSERT_EQ(unsub(t, "$share/g/x", ep(1, 1)), sub_result::removed);
+    EXPECT_EQ(t.oldest_unused(4, [](uint32_t) { return true; }), x);
+}
+
+TEST(sub_table, prune_subscriber_drops_only_the_filters_refused) {
+    sub_table t(ringcast::sub_limits{.topics = 8, .subscriptions = 8, .subscribers = 4, .topic_len = 32, .filters = 8,
+                                     .groups = 4});
+    const auto e = ep(1, 1);
+    for (const char* f : {"md/a", "ops/x", "md/+/bid", "$share/g/ops/#", "$share/h/md/b"}) {
+        ASSERT_EQ(sub(t, f, e), sub_result::added) << f;
+    }
+    std::vector<std::string> seen;
+    const uint32_t sid = t.find_subscriber(e);
+    const uint32_t dropped = t.prune_subscriber(sid, [&](std::span<const std::byte> filter) {
+        const std::string s(reinterpret_cast<const char*>(filter.data()), filter.size());
+        seen.push_back(s);
+        return s.starts_with("md/");
+    });
+    EXPECT_EQ(dropped, 2u);
+    std::ranges::sort(seen);
+    // A $share is judged by its FILTER alone.
+    EXPECT_EQ(seen, (std::vector<std::string>{"md/+/bid", "md/a", "md/b", "ops/#", "ops/x"}));
+    EXPECT_TRUE(t.holds(spec_of("md/a"), e));
+    EXPECT_TRUE(t.holds(spec_of("md/+/bid"), e));
+    EXPECT_TRUE(t.holds(spec_of("$share/h/md/b"), e));
+    EXPECT_FALSE(t.holds(spec_of("ops/x"), e));
+    EXPECT_FALSE(t.holds(spec_of("$share/g/ops/#"), e));
+    EXPECT_EQ(t.subscriber(sid).n_subs, 3u);
+    // Refusing everything frees the record with the last one.
+    EXPECT_EQ(t.prune_subscriber(sid, [](std::span<const std::byte>) { return false; }), 3u);
+    EXPECT_EQ(t.find_subscriber(e), no_id);
+    EXPECT_EQ(t.subscriptions(), 0u);
+}

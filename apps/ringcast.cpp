@@ -12,6 +12,7 @@
 #include <cmath>
 #include <csignal>
 #include <cstdio>
+#include <cstdlib>
 #include <ctime>
 #include <getopt.h>
 #include <optional>
@@ -46,6 +47,9 @@ Commands:
 
 Server Options (sub, pub, ping):
     -s, --server <addr[:port]>      Appliance UDP address (default: 192.0.2.1:7700)
+    -k, --token <token>             Say HELLO with this token first (an [[identity]]'s, where the
+                                    appliance has rcp.require_auth); default: $RINGCAST_TOKEN, which
+                                    keeps it out of the process list; neither: no HELLO
 
 Subscribe Options:
     -n, --count <n>                 Exit after n messages (default: 0, no limit)
@@ -190,6 +194,7 @@ struct cli_option {
 };
 constexpr cli_option cli_options[] = {
     {"server", 's', true, "sub pub ping"},
+    {"token", 'k', true, "sub pub ping"},
     {"count", 'n', true, "sub pub ping top"},
     {"timeout", 't', true, "sub ping"},
     {"replay-from", opt_replay_from, true, "sub"},
@@ -229,6 +234,7 @@ struct telemetry_target {
 struct command_line {
     std::vector<std::string> operands;
     server_address server;
+    std::string token; // HELLO's; empty: none
     std::optional<uint64_t> count;
     std::optional<double> timeout_s;
     std::optional<double> interval_s;
@@ -240,6 +246,12 @@ struct command_line {
     bool json = false;
     telemetry_target target;
 };
+
+client_options options_of(const command_line& cl) {
+    client_options o;
+    o.token = cl.token;
+    return o;
+}
 
 // Runs getopt_long over argv (argv[0] is the command name) with the
 // command's options from cli_options.
@@ -261,6 +273,9 @@ command_line parse_command_line(int argc, char** argv) {
     opterr = 0; // our messages, with the exit status 2
     optind = 1;
     command_line cl;
+    if (const char* t = std::getenv("RINGCAST_TOKEN"); t != nullptr && names_command("sub pub ping", cmd)) {
+        cl.token = t;
+    }
     for (;;) {
         const int c = getopt_long(argc, argv, shorts.c_str(), longs.data(), nullptr);
         if (c == -1) {
@@ -276,6 +291,9 @@ command_line parse_command_line(int argc, char** argv) {
             const std::string bad = optopt != 0 ? std::string("-") + char(optopt) : argv[optind - 1];
             throw usage_error(cmd + ": unknown option '" + bad + "'");
         }
+        case 'k':
+            cl.token = std::string(arg);
+            break;
         case 's':
             cl.server = parse_server(arg);
             break;
@@ -369,7 +387,7 @@ int run_sub(const command_line& cl) {
     }
 
     catch_stop_signals();
-    client c(server.addr, server.port);
+    client c(server.addr, server.port, options_of(cl));
     for (const auto& t : topics) {
         const request_result r = replay_from ? c.subscribe_replay(t, *replay_from) : c.subscribe(t);
         if (!r.ok()) {
@@ -457,7 +475,7 @@ int run_pub(const command_line& cl) {
     check_topic(topic);
     const auto payload_of = [&](uint64_t i) { return count > 1 ? text + " " + std::to_string(i) : text; };
 
-    client c(server.addr, server.port);
+    client c(server.addr, server.port, options_of(cl));
     const auto fail = [&](std::error_code ec) {
         std::fprintf(stderr, "ringcast: PUB %s: %s: %s\n", topic.c_str(), server.str().c_str(),
                      ec.message().c_str());
@@ -516,7 +534,7 @@ int run_ping(const command_line& cl) {
     }
 
     catch_stop_signals();
-    client c(server.addr, server.port);
+    client c(server.addr, server.port, options_of(cl));
     const auto timeout = to_ms(timeout_s);
     const auto interval =
         std::chrono::duration_cast<steady::duration>(std::chrono::duration<double>(interval_s));

@@ -1,12 +1,12 @@
 # shellcheck shell=bash
-# Shared by scripts/run.sh and scripts/test.sh: sourced, not run.
-# Installs what is missing (Debian 12, as root) and configures the build.
+# Shared by the scripts: sourced, not run.
+# Installs what is missing (Debian 12, as root) and configures the builds.
 
 # Everything the build, the tests and the demo need, as Debian packages.
 rc_packages=(
     dpdk dpdk-dev libdpdk-dev
     meson ninja-build pkg-config g++
-    libtomlplusplus-dev libbpf-dev libxdp-dev clang
+    libtomlplusplus-dev libbpf-dev libxdp-dev clang libclang-rt-14-dev
     libgtest-dev libgmock-dev libbenchmark-dev
     iproute2 ethtool python3 iputils-ping
     python3-prometheus-client python3-matplotlib
@@ -66,5 +66,19 @@ rc_configure() {
         meson setup --reconfigure "$dir" -Dwerror=true
     else
         meson setup "$dir" -Dwerror=true
+    fi
+}
+
+# The sanitizer build (scripts/test.sh, scripts/fuzz.sh): clang (libFuzzer
+# needs it), AddressSanitizer and UndefinedBehaviorSanitizer, the fuzz
+# targets, no benchmarks. b_lundef=false: clang's sanitizer runtimes are
+# linked into executables only, so shared objects have undefined symbols.
+rc_san_options=(-Dwerror=true -Db_sanitize=address,undefined -Db_lundef=false -Dbenchmarks=false -Dfuzz=true)
+rc_configure_san() {
+    local dir=${1:-build-san}
+    if [[ -f $dir/meson-private/coredata.dat ]]; then
+        meson setup --reconfigure "$dir" "${rc_san_options[@]}"
+    else
+        CXX=clang++ meson setup "$dir" "${rc_san_options[@]}"
     fi
 }

@@ -75,7 +75,8 @@ bool is_exact_topic(std::string_view filter) {
 } // namespace
 
 client::client(std::string_view server_addr, uint16_t server_port, const client_options& opt)
-    : _keepalive_interval(std::chrono::duration_cast<clock::duration>(opt.lease) / 3), _tracker(opt.repair),
+    : _token(opt.token), _keepalive_interval(std::chrono::duration_cast<clock::duration>(opt.lease) / 3),
+      _tracker(opt.repair),
       _rx(max_datagram) {
     if (opt.lease <= std::chrono::milliseconds::zero()) {
         throw sys_error(EINVAL, "client_options.lease " + std::to_string(opt.lease.count()) + " ms");
@@ -114,7 +115,26 @@ client::~client() {
 }
 
 request_result client::hello(std::string_view token, std::chrono::milliseconds timeout) {
-    return request(op::hello, {}, as_bytes(token), op::ack, timeout);
+    request_result r = request_once(op::hello, {}, as_bytes(token), op::ack, timeout, 0, std::nullopt);
+    if (token == _token) {
+        _bound = r.ok();
+    }
+    return r;
+}
+
+std::error_code client::bind() {
+    if (_token.empty() || _bound) {
+        return {};
+    }
+    const request_result r = hello(_token);
+    if (r.ok()) {
+        return {};
+    }
+    if (r.status == request_status::io_error) {
+        return r.error;
+    }
+    return std::make_error_code(r.status == request_status::refused ? std::errc::permission_denied
+                                                                    : std::errc::timed_out);
 }
 
 request_result client::subscribe(std::string_view filter, std::chrono::milliseconds timeout) {
@@ -146,10 +166,16 @@ request_result client::bye(std::chrono::milliseconds timeout) {
 
 std::error_code client::publish(std::string_view topic, std::span<const std::byte> payload,
                                 uint8_t flag_bits) {
+    if (auto ec = bind()) {
+        return ec;
+    }
     return send_frame(op::pub, flag_bits, _next_seq++, topic, payload);
 }
 
 std::error_code client::publish_batch(std::span<const outgoing> pubs) {
+    if (auto ec = bind()) {
+        return ec;
+    }
     // Checked up front so that a bad topic sends nothing rather than half a batch.
     for (const outgoing& p : pubs) {
         if (p.topic.size() > max_topic_len) {
@@ -181,6 +207,13 @@ publish_result client::publish_acked(std::string_view topic, std::span<const std
         r.status = request_status::io_error;
         r.error = std::make_error_code(std::errc::invalid_argument);
         return r;
+    }
+    if (!_token.empty() && !_bound) {
+        // Refused or unanswered as the HELLO was, so the caller reads why.
+        if (request_result h = hello(_token); !h.ok()) {
+            static_cast<request_result&>(r) = std::move(h);
+            return r;
+        }
     }
     const auto bits = static_cast<uint8_t>((flag_bits & ~flags::qos_mask) | qos);
     const uint32_t attempts = std::max<uint32_t>(retry.attempts, 1);
@@ -313,6 +346,26 @@ std::error_code client::send_raw(std::span<const std::byte> bytes) {
 request_result client::request(op code, std::string_view topic, std::span<const std::byte> payload, op reply,
                                std::chrono::milliseconds timeout, uint8_t flag_bits,
                                std::optional<uint64_t> seq) {
+    if (!_token.empty() && !_bound) {
+        if (request_result h = hello(_token, timeout); !h.ok()) {
+            return h;
+        }
+    }
+    request_result r = request_once(code, topic, payload, reply, timeout, flag_bits, seq);
+    if (!_token.empty() && r.status == request_status::refused && r.code == err_code::not_authorized && _bound) {
+        // Our binding lapsed with the lease: HELLO again, then once more.
+        _bound = false;
+        if (request_result h = hello(_token, timeout); !h.ok()) {
+            return h;
+        }
+        r = request_once(code, topic, payload, reply, timeout, flag_bits, std::nullopt);
+    }
+    return r;
+}
+
+request_result client::request_once(op code, std::string_view topic, std::span<const std::byte> payload, op reply,
+                                    std::chrono::milliseconds timeout, uint8_t flag_bits,
+                                    std::optional<uint64_t> seq) {
     waiting w{seq ? *seq : _next_seq++, reply, clock::now(), std::nullopt};
     if (auto ec = send_frame(code, flag_bits, w.seq, topic, payload)) {
         request_result r;

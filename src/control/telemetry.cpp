@@ -266,7 +266,8 @@ void fill_subscribers(const appliance& app, tel* d) {
             add_u64(t, "pub_frames", pubs);
             add_u64(t, "sub_frames", subs);
             add_u64(t, "denied", denied);
-            rte_tel_data_add_dict_container(ids, p.at(i).name.c_str(), t, 0);
+            add_str(t, "name", p.at(i).name);
+            rte_tel_data_add_dict_container(ids, telemetry_key(p.at(i).name).c_str(), t, 0);
         }
         rte_tel_data_add_dict_container(d, "identities", ids, 0);
     });

@@ -44,6 +44,10 @@ struct client_options {
     uint16_t local_port = 0;                 // 0: the kernel picks
     std::chrono::milliseconds lease{30'000}; // the appliance's lease_s; keepalive PINGs every third
     gap_tracker_options repair;              // receive_ordered's gap repair
+    // Sent in a HELLO before the first request or publish, and again when
+    // the appliance answers NOT_AUTHORIZED (the lease, and with it the
+    // binding, lapsed). Empty: no HELLO unless hello() is called.
+    std::string token;
 };
 
 enum class request_status : uint8_t {
@@ -99,6 +103,9 @@ public:
 
     // Requests: send, then read the socket until the reply with the same seq
     // arrives or `timeout` passes. Other frames read meanwhile are queued.
+    // With client_options::token set, a request first says HELLO when the
+    // client is not bound yet, and one refused NOT_AUTHORIZED is sent once
+    // more after a new HELLO.
     [[nodiscard]] request_result hello(std::string_view token,
                                        std::chrono::milliseconds timeout = default_request_timeout);
     [[nodiscard]] request_result subscribe(std::string_view filter,
@@ -189,6 +196,11 @@ private:
     request_result request(op code, std::string_view topic, std::span<const std::byte> payload, op reply,
                            std::chrono::milliseconds timeout, uint8_t flag_bits = 0,
                            std::optional<uint64_t> seq = std::nullopt);
+    request_result request_once(op code, std::string_view topic, std::span<const std::byte> payload, op reply,
+                                std::chrono::milliseconds timeout, uint8_t flag_bits, std::optional<uint64_t> seq);
+    // With a token: HELLO unless bound. An error (permission_denied when
+    // refused, timed_out) when that failed.
+    std::error_code bind();
     // Reads the socket until w has its result or `deadline` passes; false then.
     bool wait_reply(waiting& w, clock::time_point deadline);
     // Feeds what _inbox holds to the tracker and sends the NACKs it asks for.
@@ -203,6 +215,8 @@ private:
     void dispatch(std::span<const std::byte> dgram, waiting* w);
 
     int _fd = -1;
+    std::string _token;
+    bool _bound = false; // a HELLO with _token was ACKed and no NOT_AUTHORIZED came since
     uint64_t _next_seq = 1;
     clock::duration _keepalive_interval;
     clock::time_point _last_sent;

@@ -29,6 +29,12 @@ std::span<const std::byte> bytes(const std::string& s) noexcept {
     return std::as_bytes(std::span(s.data(), s.size()));
 }
 
+uint64_t digest_prefix(const sha256_digest& d) noexcept {
+    uint64_t v = 0;
+    std::memcpy(&v, d.data(), sizeof(v));
+    return v;
+}
+
 } // namespace
 
 bool filter_covers(std::span<const std::byte> pattern, std::span<const std::byte> filter) noexcept {
@@ -90,19 +96,20 @@ access_policy::access_policy(const config& cfg, uint32_t generation)
         keyed.append(reinterpret_cast<const char*>(c.token_sha256.data()), c.token_sha256.size());
         id.key = topic_hash(bytes(keyed));
         _by_key.emplace(id.key, static_cast<uint32_t>(_identities.size()));
+        // Tokens are distinct (parse_config); their digests' first 8 bytes
+        // are too but for a 2^-64 chance, in which the later one would not bind.
+        _by_digest.emplace(digest_prefix(id.digest), static_cast<uint32_t>(_identities.size()));
         _identities.push_back(std::move(id));
     }
 }
 
 uint32_t access_policy::authenticate(std::span<const std::byte> token) const noexcept {
     const sha256_digest d = sha256(token);
-    // Every identity is compared, so the time says nothing about which matched.
-    uint32_t found = no_identity;
-    for (uint32_t i = 0; i < _identities.size(); ++i) {
-        const bool eq = digests_equal(d, _identities[i].digest);
-        found = eq ? i : found;
+    const auto it = _by_digest.find(digest_prefix(d));
+    if (it == _by_digest.end()) {
+        return no_identity;
     }
-    return found;
+    return digests_equal(d, _identities[it->second].digest) ? it->second : no_identity;
 }
 
 uint32_t access_policy::find(uint64_t key) const noexcept {

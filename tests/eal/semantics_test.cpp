@@ -424,3 +424,75 @@ TEST_F(semantics, shutdown_releases_whatever_retention_still_holds) {
 int main(int argc, char** argv) {
     return ringcast::testing::run_pipeline_tests(argc, argv, "semantics_test");
 }
+
+// limits.source_topics_per_s with the clock in the test's hands: a source
+// may have the worker create this many topics a second (burst the same);
+// the next is refused with ERR LIMIT until time refills the bucket, while a
+// SUB to a topic that exists costs nothing.
+TEST_F(semantics, new_topics_per_source_are_capped_per_second) {
+    start_with([](config& c) { c.limits.source_topics_per_s = 3; });
+    const auto subs = [&](std::initializer_list<std::string_view> topics, uint64_t seq) {
+        for (std::string_view t : topics) {
+            send(6001, rcp(SUB, t, "", seq++));
+        }
+        step(2, _t);
+        std::vector<std::string> got;
+        for (const auto& f : drain()) {
+            got.push_back(std::to_string(f.op) + ":" + std::to_string(f.seq) + ":" + f.payload);
+        }
+        return got;
+    };
+    EXPECT_EQ(subs({"c/1", "c/2", "c/3", "c/4"}, 1),
+              (std::vector<std::string>{"6:1:", "6:2:", "6:3:", "10:4:new topics too fast"}));
+    send(6002, rcp(SUB, "c/9", "", 1)); // another source: its own budget
+    EXPECT_EQ(subs({"c/1"}, 5), (std::vector<std::string>{"6:1:", "6:5:"})); // exists: free
+    _t += hz() / 3 + 1; // a third of a second: one more topic
+    EXPECT_EQ(subs({"c/5", "c/6"}, 6), (std::vector<std::string>{"6:6:", "10:7:new topics too fast"}));
+    EXPECT_EQ(_app->lcores()[0]->counters.get(drop::source_limit), 2u);
+    bye_and_expect_baseline({6001, 6002});
+}
+
+// A topic table full of topics nobody holds: a new SUB and a new PUB each
+// find room at once (the oldest goes); a topic with a RETAIN value stays.
+TEST_F(semantics, a_full_topic_table_reclaims_the_oldest_unheld_topic) {
+    start_with([](config& c) {
+        c.limits.topics = 4;
+        c.retention.keep = 0;
+        c.retention.max_messages = 64;
+    });
+    send(6001, rcp(SUB, "r/0", "", 1));
+    step(2, _t);
+    for (int i = 1; i <= 4; ++i) {
+        _t += 10;
+        send(6001, rcp(SUB, "r/" + std::to_string(i), "", uint64_t(i + 1)));
+        step(2, _t);
+    }
+    auto out = drain();
+    ASSERT_EQ(out.size(), 5u);
+    EXPECT_EQ(out[4].op, 10) << "the fifth topic fits only by reclaim, and r/0..r/3 are held";
+    // r/0 gets a RETAIN value, then both go unheld: r/0 is first in line
+    // for reclaim but must stay for its value.
+    send(6003, rcp(PUB, "r/0", "kept", 1, flags::retain));
+    step(2, _t);
+    _t += 10;
+    send(6001, rcp(UNSUB, "r/0", "", 9));
+    send(6001, rcp(UNSUB, "r/1", "", 10));
+    step(2, _t);
+    _t += 10;
+    drain();
+    send(6001, rcp(SUB, "r/4", "", 11));
+    _t += 10;
+    step(2, _t);
+    out = drain();
+    ASSERT_EQ(out.size(), 1u);
+    EXPECT_EQ(out[0].op, 6) << "ACK: r/1 was reclaimed";
+    EXPECT_EQ(_app->lcores()[0]->counters.get(metric::topics_reclaimed), 1u);
+    send(6004, rcp(SUB, "r/0", "", 1)); // the RETAIN value survived the reclaim
+    step(2, _t);
+    out = drain();
+    ASSERT_EQ(out.size(), 2u);
+    EXPECT_EQ(out[1].payload, "kept");
+    send(6003, rcp(PUB, "r/0", "", 2, flags::retain)); // clears it
+    step(2, _t);
+    bye_and_expect_baseline({6001, 6004});
+}

@@ -47,8 +47,10 @@ public:
     access_policy(const config& cfg, uint32_t generation);
 
     [[nodiscard]] bool required() const noexcept { return _required; }
-    // The identity whose token this is, or no_identity; the same time
-    // whichever identity matches or whether one does.
+    // The identity whose token this is, or no_identity. The token's digest
+    // picks the one candidate, which is then compared in constant time: what
+    // the time can tell is whether some token has the digest of the one
+    // sent, which only a preimage could use.
     [[nodiscard]] uint32_t authenticate(std::span<const std::byte> token) const noexcept;
     // The identity with this key (identity::key), or no_identity.
     [[nodiscard]] uint32_t find(uint64_t key) const noexcept;
@@ -69,6 +71,7 @@ private:
     uint32_t _generation = 0;
     std::vector<identity> _identities;
     std::unordered_map<uint64_t, uint32_t> _by_key;
+    std::unordered_map<uint64_t, uint32_t> _by_digest; // on the digest's first 8 bytes
 };
 
 // Where the control thread publishes the current policy; each lcore adopts

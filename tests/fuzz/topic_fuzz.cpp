@@ -1,14 +1,18 @@
 // libFuzzer: the topic and filter grammar (core/topic) against a plain
-// reference written from DESIGN.md §2 and the MQTT matching rules, and the
-// wildcard trie (core/filter_trie) against the reference matcher. The input
-// is a filter, a 0 byte, then a topic (no 0 byte: the topic is empty).
+// reference written from DESIGN.md §2 and the MQTT matching rules, the
+// wildcard trie (core/filter_trie) against the reference matcher, and the
+// ACL's filter_covers (core/access_policy) against what the filters match.
+// The input is a filter, a 0 byte, then a topic (no 0 byte: the topic is
+// empty); the topic is also taken as a second filter.
 #include "fuzz_check.hpp"
 
+#include <ringcast/core/access_policy.hpp>
 #include <ringcast/core/filter_trie.hpp>
 #include <ringcast/core/topic.hpp>
 #include <ringcast/core/wire.hpp>
 
 #include <algorithm>
+#include <string>
 #include <string_view>
 #include <vector>
 
@@ -110,6 +114,57 @@ bool ref_matches(std::string_view filter, std::string_view topic) {
     return f.size() == t.size();
 }
 
+// Topics that `filter` matches and that tell `pattern` apart: each '+' a
+// level `pattern` does not have, '#' that level once and |pattern| + 1
+// times, and its parent (when '#' is not the whole filter).
+std::vector<std::string> instances(std::string_view filter, std::string_view pattern) {
+    size_t longest = 0;
+    for (const std::string_view l : levels_of(pattern)) {
+        longest = std::max(longest, l.size());
+    }
+    const std::string fresh(longest + 1, 'z');
+    const auto f = levels_of(filter);
+    std::string stem;
+    for (const std::string_view l : f) {
+        if (l == "#") {
+            break;
+        }
+        stem += stem.empty() ? "" : "/";
+        stem += l == "+" ? fresh : std::string(l);
+    }
+    if (f.back() != "#") {
+        return {stem};
+    }
+    std::vector<std::string> out;
+    if (!stem.empty()) {
+        out.push_back(stem);
+    }
+    std::string tail = stem;
+    for (size_t i = 0; i <= levels_of(pattern).size(); ++i) {
+        tail += tail.empty() ? "" : "/";
+        tail += fresh;
+        out.push_back(tail);
+    }
+    return out;
+}
+
+// filter_covers(a, b): whatever `b` matches, `a` matches (what an ACL's
+// subscribe filter allows); both filters proper.
+void check_covers(std::span<const std::byte> a, std::span<const std::byte> b, bool b_wildcard) {
+    const bool covers = filter_covers(a, b);
+    RC_FUZZ_CHECK(filter_covers(a, a) && filter_covers(b, b));
+    if (!b_wildcard) {
+        // A filter without wildcards is one topic.
+        RC_FUZZ_CHECK(covers == ref_matches(text(a), text(b)));
+    }
+    if (covers) {
+        for (const std::string& t : instances(text(b), text(a))) {
+            RC_FUZZ_CHECK(ref_matches(text(b), t)); // the instances are b's
+            RC_FUZZ_CHECK(ref_matches(text(a), t));
+        }
+    }
+}
+
 // Built once: each input leaves it as it found it (checked).
 filter_trie& trie() {
     static filter_trie t(512, max_topic_len);
@@ -199,10 +254,14 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     check_pub(filter);
     check_pub(topic);
     filter_spec other;
-    (void)check_filter(topic, other);
+    const bool topic_is_filter = check_filter(topic, other);
     filter_spec spec;
     if (!check_filter(filter, spec)) {
         return 0;
+    }
+    if (topic_is_filter) {
+        check_covers(spec.filter, other.filter, other.wildcard);
+        check_covers(other.filter, spec.filter, spec.wildcard);
     }
     // Any topic at all is safe to match (only the result is unspecified).
     const bool matches = filter_matches(filter, topic);

@@ -263,18 +263,21 @@ void summarize_topics(std::string& out, const json_value& topics) {
     }
 }
 
-// Subscribers of /ringcast/subscribers (each with its "address" A.B.C.D:PORT), most deliveries first.
+// Subscribers of /ringcast/subscribers (each with its "address" A.B.C.D:PORT;
+// the "identities" entry is not one), most deliveries first.
 void summarize_subscribers(std::string& out, const json_value& subs) {
+    std::vector<size_t> order;
+    for (size_t i = 0; i < subs.size(); ++i) {
+        if (subs.at(i)["address"].is_string()) {
+            order.push_back(i);
+        }
+    }
     out += "\nTop subscribers";
-    if (subs.size() == 0) {
+    if (order.empty()) {
         out += ": none\n";
         return;
     }
     out += "\n";
-    std::vector<size_t> order(subs.size());
-    for (size_t i = 0; i < order.size(); ++i) {
-        order[i] = i;
-    }
     std::stable_sort(order.begin(), order.end(), [&](size_t a, size_t b) {
         return subs.at(a)["deliveries"].as_u64() > subs.at(b)["deliveries"].as_u64();
     });

@@ -240,10 +240,15 @@ void fill_subscribers(const appliance& app, tel* d) {
         add_u64(t, "rate_capped", e.stats.rate_capped);
         add_u64(t, "injected_loss", e.stats.injected_loss);
         add_u64(t, "nack_limited", e.stats.nack_limited);
+        app.with_policy([&](const config&, const access_policy& p, uint64_t, uint64_t, const std::string&) {
+            const uint32_t id = e.identity == 0 ? no_identity : p.find(e.identity);
+            add_str(t, "identity", id == no_identity ? std::string{} : p.at(id).name);
+        });
         rte_tel_data_add_dict_container(d, telemetry_key(key).c_str(), t, 0);
     }
     // What each identity's sources did, summed over io lcores (since the
-    // last reload: an io lcore starts them again when it adopts a policy).
+    // last reload: an io lcore starts them again when it adopts a policy),
+    // under one key beside the subscribers' addresses.
     app.with_policy([&](const config&, const access_policy& p, uint64_t, uint64_t, const std::string&) {
         if (p.size() == 0) {
             return;

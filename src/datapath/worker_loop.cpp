@@ -570,7 +570,7 @@ void advance_snapshots(worker_state& w, uint64_t now, uint64_t hz) noexcept {
         w.subscribers.step(table.subscriber_capacity(), snapshot_slice, [&](uint32_t id, auto& top) {
             const subscriber_record& r = table.subscriber(id);
             if (r.n_subs != 0) {
-                top.offer(subscriber_entry{.ep = r.ep, .filters = r.n_subs, .stats = r.stats},
+                top.offer(subscriber_entry{.ep = r.ep, .filters = r.n_subs, .stats = r.stats, .identity = r.identity},
                           [](const subscriber_entry& x) { return x.stats.deliveries; });
             }
         })) {

@@ -89,6 +89,19 @@ class Auth(tb.DaemonTestCase):
         self.assertGreaterEqual(ids["testbed-reader"]["denied"], 4)
         self.assertGreaterEqual(ids["testbed-reader"]["sub_frames"], 3)
         self.assertGreaterEqual(ids["testbed-feed"]["pub_frames"], 1)
+        # Each subscriber shows the identity it subscribed as (the list is
+        # refreshed about once a second).
+        addr = f"{reader.addr[0]}:{reader.addr[1]}"
+        import time
+        deadline = time.monotonic() + 3
+        while True:
+            subs = self.daemon.telemetry("/ringcast/subscribers")
+            entry = next((e for k, e in subs.items() if k != "identities" and e["address"] == addr), None)
+            if entry is not None or time.monotonic() > deadline:
+                break
+            time.sleep(0.1)
+        self.assertIsNotNone(entry, subs)
+        self.assertEqual(entry["identity"], "testbed-reader")
         reader.bye()
 
     def test_30_cli_takes_a_token_by_option_or_environment(self):

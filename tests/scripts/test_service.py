@@ -162,6 +162,9 @@ for key in ("ExecStartPre", "ExecStart", "ExecStartPost", "ExecStop", "ExecStopP
             name = os.path.basename(prog)
             check(f"{key}: {prog} is built by apps/meson.build",
                   re.search(r"executable\(\s*'" + re.escape(name) + "'", apps_meson) is not None)
+        elif key == "ExecReload" and prog == "/bin/kill":
+            # systemd's own idiom for a reload signal (SIGHUP to $MAINPID).
+            check(f"{key}: {prog} exists", os.access(prog, os.X_OK))
         elif prog.startswith(INSTALL_ROOT + "/"):
             path = repo_path(prog)
             check(f"{key}: {prog} is {os.path.relpath(path, root)} in the repository, executable",

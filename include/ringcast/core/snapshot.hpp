@@ -108,6 +108,7 @@ struct subscriber_entry {
     endpoint ep;
     uint32_t filters;
     subscriber_stats stats;
+    uint64_t identity = 0; // identity::key of its last SUB (0: none)
 };
 
 using topic_snapshot = top_scan<topic_entry, snapshot_entries>;

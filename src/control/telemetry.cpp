@@ -240,8 +240,10 @@ void fill_subscribers(const appliance& app, tel* d) {
         add_u64(t, "rate_capped", e.stats.rate_capped);
         add_u64(t, "injected_loss", e.stats.injected_loss);
         add_u64(t, "nack_limited", e.stats.nack_limited);
+        // A copy: clang before 16 cannot capture a structured binding.
+        const uint64_t identity_key = e.identity;
         app.with_policy([&](const config&, const access_policy& p, uint64_t, uint64_t, const std::string&) {
-            const uint32_t id = e.identity == 0 ? no_identity : p.find(e.identity);
+            const uint32_t id = identity_key == 0 ? no_identity : p.find(identity_key);
             add_str(t, "identity", id == no_identity ? std::string{} : p.at(id).name);
         });
         rte_tel_data_add_dict_container(d, telemetry_key(key).c_str(), t, 0);

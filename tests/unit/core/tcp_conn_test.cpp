@@ -1,0 +1,659 @@
+// TCP-lite's state machine as scripted exchanges: a fake peer's segments in,
+// the connection's actions checked field by field. Time is an argument in
+// milliseconds (hz 1000), so every timer is stepped by hand.
+#include <ringcast/core/tcp_conn.hpp>
+
+#include <gtest/gtest.h>
+
+#include <cstdint>
+#include <deque>
+#include <optional>
+#include <vector>
+
+namespace ringcast {
+namespace {
+
+using op = tcp_timer_request::op;
+
+constexpr tcp_tuple tuple{.peer_ip = 0xC0000242, .local_ip = 0xC0000201, .peer_port = 40001,
+                          .local_port = 7700};
+constexpr syn_cookie_secret secret{0x1111222233334444ULL, 0x5555666677778888ULL};
+constexpr uint32_t irs = 1000;     // the peer's ISN
+constexpr uint32_t counter = 9;    // the SYN cookie clock
+constexpr uint16_t peer_wnd = 512; // the peer's window field, scaled by its shift
+
+struct syn_options {
+    uint16_t mss = 1460;
+    bool wscale = true;
+    uint8_t shift = 7;
+};
+
+class tcp_conn_test : public ::testing::Test {
+protected:
+    tcp_config cfg;
+    tcp_params p;
+    tcp_conn c;
+    tcp_actions out;
+    tcp_header syn_ack;
+    uint32_t iss = 0;
+    uint64_t now = 0;
+    std::deque<std::vector<std::byte>> payloads; // keep each segment's bytes alive
+
+    // A segment from the peer; `len` payload bytes, each the low byte of its sequence number.
+    tcp_segment_view seg(uint32_t seq, uint32_t ack, uint8_t flags, uint32_t len = 0,
+                         uint16_t window = peer_wnd) {
+        auto& b = payloads.emplace_back(len);
+        for (uint32_t i = 0; i < len; ++i) {
+            b[i] = std::byte(static_cast<uint8_t>(seq + i));
+        }
+        tcp_segment_view v;
+        v.hdr.src_port = tuple.peer_port;
+        v.hdr.dst_port = tuple.local_port;
+        v.hdr.seq = seq;
+        v.hdr.ack = ack;
+        v.hdr.flags = flags;
+        v.hdr.window = window;
+        v.header_len = tcp_hdr_len;
+        v.payload = b;
+        return v;
+    }
+
+    tcp_segment_view syn(const syn_options& o) {
+        tcp_segment_view v = seg(irs, 0, tcp_flags::syn, 0, 64240);
+        v.hdr.mss = o.mss;
+        v.hdr.has_wscale = o.wscale;
+        v.hdr.wscale = o.shift;
+        return v;
+    }
+
+    // SYN, SYN-ACK, ACK: the connection established at `now`.
+    void handshake(const syn_options& o = {}) {
+        p = make_tcp_params(cfg);
+        syn_ack = syn_ack_for(p, syn(o), tuple, secret, counter);
+        iss = syn_ack.seq;
+        const tcp_segment_view ack = seg(irs + 1, iss + 1, tcp_flags::ack);
+        const auto fields = accept_cookie(ack, tuple, secret, counter, 2);
+        ASSERT_TRUE(fields.has_value());
+        out.clear();
+        c.open(p, tuple, ack, *fields, now, out);
+        ASSERT_EQ(c.state(), tcp_state::established);
+        ASSERT_TRUE(out.established);
+        out.clear();
+    }
+
+    // The peer's next in-order sequence number and our first unsent one.
+    [[nodiscard]] uint32_t peer_seq() const { return c.rcv_nxt(); }
+
+    void deliver(const tcp_segment_view& v) {
+        out.clear();
+        c.on_segment(v, now, out);
+    }
+
+    void fire(tcp_timer k) {
+        ASSERT_EQ(out.timer(k).what, op::arm) << "no timer armed to fire";
+        now = out.timer(k).at;
+        out.clear();
+        c.on_timer(k, now, out);
+    }
+
+    void ack_from_peer(uint32_t ack, uint16_t window = peer_wnd) { deliver(seg(peer_seq(), ack, tcp_flags::ack, 0, window)); }
+
+    [[nodiscard]] const tcp_out_segment& only_segment() const {
+        EXPECT_EQ(out.n_segments, 1u);
+        return out.segments[0];
+    }
+};
+
+TEST_F(tcp_conn_test, handshake_with_window_scale_echoes_it_and_honours_mss) {
+    handshake({.mss = 1460, .wscale = true, .shift = 7});
+    EXPECT_EQ(syn_ack.flags, tcp_flags::syn | tcp_flags::ack);
+    EXPECT_EQ(syn_ack.ack, irs + 1);
+    EXPECT_EQ(syn_ack.mss, cfg.mss);
+    EXPECT_TRUE(syn_ack.has_wscale);
+    EXPECT_EQ(syn_ack.wscale, 3) << "the least shift that reaches rcv_buf 256 KiB";
+    EXPECT_EQ(syn_ack.window, 65535) << "a SYN's window is not scaled";
+    EXPECT_EQ(c.snd_wscale(), 7);
+    EXPECT_EQ(c.rcv_wscale(), 3);
+    EXPECT_EQ(c.snd_wnd(), uint32_t{peer_wnd} << 7);
+    EXPECT_EQ(c.mss(), 1460);
+    EXPECT_EQ(c.rcv_nxt(), irs + 1);
+    EXPECT_EQ(c.snd_una(), iss + 1);
+    EXPECT_EQ(out.n_segments, 0u) << "nothing owed for a bare ACK";
+    // Our windows are scaled from now on: 256 KiB >> 3.
+    ASSERT_EQ(c.send(10), 10u);
+    c.poll_send(now, out);
+    EXPECT_EQ(only_segment().hdr.window, 32768);
+}
+
+TEST_F(tcp_conn_test, handshake_without_window_scale_scales_neither_way) {
+    handshake({.mss = 1460, .wscale = false});
+    EXPECT_FALSE(syn_ack.has_wscale) << "echoed only when the SYN carried it";
+    EXPECT_EQ(c.snd_wscale(), 0);
+    EXPECT_EQ(c.rcv_wscale(), 0);
+    EXPECT_EQ(c.snd_wnd(), peer_wnd);
+    ASSERT_EQ(c.send(10), 10u);
+    c.poll_send(now, out);
+    EXPECT_EQ(only_segment().hdr.window, 65535) << "256 KiB of room, capped by the 16-bit field";
+}
+
+TEST_F(tcp_conn_test, segments_never_exceed_the_peers_mss) {
+    handshake({.mss = 536});
+    EXPECT_EQ(c.mss(), 536);
+    ASSERT_EQ(c.send(2000), 2000u);
+    c.poll_send(now, out);
+    ASSERT_EQ(out.n_segments, 4u);
+    const uint32_t lens[] = {536, 536, 536, 392};
+    for (uint32_t i = 0; i < 4; ++i) {
+        EXPECT_EQ(out.segments[i].data_len, lens[i]);
+        EXPECT_EQ(out.segments[i].data_off, uint64_t{536} * i);
+        EXPECT_EQ(out.segments[i].hdr.seq, iss + 1 + 536 * i);
+        EXPECT_EQ(out.segments[i].hdr.ack, irs + 1);
+        EXPECT_TRUE(out.segments[i].hdr.has(tcp_flags::ack));
+    }
+    EXPECT_TRUE(out.segments[3].hdr.has(tcp_flags::psh)) << "the last of what was queued";
+    EXPECT_EQ(out.timer(tcp_timer::rto).what, op::arm);
+    EXPECT_EQ(out.timer(tcp_timer::rto).at, now + 1000) << "initial RTO 1 s";
+}
+
+TEST_F(tcp_conn_test, a_final_ack_without_a_valid_cookie_gets_a_reset) {
+    p = make_tcp_params(cfg);
+    const tcp_header sa = syn_ack_for(p, syn({}), tuple, secret, counter);
+    const tcp_segment_view forged = seg(irs + 1, sa.seq + 2, tcp_flags::ack);
+    EXPECT_FALSE(accept_cookie(forged, tuple, secret, counter, 2).has_value());
+    EXPECT_FALSE(accept_cookie(seg(irs + 1, sa.seq + 1, tcp_flags::ack | tcp_flags::rst), tuple, secret,
+                               counter, 2)
+                     .has_value());
+    const auto rst = reset_for(forged);
+    ASSERT_TRUE(rst.has_value());
+    EXPECT_EQ(rst->flags, tcp_flags::rst);
+    EXPECT_EQ(rst->seq, sa.seq + 2) << "seq = the segment's ack";
+    EXPECT_EQ(rst->src_port, tuple.local_port);
+    // Without ACK: seq 0, ack covers the segment.
+    const auto rst2 = reset_for(seg(5000, 0, tcp_flags::syn));
+    ASSERT_TRUE(rst2.has_value());
+    EXPECT_EQ(rst2->flags, tcp_flags::rst | tcp_flags::ack);
+    EXPECT_EQ(rst2->ack, 5001u);
+    EXPECT_FALSE(reset_for(seg(5000, 0, tcp_flags::rst)).has_value()) << "a RST is never answered";
+}
+
+TEST_F(tcp_conn_test, the_final_ack_may_carry_data) {
+    p = make_tcp_params(cfg);
+    syn_ack = syn_ack_for(p, syn({}), tuple, secret, counter);
+    const tcp_segment_view ack = seg(irs + 1, syn_ack.seq + 1, tcp_flags::ack | tcp_flags::psh, 100);
+    const auto fields = accept_cookie(ack, tuple, secret, counter, 2);
+    ASSERT_TRUE(fields.has_value());
+    c.open(p, tuple, ack, *fields, now, out);
+    EXPECT_TRUE(out.established);
+    EXPECT_EQ(out.deliver_off, 0u);
+    EXPECT_EQ(out.deliver_len, 100u);
+    EXPECT_EQ(c.rcv_nxt(), irs + 101);
+}
+
+TEST_F(tcp_conn_test, receives_in_order_data_across_segments_with_delayed_acks) {
+    handshake();
+    const uint32_t s0 = peer_seq();
+    deliver(seg(s0, iss + 1, tcp_flags::ack, 1000));
+    EXPECT_EQ(out.deliver_off, 0u);
+    EXPECT_EQ(out.deliver_len, 1000u);
+    EXPECT_EQ(out.n_segments, 0u) << "the first segment's ACK is delayed";
+    EXPECT_EQ(out.timer(tcp_timer::delayed_ack).what, op::arm);
+    EXPECT_EQ(out.timer(tcp_timer::delayed_ack).at, now + 40);
+    deliver(seg(s0 + 1000, iss + 1, tcp_flags::ack, 500));
+    EXPECT_EQ(out.deliver_len, 500u);
+    ASSERT_EQ(out.n_segments, 1u) << "every second segment is ACKed at once";
+    EXPECT_EQ(out.segments[0].hdr.ack, s0 + 1500);
+    EXPECT_EQ(out.segments[0].data_len, 0u);
+    EXPECT_EQ(out.timer(tcp_timer::delayed_ack).what, op::cancel);
+    EXPECT_EQ(c.rcv_wnd(), cfg.rcv_buf - 1500) << "delivered bytes fill the buffer until consumed";
+
+    // One more, then the delayed ACK timer sends its ACK.
+    deliver(seg(s0 + 1500, iss + 1, tcp_flags::ack, 10));
+    EXPECT_EQ(out.n_segments, 0u);
+    fire(tcp_timer::delayed_ack);
+    EXPECT_EQ(only_segment().hdr.ack, s0 + 1510);
+}
+
+TEST_F(tcp_conn_test, a_retransmission_overlapping_new_data_delivers_only_the_new_part) {
+    handshake();
+    const uint32_t s0 = peer_seq();
+    deliver(seg(s0, iss + 1, tcp_flags::ack, 100));
+    deliver(seg(s0 + 50, iss + 1, tcp_flags::ack, 100));
+    EXPECT_EQ(out.deliver_off, 50u);
+    EXPECT_EQ(out.deliver_len, 50u);
+    EXPECT_EQ(c.rcv_nxt(), s0 + 150);
+    // A segment wholly old: nothing delivered, the ACK repeated at once.
+    deliver(seg(s0, iss + 1, tcp_flags::ack, 100));
+    EXPECT_EQ(out.deliver_len, 0u);
+    EXPECT_EQ(only_segment().hdr.ack, s0 + 150);
+}
+
+
+TEST_F(tcp_conn_test, sends_data_across_segments_and_releases_it_on_ack) {
+    handshake();
+    ASSERT_EQ(c.send(5000), 5000u);
+    EXPECT_EQ(c.queued(), 5000u);
+    c.poll_send(now, out);
+    ASSERT_EQ(out.n_segments, 4u);
+    EXPECT_EQ(out.segments[3].data_off, 4380u);
+    EXPECT_EQ(out.segments[3].data_len, 620u);
+    now = 30;
+    ack_from_peer(iss + 1 + 2920);
+    EXPECT_EQ(out.acked, 2920u);
+    EXPECT_EQ(c.una_offset(), 2920u);
+    EXPECT_EQ(out.timer(tcp_timer::rto).what, op::arm) << "restarted for what is still out";
+    now = 40;
+    ack_from_peer(iss + 1 + 5000);
+    EXPECT_EQ(out.acked, 2080u);
+    EXPECT_EQ(c.queued(), 0u);
+    EXPECT_EQ(out.timer(tcp_timer::rto).what, op::cancel) << "nothing outstanding";
+    // More data continues the stream offsets.
+    ASSERT_EQ(c.send(10), 10u);
+    out.clear();
+    c.poll_send(now, out);
+    EXPECT_EQ(only_segment().data_off, 5000u);
+}
+
+TEST_F(tcp_conn_test, an_rtt_sample_sets_the_rto_within_its_floor) {
+    handshake();
+    ASSERT_EQ(c.send(100), 100u);
+    c.poll_send(now, out);
+    now = 50;
+    ack_from_peer(iss + 101);
+    // SRTT 50, RTTVAR 25: 50 + 4 * 25 = 150, below the 200 ms floor.
+    EXPECT_EQ(c.rto(), 200u);
+    ASSERT_EQ(c.send(100), 100u);
+    out.clear();
+    c.poll_send(now, out);
+    now += 400;
+    ack_from_peer(iss + 201);
+    // RTTVAR (3 * 25 + 350) / 4 = 106, SRTT (7 * 50 + 400) / 8 = 93: 93 + 424.
+    EXPECT_EQ(c.rto(), 517u);
+}
+
+TEST_F(tcp_conn_test, out_of_order_data_is_dropped_and_answered_with_a_duplicate_ack) {
+    handshake();
+    const uint32_t s0 = peer_seq();
+    deliver(seg(s0 + 1000, iss + 1, tcp_flags::ack, 500));
+    EXPECT_EQ(out.deliver_len, 0u);
+    EXPECT_EQ(only_segment().hdr.ack, s0) << "where the hole is";
+    EXPECT_EQ(c.stats().out_of_order, 1u);
+    EXPECT_EQ(c.rcv_nxt(), s0);
+    // The hole filled, then the rest again: each in order.
+    deliver(seg(s0, iss + 1, tcp_flags::ack, 1000));
+    EXPECT_EQ(out.deliver_len, 1000u);
+    deliver(seg(s0 + 1000, iss + 1, tcp_flags::ack, 500));
+    EXPECT_EQ(out.deliver_len, 500u);
+    EXPECT_EQ(c.rcv_nxt(), s0 + 1500);
+}
+
+TEST_F(tcp_conn_test, three_duplicate_acks_retransmit_the_first_unacknowledged_segment) {
+    handshake();
+    ASSERT_EQ(c.send(5 * 1460), 5u * 1460);
+    c.poll_send(now, out);
+    ASSERT_EQ(out.n_segments, 5u);
+    ack_from_peer(iss + 1 + 1460); // the first arrived; the second was lost
+    EXPECT_EQ(out.acked, 1460u);
+    for (int i = 0; i < 2; ++i) {
+        ack_from_peer(iss + 1 + 1460);
+        EXPECT_EQ(out.n_segments, 0u) << "duplicate " << i + 1;
+    }
+    ack_from_peer(iss + 1 + 1460);
+    const tcp_out_segment& r = only_segment();
+    EXPECT_EQ(r.hdr.seq, iss + 1 + 1460);
+    EXPECT_EQ(r.data_off, 1460u);
+    EXPECT_EQ(r.data_len, 1460u);
+    EXPECT_EQ(c.stats().fast_retransmits, 1u);
+    EXPECT_EQ(c.stats().retransmits, 1u);
+    // More duplicates inflate the window but resend nothing again.
+    ack_from_peer(iss + 1 + 1460);
+    EXPECT_EQ(c.stats().fast_retransmits, 1u);
+    // A partial ACK (the hole filled up to the fourth) resends the next hole.
+    ack_from_peer(iss + 1 + 3 * 1460);
+    EXPECT_EQ(out.acked, 2u * 1460);
+    ASSERT_GE(out.n_segments, 1u);
+    EXPECT_EQ(out.segments[0].hdr.seq, iss + 1 + 3 * 1460);
+    // The full ACK ends recovery.
+    ack_from_peer(iss + 1 + 5 * 1460);
+    EXPECT_EQ(c.queued(), 0u);
+    EXPECT_EQ(out.timer(tcp_timer::rto).what, op::cancel);
+}
+
+TEST_F(tcp_conn_test, a_window_update_is_not_a_duplicate_ack) {
+    handshake();
+    ASSERT_EQ(c.send(3 * 1460), 3u * 1460);
+    c.poll_send(now, out);
+    for (uint16_t w = 600; w < 603; ++w) {
+        ack_from_peer(iss + 1, w); // same ack, each a new window
+    }
+    EXPECT_EQ(c.stats().fast_retransmits, 0u);
+}
+
+TEST_F(tcp_conn_test, rto_backs_off_and_ends_in_a_reset_after_max_retries) {
+    cfg.max_retries = 3;
+    handshake();
+    ASSERT_EQ(c.send(100), 100u);
+    c.poll_send(now, out);
+    EXPECT_EQ(out.timer(tcp_timer::rto).at, 1000u);
+    // A stale expiry (before the deadline) does nothing.
+    tcp_actions early;
+    c.on_timer(tcp_timer::rto, 999, early);
+    EXPECT_EQ(early.n_segments, 0u);
+    uint64_t expect_at = 1000;
+    for (uint64_t backoff = 2000; backoff <= 8000; backoff *= 2) {
+        fire(tcp_timer::rto);
+        EXPECT_EQ(now, expect_at);
+        const tcp_out_segment& r = only_segment();
+        EXPECT_EQ(r.hdr.seq, iss + 1);
+        EXPECT_EQ(r.data_len, 100u);
+        EXPECT_EQ(c.rto(), backoff);
+        EXPECT_EQ(out.timer(tcp_timer::rto).at, now + backoff);
+        expect_at = now + backoff;
+    }
+    EXPECT_EQ(c.stats().timeouts, 3u);
+    fire(tcp_timer::rto); // the fourth expiry: more than max_retries
+    EXPECT_TRUE(out.closed);
+    EXPECT_EQ(out.reason, tcp_close_reason::aborted);
+    EXPECT_EQ(c.state(), tcp_state::closed);
+    EXPECT_TRUE(only_segment().hdr.has(tcp_flags::rst));
+}
+
+TEST_F(tcp_conn_test, after_a_timeout_an_ack_restores_the_rto_and_the_rest_follows) {
+    handshake();
+    ASSERT_EQ(c.send(3 * 1460), 3u * 1460);
+    c.poll_send(now, out);
+    fire(tcp_timer::rto);
+    EXPECT_EQ(only_segment().hdr.seq, iss + 1);
+    EXPECT_EQ(c.cwnd(), 1460u) << "one segment after a timeout";
+    ack_from_peer(iss + 1 + 1460);
+    EXPECT_EQ(c.rto(), 1000u) << "no sample yet: back to the initial RTO";
+    // Go-back-N: the next two segments again, as the window allows.
+    ASSERT_GE(out.n_segments, 1u);
+    EXPECT_EQ(out.segments[0].hdr.seq, iss + 1 + 1460);
+    EXPECT_GE(c.stats().retransmits, 2u);
+}
+
+TEST_F(tcp_conn_test, a_zero_window_is_probed_with_one_byte) {
+    handshake();
+    ack_from_peer(iss + 1, 0); // the peer's window closes
+    EXPECT_EQ(c.snd_wnd(), 0u);
+    ASSERT_EQ(c.send(100), 100u);
+    out.clear();
+    c.poll_send(now, out);
+    EXPECT_EQ(out.n_segments, 0u);
+    EXPECT_EQ(out.timer(tcp_timer::zero_window_probe).what, op::arm);
+    EXPECT_EQ(out.timer(tcp_timer::zero_window_probe).at, now + 1000);
+    fire(tcp_timer::zero_window_probe);
+    const tcp_out_segment probe = only_segment();
+    EXPECT_EQ(probe.data_len, 1u) << "Linux ignores empty probes";
+    EXPECT_EQ(probe.hdr.seq, iss + 1);
+    EXPECT_EQ(probe.data_off, 0u);
+    EXPECT_EQ(c.stats().zero_window_probes, 1u);
+    const uint64_t first = now;
+    // Still closed: the next probe comes later (backoff), and no duplicate ACKs counted.
+    ack_from_peer(iss + 1, 0);
+    EXPECT_EQ(out.n_segments, 0u);
+    out.timers[static_cast<size_t>(tcp_timer::zero_window_probe)] = {op::arm, first + 1000};
+    fire(tcp_timer::zero_window_probe);
+    EXPECT_EQ(only_segment().data_len, 1u);
+    EXPECT_EQ(out.timer(tcp_timer::zero_window_probe).at, now + 2000);
+    EXPECT_EQ(c.stats().fast_retransmits, 0u);
+    // The peer takes the byte and opens: the rest goes at once.
+    ack_from_peer(iss + 2, 100);
+    EXPECT_EQ(out.acked, 1u);
+    EXPECT_EQ(out.timer(tcp_timer::zero_window_probe).what, op::cancel);
+    ASSERT_EQ(out.n_segments, 1u);
+    EXPECT_EQ(out.segments[0].hdr.seq, iss + 2);
+    EXPECT_EQ(out.segments[0].data_off, 1u);
+    EXPECT_EQ(out.segments[0].data_len, 99u);
+}
+
+TEST_F(tcp_conn_test, a_window_update_without_the_probe_byte_sends_it_as_data) {
+    handshake();
+    ack_from_peer(iss + 1, 0);
+    ASSERT_EQ(c.send(50), 50u);
+    out.clear();
+    c.poll_send(now, out);
+    fire(tcp_timer::zero_window_probe);
+    ack_from_peer(iss + 1, 100); // the window opens; the probe byte was not kept
+    ASSERT_EQ(out.n_segments, 1u);
+    EXPECT_EQ(out.segments[0].hdr.seq, iss + 1);
+    EXPECT_EQ(out.segments[0].data_len, 50u);
+}
+
+TEST_F(tcp_conn_test, unanswered_probes_end_in_a_reset) {
+    cfg.max_retries = 2;
+    handshake();
+    ack_from_peer(iss + 1, 0);
+    ASSERT_EQ(c.send(50), 50u);
+    out.clear();
+    c.poll_send(now, out);
+    fire(tcp_timer::zero_window_probe);
+    fire(tcp_timer::zero_window_probe);
+    EXPECT_FALSE(out.closed);
+    fire(tcp_timer::zero_window_probe);
+    EXPECT_TRUE(out.closed);
+    EXPECT_EQ(out.reason, tcp_close_reason::aborted);
+}
+
+TEST_F(tcp_conn_test, our_receive_window_closes_and_reopens_as_the_reader_consumes) {
+    cfg.rcv_buf = 4096;
+    handshake({.wscale = false});
+    const uint32_t s0 = peer_seq();
+    deliver(seg(s0, iss + 1, tcp_flags::ack, 1460));
+    deliver(seg(s0 + 1460, iss + 1, tcp_flags::ack, 1460));
+    EXPECT_EQ(only_segment().hdr.window, 4096 - 2920);
+    // More than the window: the part that fits is taken, and ACKed at once.
+    deliver(seg(s0 + 2920, iss + 1, tcp_flags::ack, 1460));
+    EXPECT_EQ(out.deliver_len, 1176u);
+    EXPECT_EQ(only_segment().hdr.window, 0);
+    EXPECT_EQ(c.rcv_wnd(), 0u);
+    // The peer's own probe: refused, answered with the zero window.
+    deliver(seg(s0 + 4096, iss + 1, tcp_flags::ack, 1));
+    EXPECT_EQ(out.deliver_len, 0u);
+    EXPECT_EQ(only_segment().hdr.ack, s0 + 4096);
+    EXPECT_EQ(only_segment().hdr.window, 0);
+    // The reader frees a little: too little to announce (SWS avoidance).
+    out.clear();
+    c.consumed(100, now, out);
+    EXPECT_EQ(out.n_segments, 0u);
+    out.clear();
+    c.consumed(2000, now, out);
+    EXPECT_EQ(only_segment().hdr.window, 2100);
+}
+
+TEST_F(tcp_conn_test, the_send_queue_is_bounded) {
+    cfg.snd_queue = 4000;
+    handshake();
+    EXPECT_EQ(c.send(3000), 3000u);
+    EXPECT_EQ(c.send(3000), 1000u) << "what did not fit is the caller's slow-consumer policy";
+    EXPECT_EQ(c.send(1), 0u);
+    c.poll_send(now, out);
+    ack_from_peer(iss + 1 + 1460);
+    EXPECT_EQ(c.send(3000), 1460u);
+}
+
+TEST_F(tcp_conn_test, a_fin_from_the_peer_then_ours) {
+    handshake();
+    const uint32_t s0 = peer_seq();
+    deliver(seg(s0, iss + 1, tcp_flags::ack | tcp_flags::fin, 10));
+    EXPECT_EQ(out.deliver_len, 10u);
+    EXPECT_TRUE(out.peer_fin);
+    EXPECT_EQ(c.state(), tcp_state::close_wait);
+    EXPECT_EQ(only_segment().hdr.ack, s0 + 11) << "the FIN ACKed at once";
+    // Half-closed: we may still send.
+    ASSERT_EQ(c.send(20), 20u);
+    out.clear();
+    c.close(now, out);
+    EXPECT_EQ(c.state(), tcp_state::last_ack);
+    const tcp_out_segment& f = only_segment();
+    EXPECT_EQ(f.data_len, 20u);
+    EXPECT_TRUE(f.hdr.has(tcp_flags::fin)) << "the FIN rides on the last data";
+    deliver(seg(s0 + 11, iss + 22, tcp_flags::ack));
+    EXPECT_EQ(out.acked, 20u);
+    EXPECT_TRUE(out.closed);
+    EXPECT_EQ(out.reason, tcp_close_reason::normal);
+    EXPECT_EQ(c.state(), tcp_state::closed);
+}
+
+TEST_F(tcp_conn_test, our_fin_first_then_the_peers_and_time_wait_ends) {
+    handshake();
+    c.close(now, out);
+    EXPECT_EQ(c.state(), tcp_state::fin_wait_1);
+    const tcp_out_segment& f = only_segment();
+    EXPECT_TRUE(f.hdr.has(tcp_flags::fin));
+    EXPECT_EQ(f.hdr.seq, iss + 1);
+    EXPECT_EQ(c.send(10), 0u) << "nothing after close";
+    ack_from_peer(iss + 2);
+    EXPECT_EQ(c.state(), tcp_state::fin_wait_2);
+    EXPECT_EQ(out.timer(tcp_timer::time_wait).at, now + cfg.fin_wait_2_ms);
+    // The peer still sends, then closes.
+    const uint32_t s0 = peer_seq();
+    deliver(seg(s0, iss + 2, tcp_flags::ack, 5));
+    EXPECT_EQ(out.deliver_len, 5u);
+    deliver(seg(s0 + 5, iss + 2, tcp_flags::ack | tcp_flags::fin));
+    EXPECT_EQ(c.state(), tcp_state::time_wait);
+    EXPECT_EQ(only_segment().hdr.ack, s0 + 6);
+    EXPECT_EQ(out.timer(tcp_timer::time_wait).at, now + cfg.time_wait_ms);
+    // The FIN again (our ACK lost): ACKed again, the wait restarted.
+    now += 500;
+    deliver(seg(s0 + 5, iss + 2, tcp_flags::ack | tcp_flags::fin));
+    EXPECT_EQ(only_segment().hdr.ack, s0 + 6);
+    EXPECT_EQ(out.timer(tcp_timer::time_wait).at, now + cfg.time_wait_ms);
+    fire(tcp_timer::time_wait);
+    EXPECT_TRUE(out.closed);
+    EXPECT_EQ(out.reason, tcp_close_reason::normal);
+}
+
+TEST_F(tcp_conn_test, simultaneous_close_goes_through_closing) {
+    handshake();
+    c.close(now, out);
+    deliver(seg(peer_seq(), iss + 1, tcp_flags::ack | tcp_flags::fin)); // crosses our FIN
+    EXPECT_EQ(c.state(), tcp_state::closing);
+    ack_from_peer(iss + 2);
+    EXPECT_EQ(c.state(), tcp_state::time_wait);
+}
+
+TEST_F(tcp_conn_test, a_lost_fin_is_retransmitted_by_the_rto) {
+    handshake();
+    c.close(now, out);
+    fire(tcp_timer::rto);
+    const tcp_out_segment& f = only_segment();
+    EXPECT_TRUE(f.hdr.has(tcp_flags::fin));
+    EXPECT_EQ(f.hdr.seq, iss + 1);
+    EXPECT_EQ(f.data_len, 0u);
+}
+
+TEST_F(tcp_conn_test, fin_wait_2_is_bounded_in_time) {
+    handshake();
+    c.close(now, out);
+    ack_from_peer(iss + 2);
+    fire(tcp_timer::time_wait);
+    EXPECT_TRUE(out.closed);
+    EXPECT_EQ(out.reason, tcp_close_reason::aborted);
+    EXPECT_TRUE(only_segment().hdr.has(tcp_flags::rst));
+}
+
+TEST_F(tcp_conn_test, a_reset_at_rcv_nxt_closes_elsewhere_in_the_window_it_is_challenged) {
+    handshake();
+    deliver(seg(peer_seq() + 100, 0, tcp_flags::rst));
+    EXPECT_FALSE(out.closed);
+    EXPECT_EQ(only_segment().hdr.ack, peer_seq()) << "the challenge ACK";
+    EXPECT_EQ(c.stats().challenge_acks, 1u);
+    deliver(seg(peer_seq() + 10'000'000, 0, tcp_flags::rst));
+    EXPECT_EQ(out.n_segments, 0u) << "outside the window: dropped, never answered";
+    deliver(seg(peer_seq(), 0, tcp_flags::rst));
+    EXPECT_TRUE(out.closed);
+    EXPECT_EQ(out.reason, tcp_close_reason::reset_by_peer);
+    EXPECT_EQ(out.n_segments, 0u);
+}
+
+TEST_F(tcp_conn_test, a_reset_cancels_every_timer) {
+    handshake();
+    ASSERT_EQ(c.send(100), 100u);
+    c.poll_send(now, out);
+    deliver(seg(peer_seq(), iss + 1, tcp_flags::ack, 1)); // arms the delayed ACK
+    deliver(seg(peer_seq(), 0, tcp_flags::rst));
+    EXPECT_EQ(out.timer(tcp_timer::rto).what, op::cancel);
+    EXPECT_EQ(out.timer(tcp_timer::delayed_ack).what, op::cancel);
+}
+
+TEST_F(tcp_conn_test, a_syn_on_an_established_connection_draws_a_challenge_ack) {
+    handshake();
+    deliver(seg(peer_seq(), 0, tcp_flags::syn));
+    EXPECT_EQ(c.state(), tcp_state::established);
+    EXPECT_EQ(only_segment().hdr.flags, tcp_flags::ack);
+}
+
+TEST_F(tcp_conn_test, abort_sends_a_reset) {
+    handshake();
+    c.abort(now, out);
+    EXPECT_EQ(only_segment().hdr.flags, tcp_flags::rst | tcp_flags::ack);
+    EXPECT_EQ(only_segment().hdr.seq, iss + 1);
+    EXPECT_TRUE(out.closed);
+    EXPECT_EQ(out.reason, tcp_close_reason::aborted);
+}
+
+class tcp_time_wait_test : public tcp_conn_test {
+protected:
+    uint32_t last_seq = 0; // the old incarnation's rcv_nxt
+
+    void SetUp() override {
+        handshake();
+        c.close(now, out);
+        ack_from_peer(iss + 2);
+        deliver(seg(peer_seq(), iss + 2, tcp_flags::ack | tcp_flags::fin));
+        ASSERT_EQ(c.state(), tcp_state::time_wait);
+        last_seq = c.rcv_nxt();
+    }
+};
+
+TEST_F(tcp_time_wait_test, a_syn_with_a_higher_sequence_number_ends_time_wait) {
+    deliver(seg(last_seq + 100000, 0, tcp_flags::syn));
+    EXPECT_TRUE(out.closed);
+    EXPECT_EQ(out.reason, tcp_close_reason::reused) << "the caller hands the SYN to the listener";
+    EXPECT_EQ(out.timer(tcp_timer::time_wait).what, op::cancel);
+    EXPECT_EQ(out.n_segments, 0u);
+}
+
+TEST_F(tcp_time_wait_test, an_old_syn_gets_the_last_ack_again) {
+    deliver(seg(last_seq - 1, 0, tcp_flags::syn));
+    EXPECT_FALSE(out.closed);
+    EXPECT_EQ(c.state(), tcp_state::time_wait);
+    EXPECT_EQ(only_segment().hdr.ack, last_seq);
+    deliver(seg(last_seq, 0, tcp_flags::syn)); // not higher: the same
+    EXPECT_FALSE(out.closed);
+}
+
+TEST_F(tcp_time_wait_test, data_and_acks_are_ignored) {
+    deliver(seg(last_seq, iss + 2, tcp_flags::ack, 10));
+    EXPECT_EQ(out.n_segments, 0u);
+    EXPECT_EQ(out.deliver_len, 0u);
+    EXPECT_EQ(c.state(), tcp_state::time_wait);
+}
+
+TEST(tcp_seq, compares_across_the_wrap) {
+    EXPECT_TRUE(seq_lt(0xfffffff0u, 0x10u));
+    EXPECT_TRUE(seq_gt(0x10u, 0xfffffff0u));
+    EXPECT_TRUE(seq_leq(5u, 5u));
+    EXPECT_FALSE(seq_lt(5u, 5u));
+}
+
+TEST(tcp_params, converts_milliseconds_to_ticks) {
+    tcp_config cfg;
+    cfg.hz = 2'000'000'000; // a 2 GHz TSC
+    const tcp_params p = make_tcp_params(cfg);
+    EXPECT_EQ(p.rto_initial, 2'000'000'000u);
+    EXPECT_EQ(p.rto_min, 400'000'000u);
+    EXPECT_EQ(p.delayed_ack, 80'000'000u);
+    EXPECT_EQ(p.wscale, 3);
+    cfg.rcv_buf = 65535;
+    EXPECT_EQ(make_tcp_params(cfg).wscale, 0);
+}
+
+TEST(tcp_state, has_a_name_for_each) {
+    EXPECT_EQ(to_string(tcp_state::established), "established");
+    EXPECT_EQ(to_string(tcp_state::time_wait), "time_wait");
+}
+
+} // namespace
+} // namespace ringcast

@@ -285,6 +285,7 @@ bool tcp_conn::emit(uint64_t now, tcp_actions& out) noexcept {
             flags |= tcp_flags::fin;
         }
         if (!push(_snd_nxt, flags, len, out)) {
+            out.more = true;
             return true;
         }
         const uint32_t end = _snd_nxt + len + (fin ? 1u : 0u);
@@ -521,10 +522,13 @@ void tcp_conn::on_segment(const tcp_segment_view& seg, uint64_t now, tcp_actions
     const bool acceptable = len == 0
                                 ? (wnd == 0 ? h.seq == _rcv_nxt : h.seq - _rcv_nxt < wnd)
                                 : (wnd != 0 && (h.seq - _rcv_nxt < wnd || h.seq + len - 1 - _rcv_nxt < wnd));
+    // A bare FIN at rcv_nxt needs no room, and Linux sends one into a zero window.
+    const bool bare_fin = wnd == 0 && h.seq == _rcv_nxt && seg.payload.empty() && h.has(tcp_flags::fin) &&
+                          !h.has(tcp_flags::syn);
     // With the window closed, the peer's ACKs still count (its data cannot).
     const bool ack_only = !acceptable && wnd == 0 && h.seq == _rcv_nxt && !h.has(tcp_flags::rst) &&
                           !h.has(tcp_flags::syn);
-    if (!acceptable) {
+    if (!acceptable && !bare_fin) {
         // A segment wholly before rcv_nxt (old duplicate) or past the window.
         if (h.has(tcp_flags::rst)) {
             return;

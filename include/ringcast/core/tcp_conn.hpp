@@ -144,6 +144,7 @@ struct tcp_actions {
     bool established = false; // open() made the connection
     bool peer_fin = false;    // the peer has sent everything (end of stream after the delivery)
     bool closed = false;      // the connection is over: its timers are cancelled, free its slot
+    bool more = false;        // `segments` filled up with more to send: call poll_send again
     tcp_close_reason reason = tcp_close_reason::none;
 
     void clear() noexcept { *this = tcp_actions{}; }

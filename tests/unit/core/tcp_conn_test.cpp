@@ -5,6 +5,8 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
+#include <array>
 #include <cstdint>
 #include <deque>
 #include <optional>
@@ -326,6 +328,128 @@ TEST_F(tcp_conn_test, a_window_update_is_not_a_duplicate_ack) {
         ack_from_peer(iss + 1, w); // same ack, each a new window
     }
     EXPECT_EQ(c.stats().fast_retransmits, 0u);
+}
+
+TEST_F(tcp_conn_test, data_both_ways_each_segment_carrying_the_other_sides_ack) {
+    handshake();
+    const uint32_t s0 = peer_seq();
+    ASSERT_EQ(c.send(300), 300u);
+    c.poll_send(now, out);
+    ASSERT_EQ(only_segment().data_len, 300u);
+    // The peer's reply carries 200 bytes and ACKs 100 of ours.
+    deliver(seg(s0, iss + 101, tcp_flags::ack, 200));
+    EXPECT_EQ(out.acked, 100u);
+    EXPECT_EQ(out.deliver_len, 200u);
+    // Our next data carries the ACK of those 200 bytes; no bare ACK besides.
+    ASSERT_EQ(c.send(50), 50u);
+    out.clear();
+    c.poll_send(now, out);
+    const tcp_out_segment& d = only_segment();
+    EXPECT_EQ(d.hdr.seq, iss + 301);
+    EXPECT_EQ(d.hdr.ack, s0 + 200);
+    EXPECT_EQ(d.data_off, 300u);
+    EXPECT_EQ(d.data_len, 50u);
+    EXPECT_EQ(out.timer(tcp_timer::delayed_ack).what, op::cancel) << "the ACK it owed went with the data";
+}
+
+TEST_F(tcp_conn_test, a_full_actions_array_says_there_is_more) {
+    handshake();
+    ASSERT_EQ(c.send(20 * 1460), 20u * 1460);
+    EXPECT_TRUE(c.poll_send(now, out));
+    EXPECT_TRUE(out.more);
+    EXPECT_EQ(out.n_segments, tcp_actions::max_segments);
+    out.clear();
+    EXPECT_FALSE(c.poll_send(now, out));
+    EXPECT_EQ(out.n_segments, 2u) << "the initial congestion window: 10 segments";
+    EXPECT_EQ(out.segments[0].data_off, 8u * 1460);
+}
+
+TEST_F(tcp_conn_test, a_bare_fin_is_taken_into_a_zero_window) {
+    cfg.rcv_buf = 1000;
+    handshake({.wscale = false});
+    const uint32_t s0 = peer_seq();
+    deliver(seg(s0, iss + 1, tcp_flags::ack, 1000));
+    EXPECT_EQ(c.rcv_wnd(), 0u);
+    deliver(seg(s0 + 1000, iss + 1, tcp_flags::ack | tcp_flags::fin));
+    EXPECT_TRUE(out.peer_fin);
+    EXPECT_EQ(c.state(), tcp_state::close_wait);
+    EXPECT_EQ(only_segment().hdr.ack, s0 + 1001);
+}
+
+// A peer that loses segments: every byte still arrives, by fast retransmit
+// and the RTO, with the timers driven only by what the actions asked for.
+TEST_F(tcp_conn_test, every_byte_arrives_over_a_lossy_path) {
+    handshake();
+    std::array<uint64_t, tcp_timer_kinds> timers;
+    timers.fill(UINT64_MAX);
+    uint32_t peer_rcv = iss + 1; // what the peer has in order
+    uint32_t rng = 7;
+    const auto lost = [&] {
+        rng = rng * 1664525u + 1013904223u;
+        return (rng >> 24) < 40; // about one in six
+    };
+    const auto track = [&] {
+        for (size_t k = 0; k < tcp_timer_kinds; ++k) {
+            if (out.timers[k].what == op::arm) {
+                timers[k] = out.timers[k].at;
+            } else if (out.timers[k].what == op::cancel) {
+                timers[k] = UINT64_MAX;
+            }
+        }
+    };
+    constexpr uint32_t total = 300'000;
+    uint32_t queued = 0;
+    std::deque<uint32_t> acks; // the peer's ACKs in flight back to us
+    for (int step = 0; step < 100'000 && c.una_offset() < total; ++step) {
+        if (queued < total) {
+            queued += c.send(total - queued);
+        }
+        out.clear();
+        c.poll_send(now, out);
+        track();
+        for (uint32_t i = 0; i < out.n_segments; ++i) {
+            const tcp_out_segment& s = out.segments[i];
+            if (lost()) {
+                continue;
+            }
+            // In order (or overlapping what it has): taken; else a duplicate ACK.
+            if (seq_leq(s.hdr.seq, peer_rcv) && seq_gt(s.hdr.seq + s.data_len, peer_rcv)) {
+                peer_rcv = s.hdr.seq + s.data_len;
+            }
+            acks.push_back(peer_rcv);
+        }
+        if (!acks.empty()) {
+            now += 1;
+            const uint32_t a = acks.front();
+            acks.pop_front();
+            if (!lost()) {
+                ack_from_peer(a, 0xffff);
+                track();
+            }
+            continue;
+        }
+        // Nothing in flight back: the earliest timer fires.
+        const auto next = std::min_element(timers.begin(), timers.end());
+        ASSERT_NE(*next, UINT64_MAX) << "stuck with nothing armed at offset " << c.una_offset();
+        const auto kind = static_cast<tcp_timer>(next - timers.begin());
+        now = std::max(now, *next);
+        *next = UINT64_MAX;
+        out.clear();
+        c.on_timer(kind, now, out);
+        ASSERT_FALSE(out.closed) << "gave up at offset " << c.una_offset();
+        track();
+        for (uint32_t i = 0; i < out.n_segments; ++i) {
+            const tcp_out_segment& s = out.segments[i];
+            if (!lost() && seq_leq(s.hdr.seq, peer_rcv) && seq_gt(s.hdr.seq + s.data_len, peer_rcv)) {
+                peer_rcv = s.hdr.seq + s.data_len;
+            }
+            acks.push_back(peer_rcv);
+        }
+    }
+    EXPECT_EQ(c.una_offset(), total);
+    EXPECT_EQ(peer_rcv, iss + 1 + total);
+    EXPECT_GT(c.stats().retransmits, 0u);
+    EXPECT_GT(c.stats().fast_retransmits, 0u);
 }
 
 TEST_F(tcp_conn_test, rto_backs_off_and_ends_in_a_reset_after_max_retries) {

@@ -59,6 +59,14 @@ std::string telemetry_key(std::string_view name) {
     return k;
 }
 
+// A child container into `d`; freed here when `d` has no room left (a dict
+// holds at most RTE_TEL_MAX_DICT_ENTRIES), rather than leaked.
+void add_child(tel* d, const char* name, tel* child) {
+    if (rte_tel_data_add_dict_container(d, name, child, 0) != 0) {
+        rte_tel_data_free(child);
+    }
+}
+
 tel* child_dict() {
     tel* c = rte_tel_data_alloc();
     rte_tel_data_start_dict(c);
@@ -101,7 +109,7 @@ void fill_stats(const appliance& app, tel* d) {
     for (size_t i = 0; i < per_datagram.size(); ++i) {
         add_u64(hist, datagram_frame_names[i], per_datagram[i]);
     }
-    rte_tel_data_add_dict_container(d, "frames_per_datagram", hist, 0);
+    add_child(d, "frames_per_datagram", hist);
     const uint64_t datagrams = stats[static_cast<size_t>(metric::datagrams)];
     const uint64_t deliveries = stats[static_cast<size_t>(metric::deliveries)];
     add_u64(d, "frames_per_datagram_milli", datagrams == 0 ? 0 : deliveries * 1000 / datagrams);
@@ -111,16 +119,16 @@ void fill_stats(const appliance& app, tel* d) {
         add_u64(dd, drop_names[i], drops[i]);
         total += drops[i];
     }
-    rte_tel_data_add_dict_container(d, "drops", dd, 0);
+    add_child(d, "drops", dd);
     add_u64(d, "drops_total", total);
     tel* pools = child_dict();
     for (rte_mempool* mp : app.pools()) {
         tel* p = child_dict();
         add_u64(p, "size", mp->size);
         add_u64(p, "in_use", rte_mempool_in_use_count(mp));
-        rte_tel_data_add_dict_container(pools, mp->name, p, 0);
+        add_child(pools, mp->name, p);
     }
-    rte_tel_data_add_dict_container(d, "mempools", pools, 0);
+    add_child(d, "mempools", pools);
 }
 
 void fill_lcores(const appliance& app, tel* d) {
@@ -151,7 +159,7 @@ void fill_lcores(const appliance& app, tel* d) {
             }
             add_u64(l, "ring_depth", depth);
         }
-        rte_tel_data_add_dict_container(d, ("lcore" + std::to_string(lc->lcore_id)).c_str(), l, 0);
+        add_child(d, ("lcore" + std::to_string(lc->lcore_id)).c_str(), l);
     }
 }
 
@@ -188,7 +196,7 @@ void fill_ports(const appliance& app, tel* d) {
             add_u64(t, "oerrors", s.oerrors);
             add_u64(t, "rx_nombuf", s.rx_nombuf);
         }
-        rte_tel_data_add_dict_container(d, p.name.c_str(), t, 0);
+        add_child(d, p.name.c_str(), t);
     }
 }
 
@@ -206,7 +214,7 @@ void fill_topics(const appliance& app, tel* d) {
             add_u64(t, "worker_lcore", lc->lcore_id);
             const std::string name(e.name.data(), e.len);
             add_str(t, "topic", name);
-            rte_tel_data_add_dict_container(d, telemetry_key(name).c_str(), t, 0);
+            add_child(d, telemetry_key(name).c_str(), t);
         }
     }
 }
@@ -246,7 +254,7 @@ void fill_subscribers(const appliance& app, tel* d) {
             const uint32_t id = identity_key == 0 ? no_identity : p.find(identity_key);
             add_str(t, "identity", id == no_identity ? std::string{} : p.at(id).name);
         });
-        rte_tel_data_add_dict_container(d, telemetry_key(key).c_str(), t, 0);
+        add_child(d, telemetry_key(key).c_str(), t);
     }
     // What each identity's sources did, summed over io lcores (since the
     // last reload: an io lcore starts them again when it adopts a policy),
@@ -274,9 +282,9 @@ void fill_subscribers(const appliance& app, tel* d) {
             add_u64(t, "sub_frames", subs);
             add_u64(t, "denied", denied);
             add_str(t, "name", p.at(i).name);
-            rte_tel_data_add_dict_container(ids, telemetry_key(p.at(i).name).c_str(), t, 0);
+            add_child(ids, telemetry_key(p.at(i).name).c_str(), t);
         }
-        rte_tel_data_add_dict_container(d, "identities", ids, 0);
+        add_child(d, "identities", ids);
     });
 }
 

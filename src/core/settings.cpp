@@ -19,7 +19,9 @@ lcore_settings derive_settings(const config& cfg, uint64_t hz) {
                           .topic_len = cfg.limits.topic_len,
                           .filters = cfg.limits.filters,
                           .groups = cfg.limits.groups};
-    s.io = io_settings{.topic_len = cfg.limits.topic_len, .hz = hz};
+    s.io = io_settings{.topic_len = cfg.limits.topic_len,
+                       .max_pub_frame = cfg.tx.mtu - static_cast<uint32_t>(ipv4_hdr_len + udp_hdr_len),
+                       .hz = hz};
     s.worker = worker_settings{
         .hz = hz,
         // A worker with no room for history keeps none, whatever a topic asks for.

@@ -216,6 +216,10 @@ bool io_step::frame(datagram& d, const frame_view& f, bool only_frame) noexcept 
             err(d, drop::bad_topic, err_code::bad_topic, f.seq, to_string(t));
         } else if (f.qos() == 3) {
             err(d, drop::bad_flags, err_code::malformed, f.seq, "QoS 3 is not defined");
+        } else if (f.size > _io.settings.max_pub_frame) {
+            // Sequenced, it would be a gap no NACK can fill: every MSG of it
+            // would exceed the MTU on the way out.
+            err(d, drop::pub_too_big, err_code::limit, f.seq, "PUB larger than the MTU allows");
         } else if (id != nullptr && !id->may_publish(f.topic)) {
             deny(d, f, "may not publish there");
         } else {

@@ -188,12 +188,21 @@ bool worker_pass::reclaim_topic() noexcept {
     // costs a SUB little; those go to the back of the line.
     constexpr uint32_t reclaim_budget = 16;
     sub_table& table = _w.table;
-    const uint32_t id = table.oldest_unused(reclaim_budget, [&](uint32_t tid) {
+    const auto unheld = [&](uint32_t tid) {
         // Not one this pass touched: a PUB earlier in the batch still refers to it.
-        return table.topic(tid).last_active != _now && table.topic(tid).last_value == nullptr &&
-               _w.retained.held(tid) == 0 &&
-               !table.wildcard_match(as_bytes(table.topic_name(tid)));
+        const topic_record& t = table.topic(tid);
+        return t.last_active != _now && t.last_value == nullptr && _w.retained.held(tid) == 0;
+    };
+    uint32_t id = table.oldest_unused(reclaim_budget, [&](uint32_t tid) {
+        return unheld(tid) && !table.wildcard_match(as_bytes(table.topic_name(tid)));
     });
+    if (id == no_id) {
+        // Only topics wildcard filters match are left: one goes rather than
+        // a newcomer being refused (one broad filter would otherwise let
+        // anyone pin the table). Its seq starts again at 1, which wildcard
+        // subscribers see as the topic's restart.
+        id = table.oldest_unused(reclaim_budget, unheld);
+    }
     if (id == no_id) {
         return false;
     }

@@ -496,3 +496,47 @@ TEST_F(semantics, a_full_topic_table_reclaims_the_oldest_unheld_topic) {
     step(2, _t);
     bye_and_expect_baseline({6001, 6004});
 }
+
+// A PUB whose MSG could not leave in one datagram (frame > tx.mtu - 28) is
+// refused, not sequenced into a gap no NACK could fill.
+TEST_F(semantics, a_pub_longer_than_the_mtu_allows_is_refused) {
+    start_with([](config& c) { c.tx.mtu = 576; });
+    send(6001, rcp(SUB, "big", "", 1));
+    step(2, _t);
+    drain();
+    const std::string fits(576 - 28 - 16 - 3, 'x'); // frame of exactly 548 bytes
+    send(6003, rcp(PUB, "big", fits, 7, 1));
+    send(6003, rcp(PUB, "big", fits + "y", 8, 1));
+    step(2, _t);
+    std::vector<std::string> got;
+    for (const auto& f : drain()) {
+        got.push_back(std::to_string(f.dst_port) + ":" + std::to_string(f.op) + ":" + std::to_string(f.seq));
+    }
+    // MSG seq 1 to the subscriber, ACK for the first, ERR LIMIT for the second.
+    std::ranges::sort(got);
+    EXPECT_EQ(got, (std::vector<std::string>{"6001:5:1", "6003:10:8", "6003:6:7"}));
+    EXPECT_EQ(_app->lcores()[0]->counters.get(drop::pub_too_big), 1u);
+    bye_and_expect_baseline({6001});
+}
+
+// Every unheld topic matched by a wildcard filter: the oldest still goes
+// rather than a new subscriber being refused.
+TEST_F(semantics, reclaim_falls_back_to_a_topic_only_wildcards_match) {
+    start_with([](config& c) { c.limits.topics = 2; });
+    send(6001, rcp(SUB, "w/#", "", 1));
+    send(6002, rcp(SUB, "w/a", "", 1));
+    send(6002, rcp(SUB, "w/b", "", 2));
+    step(2, _t);
+    _t += 10;
+    send(6002, rcp(BYE, "", "", 3));
+    step(2, _t);
+    _t += 10;
+    drain();
+    send(6004, rcp(SUB, "x", "", 1));
+    step(2, _t);
+    const auto out = drain();
+    ASSERT_EQ(out.size(), 1u);
+    EXPECT_EQ(out[0].op, 6);
+    EXPECT_EQ(_app->lcores()[0]->counters.get(metric::topics_reclaimed), 1u);
+    bye_and_expect_baseline({6001, 6004});
+}

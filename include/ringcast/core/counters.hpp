@@ -34,6 +34,7 @@ namespace ringcast {
     X(acl_denied, "PUB, SUB or NACK outside the ACL of the source's identity")                               \
     X(bad_topic, "topic or filter refused")                                                                  \
     X(bad_flags, "PUB with QoS 3, which RCP/1 does not define")                                              \
+    X(pub_too_big, "PUB frame longer than tx.mtu - 28: its MSG could not leave in one datagram")             \
     X(bad_nack, "NACK whose payload is not a u32 count of 1..1024")                                          \
     X(limit, "topic, subscription, filter, group or subscriber table full")                                  \
     X(source_limit, "SUB over the source's caps (limits.source_subscriptions, limits.source_topics_per_s)")  \

@@ -17,7 +17,8 @@ namespace ringcast {
 
 struct io_settings {
     uint32_t topic_len = 255;
-    uint64_t hz = 0; // ticks per second
+    uint32_t max_pub_frame = 1472; // a PUB frame longer cannot leave as one MSG datagram (tx.mtu - 28)
+    uint64_t hz = 0;               // ticks per second
 };
 
 struct worker_settings {

@@ -452,6 +452,46 @@ TEST_F(tcp_conn_test, every_byte_arrives_over_a_lossy_path) {
     EXPECT_GT(c.stats().fast_retransmits, 0u);
 }
 
+// Arbitrary segments near the connection's numbers: whatever arrives, what
+// comes out stays inside what was queued and what was received.
+TEST_F(tcp_conn_test, arbitrary_segments_keep_the_actions_in_bounds) {
+    handshake();
+    uint32_t rng = 99;
+    const auto next = [&](uint32_t n) {
+        rng = rng * 1664525u + 1013904223u;
+        return (rng >> 8) % n;
+    };
+    uint64_t queued_total = 0;
+    int steps = 0;
+    for (int i = 0; i < 20'000 && c.state() != tcp_state::closed; ++i) {
+        queued_total += c.send(next(3000));
+        const uint32_t seq = c.rcv_nxt() + next(8000) - 4000;
+        const uint32_t ack = c.snd_una() + next(8000) - 2000;
+        const auto flags = static_cast<uint8_t>(next(64) & (next(4) == 0 ? 0x3f : 0x18));
+        now += next(300);
+        const tcp_segment_view v = seg(seq, ack, flags, next(4) == 0 ? next(2000) : 0,
+                                       static_cast<uint16_t>(next(4) == 0 ? 0 : next(65536)));
+        deliver(v);
+        if (next(8) == 0) {
+            const auto k = static_cast<tcp_timer>(next(tcp_timer_kinds));
+            out.clear();
+            c.on_timer(k, now, out);
+        }
+        ASSERT_LE(out.n_segments, tcp_actions::max_segments);
+        ASSERT_LE(uint64_t{out.deliver_off} + out.deliver_len, v.payload.size());
+        for (uint32_t j = 0; j < out.n_segments; ++j) {
+            const tcp_out_segment& s = out.segments[j];
+            ASSERT_LE(s.data_off + s.data_len, queued_total);
+            ASSERT_LE(s.data_len, c.mss());
+        }
+        ASSERT_LE(c.una_offset(), queued_total);
+        payloads.clear();
+        steps = i;
+    }
+    EXPECT_GT(steps, 1000) << "a stray RST or RTO ended it too early to mean much";
+    EXPECT_GT(c.una_offset(), 0u);
+}
+
 TEST_F(tcp_conn_test, rto_backs_off_and_ends_in_a_reset_after_max_retries) {
     cfg.max_retries = 3;
     handshake();

@@ -195,3 +195,24 @@ TEST(tcp_wire, checksum_matches_rfc_1071_and_verifies_to_zero) {
         EXPECT_NE(ringcast::tcp_checksum(src, dst, view(b)), 0);
     }
 }
+
+TEST(tcp_wire, random_bytes_never_parse_past_the_span) {
+    uint32_t rng = 1;
+    for (int i = 0; i < 20000; ++i) {
+        rng = rng * 1664525u + 1013904223u;
+        bytes b((rng >> 8) % 80);
+        for (auto& x : b) {
+            rng = rng * 1664525u + 1013904223u;
+            x = static_cast<uint8_t>(rng >> 24);
+        }
+        if (b.size() > 12 && (i & 1) == 0) {
+            b[12] = static_cast<uint8_t>((5 + i % 11) << 4); // a plausible data offset, so options are walked
+        }
+        tcp_segment_view v;
+        if (ringcast::parse_tcp(view(b), v) == tcp_parse_status::ok) {
+            ASSERT_GE(v.header_len, 20u);
+            ASSERT_EQ(v.header_len + v.payload.size(), b.size());
+            ASSERT_LE(v.hdr.wscale, 14);
+        }
+    }
+}

@@ -67,6 +67,7 @@ STATS_COUNTERS = {
     "topics_reclaimed": "Topics nobody held freed at once because the topic table was full",
     "hellos": "HELLOs that bound a source to an identity",
     "acl_revoked": "Subscriptions dropped by a reload whose ACLs no longer allow them",
+    "tcp_resets": "RSTs sent to TCP segments no connection wants",
 }
 STATS_GAUGES = {
     "subscriptions": "Active subscriptions (filters) on every worker",

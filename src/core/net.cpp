@@ -1,4 +1,5 @@
 #include <ringcast/core/net.hpp>
+#include <ringcast/core/tcp_wire.hpp>
 #include <ringcast/core/wire.hpp>
 
 #include <algorithm>
@@ -148,6 +149,18 @@ packet_info classify(std::span<const std::byte> f, const port_identity& me) noex
         p.kind = packet_kind::icmp_echo;
         return p;
     }
+    if (proto == ipproto_tcp) {
+        // Parsed and checked by its user: the segment's header is TCP-lite's business.
+        p.kind = packet_kind::tcp;
+        const auto seg = pkt.subspan(l4);
+        if (seg.size() >= 4) {
+            p.src.port = load_be<uint16_t>(seg, 0);
+            p.dst_port = load_be<uint16_t>(seg, 2);
+        }
+        p.payload_off = static_cast<uint32_t>(l4);
+        p.payload_len = static_cast<uint32_t>(seg.size());
+        return p;
+    }
     if (proto != ipproto_udp) {
         return dropped(drop::ip_proto);
     }
@@ -211,6 +224,22 @@ void make_icmp_echo_reply(std::span<std::byte> f) noexcept {
     store_be<uint8_t>(icmp, 0, 0); // echo reply
     store_be<uint16_t>(icmp, 2, 0);
     store_be<uint16_t>(icmp, 2, inet_checksum(icmp));
+}
+
+size_t make_tcp_reply(std::span<std::byte> f, const tcp_header& h) noexcept {
+    swap_bytes(f, 0, 6, 6);
+    swap_bytes(f, ip_src, ip_dst, 4);
+    const size_t tcp_len = tcp_header_size(h);
+    store_be<uint16_t>(f, ip_total_len, static_cast<uint16_t>(ipv4_hdr_len + tcp_len));
+    store_be<uint16_t>(f, ip + 4, 0);
+    store_be<uint16_t>(f, ip_frag, 0x4000); // DF
+    store_be<uint8_t>(f, ip_ttl, default_ttl);
+    store_be<uint16_t>(f, ip_csum, 0);
+    store_be<uint16_t>(f, ip_csum, inet_checksum(f.subspan(ip, ipv4_hdr_len)));
+    const auto seg = f.subspan(l4, tcp_len);
+    (void)write_tcp_header(seg, h);
+    set_tcp_checksum(seg, load_be<uint32_t>(f, ip_src), load_be<uint32_t>(f, ip_dst));
+    return l4 + tcp_len;
 }
 
 void write_udp_headers(std::span<std::byte> out, const mac_addr& src_mac, const mac_addr& dst_mac,

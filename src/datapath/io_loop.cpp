@@ -1,5 +1,7 @@
 #include <ringcast/datapath/io_loop.hpp>
 
+#include <ringcast/core/tcp_conn.hpp>
+#include <ringcast/core/tcp_wire.hpp>
 #include <ringcast/core/topic.hpp>
 #include <ringcast/datapath/broadcast.hpp>
 
@@ -350,6 +352,38 @@ bool io_step::broadcast(datagram& d, const frame_view& f, bool only_frame, const
     return only_frame;
 }
 
+// A TCP segment while TCP-lite is not served: what no connection wants is
+// answered with RST (RFC 9293 §3.10.7.1), under the global ERR budget, so
+// a client is told at once and a SYN flood cannot make us a reflector.
+// True when `m` went out as the RST.
+bool refuse_tcp(io_state& io, lcore_ctx& lc, rte_mbuf* m, const packet_info& p, uint16_t port,
+                uint64_t now) noexcept {
+    lcore_counters& c = lc.counters;
+    const auto frame = mbuf_span(m);
+    tcp_segment_view seg;
+    if (parse_tcp(std::span<const std::byte>(frame).subspan(p.payload_off, p.payload_len), seg) !=
+            tcp_parse_status::ok ||
+        tcp_checksum(p.src.ip, lc.ports[port].id.ipv4,
+                     std::span<const std::byte>(frame).subspan(p.payload_off, p.payload_len)) != 0) {
+        c.count(drop::tcp_bad_segment);
+        return false;
+    }
+    c.count(drop::tcp_unserved);
+    const std::optional<tcp_header> rst = reset_for(seg);
+    if (!rst) {
+        return false; // a RST is never answered
+    }
+    if (!io.err_global.allow(now)) {
+        c.count(drop::err_global_limited);
+        return false;
+    }
+    const size_t n = make_tcp_reply(frame, *rst);
+    rte_pktmbuf_trim(m, static_cast<uint16_t>(rte_pktmbuf_data_len(m) - n));
+    c.count(metric::tcp_resets);
+    tx_push(lc.tx[port], m, c);
+    return true;
+}
+
 } // namespace
 
 uint16_t io_poll(io_state& io, lcore_ctx& lc, uint64_t now) noexcept {
@@ -396,6 +430,11 @@ uint16_t io_poll(io_state& io, lcore_ctx& lc, uint64_t now) noexcept {
                 step.udp(d);
                 break;
             }
+            case packet_kind::tcp:
+                if (!refuse_tcp(io, lc, m, p, q.port, now)) {
+                    rte_pktmbuf_free(m);
+                }
+                break;
             case packet_kind::arp_reply: // the appliance never asks
             case packet_kind::drop:
                 c.count(p.kind == packet_kind::drop ? p.reason : drop::arp_ignored);

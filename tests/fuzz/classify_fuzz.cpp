@@ -7,6 +7,8 @@
 #include "fuzz_check.hpp"
 
 #include <ringcast/core/net.hpp>
+#include <ringcast/core/tcp_conn.hpp>
+#include <ringcast/core/tcp_wire.hpp>
 #include <ringcast/core/wire.hpp>
 
 #include <vector>
@@ -96,6 +98,27 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
         const size_t end = eth_hdr_len + load_be<uint16_t>(reply, ip + 2);
         RC_FUZZ_CHECK(inet_checksum(std::span(reply).subspan(l4, end - l4)) == 0);
         RC_FUZZ_CHECK(load_be<uint8_t>(reply, l4) == 0);
+        break;
+    }
+    case packet_kind::tcp: {
+        RC_FUZZ_CHECK(p.payload_off == l4);
+        RC_FUZZ_CHECK(size_t{p.payload_off} + p.payload_len <= frame.size());
+        // What the io lcore does with it: the RST answering it, on a copy.
+        tcp_segment_view seg;
+        if (parse_tcp(std::span<const std::byte>(frame).subspan(p.payload_off, p.payload_len), seg) !=
+            tcp_parse_status::ok) {
+            break;
+        }
+        const auto rst = reset_for(seg);
+        if (!rst) {
+            break;
+        }
+        std::vector<std::byte> reply = frame;
+        const size_t n = make_tcp_reply(reply, *rst);
+        RC_FUZZ_CHECK(n == l4 + tcp_hdr_len && n <= frame.size());
+        RC_FUZZ_CHECK(load_be<uint32_t>(reply, ip + 12) == id.ipv4);
+        RC_FUZZ_CHECK(inet_checksum(std::span(reply).subspan(ip, ipv4_hdr_len)) == 0);
+        RC_FUZZ_CHECK(tcp_checksum(id.ipv4, p.src.ip, std::span(reply).subspan(l4, n - l4)) == 0);
         break;
     }
     case packet_kind::udp:

@@ -99,6 +99,25 @@ class BadInput(tb.DaemonTestCase):
             junk.send_raw(body)
         junk.silence(0.3)  # whatever came back: ERRs, ACKs, PONGs
 
+    def test_55_tcp_is_refused_with_rst_until_tcp_lite_serves_it(self):
+        # A kernel TCP client's connect is answered RST at once
+        # (ECONNREFUSED), not left to time out.
+        import socket
+        import time
+        before = self.daemon.stats()
+        for port in (tb.RCP_PORT, 22):
+            with tb.in_netns(self.bed.ns_cli):
+                s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+            s.settimeout(3)
+            t0 = time.monotonic()
+            with self.assertRaises(ConnectionRefusedError, msg=f"port {port}"):
+                s.connect((tb.APP_ADDR, port))
+            self.assertLess(time.monotonic() - t0, 1.0, f"port {port}: refused only after a timeout")
+            s.close()
+        after = self.daemon.wait_stats(lambda st: delta(st, before, "tcp_resets") >= 2)
+        self.assertEqual(delta(after, before, "tcp_resets"), 2)
+        self.assertEqual(delta(after["drops"], before["drops"], "tcp_unserved"), 2)
+
     def test_60_normal_service_after_all_that(self):
         sub = self.subscriber("bad/after")
         c = self.client()

@@ -22,7 +22,9 @@ namespace ringcast {
     X(ip_fragment, "IPv4 fragment")                                                                          \
     X(ip_bad_checksum, "IPv4 header checksum wrong")                                                         \
     X(ip_not_ours, "IPv4 destination is not the port's address")                                             \
-    X(ip_proto, "IPv4 protocol neither UDP nor ICMP")                                                        \
+    X(ip_proto, "IPv4 protocol neither UDP, TCP nor ICMP")                                                   \
+    X(tcp_bad_segment, "TCP segment truncated, with a bad data offset or option, or a wrong checksum")       \
+    X(tcp_unserved, "TCP segment (TCP-lite is not served yet): answered with RST unless it is one")          \
     X(icmp_ignored, "ICMP other than a well-formed echo request")                                            \
     X(udp_bad_length, "UDP length disagrees with the IPv4 length")                                           \
     X(udp_bad_checksum, "UDP checksum wrong")                                                                \
@@ -102,7 +104,8 @@ private:
     X(retain_evicted)                                                                                        \
     X(topics_reclaimed)                                                                                      \
     X(hellos)                                                                                                \
-    X(acl_revoked)
+    X(acl_revoked)                                                                                           \
+    X(tcp_resets)
 
 enum class metric : uint8_t { RINGCAST_STATS(RINGCAST_ENUM_VALUE) };
 inline constexpr std::array metric_names = {RINGCAST_STATS(RINGCAST_NAME)};

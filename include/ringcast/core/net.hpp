@@ -25,6 +25,8 @@ inline constexpr uint16_t ethertype_arp = 0x0806;
 inline constexpr uint8_t ipproto_icmp = 1;
 inline constexpr uint8_t ipproto_udp = 17;
 
+struct tcp_header; // tcp_wire.hpp
+
 // A UDP peer: address and port (host order) and the port it came in on.
 struct endpoint {
     uint32_t ip = 0;
@@ -50,15 +52,16 @@ enum class packet_kind : uint8_t {
     arp_reply,   // a reply to us: `src_mac` and `src.ip` are the sender's
     icmp_echo,   // an echo request to our address
     udp,         // to our address and UDP port; `payload` is the datagram's data
+    tcp,         // to our address; `payload` is the whole TCP segment (header included), unchecked
 };
 
 struct packet_info {
     packet_kind kind = packet_kind::drop;
     drop reason = drop::runt;
     mac_addr src_mac{};
-    endpoint src;             // for udp (port_id left 0 for the caller to set); arp_reply: ip only
-    uint16_t dst_port = 0;    // for udp
-    uint32_t payload_off = 0; // UDP payload offset in the frame
+    endpoint src;             // for udp and tcp (port_id left 0 for the caller to set); arp_reply: ip only
+    uint16_t dst_port = 0;    // for udp and tcp
+    uint32_t payload_off = 0; // UDP payload (or TCP segment) offset in the frame
     uint32_t payload_len = 0;
 };
 
@@ -82,6 +85,11 @@ void make_arp_request(std::span<std::byte> out, const port_identity& me, uint32_
 
 // Turns an ICMP echo request into the reply, in place (frame length unchanged).
 void make_icmp_echo_reply(std::span<std::byte> frame) noexcept;
+
+// Turns a received TCP frame (classify said tcp) into the segment `h`
+// without payload, sent back to its source, in place; returns the frame's
+// new length (54 bytes). The TCP checksum is computed; `h` says the rest.
+[[nodiscard]] size_t make_tcp_reply(std::span<std::byte> frame, const tcp_header& h) noexcept;
 
 // Writes Ethernet + IPv4 + UDP headers for a datagram of `payload_len` bytes.
 // IPv4 checksum in software (no vdev offers the offload); UDP checksum 0, legal for IPv4.

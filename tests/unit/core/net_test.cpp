@@ -2,6 +2,8 @@
 // byte by byte here, and every checksum is computed by the plain RFC 1071
 // loop below, never by the code under test.
 #include <ringcast/core/net.hpp>
+#include <ringcast/core/tcp_conn.hpp>
+#include <ringcast/core/tcp_wire.hpp>
 
 #include <gtest/gtest.h>
 
@@ -346,14 +348,59 @@ TEST(net, refuses_other_destination) {
     expect_drop(udp_frame("hello", ip), ringcast::drop::ip_not_ours);
 }
 
-TEST(net, refuses_tcp) {
-    frame_bytes tcp(20, 0);
-    tcp[12] = 0x50;
+// A SYN from the peer to port 7700: seq 1000, MSS option.
+static frame_bytes tcp_syn_frame() {
+    frame_bytes tcp = {0x9c, 0x40, 0x1e, 0x14, 0, 0, 0x03, 0xe8, 0, 0, 0, 0, 0x60, 0x02, 0xff, 0xff, 0, 0, 0, 0,
+                       2, 4, 0x05, 0xb4};
     ip_fields ip;
     ip.proto = 6;
     frame_bytes f;
     push_eth(f, our_mac, peer_mac, 0x0800);
     push_ipv4(f, ip, tcp);
+    return f;
+}
+
+TEST(net, classifies_tcp_to_us_with_its_ports_and_segment) {
+    const frame_bytes f = tcp_syn_frame();
+    const ringcast::packet_info p = ringcast::classify(view(f), me());
+    ASSERT_EQ(p.kind, ringcast::packet_kind::tcp);
+    EXPECT_EQ(p.src.ip, peer_ip);
+    EXPECT_EQ(p.src.port, 40000);
+    EXPECT_EQ(p.dst_port, 7700);
+    EXPECT_EQ(p.payload_off, 34u);
+    EXPECT_EQ(p.payload_len, 24u);
+    EXPECT_EQ(mac_at(f, 6), peer_mac);
+}
+
+TEST(net, tcp_reply_is_the_segment_back_to_the_sender_with_good_checksums) {
+    frame_bytes f = tcp_syn_frame();
+    ringcast::tcp_segment_view syn;
+    ASSERT_EQ(ringcast::parse_tcp(view(f).subspan(34), syn), ringcast::tcp_parse_status::ok);
+    const auto rst = ringcast::reset_for(syn);
+    ASSERT_TRUE(rst.has_value());
+    const size_t n = ringcast::make_tcp_reply(std::as_writable_bytes(std::span(f.data(), f.size())), *rst);
+    ASSERT_EQ(n, 54u);
+    f.resize(n);
+    EXPECT_EQ(mac_at(f, 0), peer_mac);
+    EXPECT_EQ(mac_at(f, 6), our_mac);
+    EXPECT_EQ(rfc1071(f.data() + 14, 20), 0) << "IPv4 header checksum";
+    EXPECT_EQ(ringcast::tcp_checksum(our_ip, peer_ip, view(f).subspan(34)), 0);
+    ringcast::tcp_segment_view back;
+    ASSERT_EQ(ringcast::parse_tcp(view(f).subspan(34), back), ringcast::tcp_parse_status::ok);
+    EXPECT_EQ(back.hdr.src_port, 7700);
+    EXPECT_EQ(back.hdr.dst_port, 40000);
+    EXPECT_EQ(back.hdr.flags, ringcast::tcp_flags::rst | ringcast::tcp_flags::ack);
+    EXPECT_EQ(back.hdr.ack, 1001u); // the SYN's seq + 1
+    EXPECT_TRUE(back.payload.empty());
+}
+
+TEST(net, refuses_other_protocols) {
+    frame_bytes gre(8, 0);
+    ip_fields ip;
+    ip.proto = 47;
+    frame_bytes f;
+    push_eth(f, our_mac, peer_mac, 0x0800);
+    push_ipv4(f, ip, gre);
     expect_drop(f, ringcast::drop::ip_proto);
 }
 

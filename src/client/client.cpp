@@ -67,6 +67,15 @@ std::string to_text(std::span<const std::byte> b) {
     return {reinterpret_cast<const char*>(b.data()), b.size()};
 }
 
+// What a failed request means to a call that returns an error_code.
+std::error_code error_of(const request_result& r) {
+    if (r.status == request_status::io_error) {
+        return r.error;
+    }
+    return std::make_error_code(r.status == request_status::refused ? std::errc::permission_denied
+                                                                    : std::errc::timed_out);
+}
+
 // A filter naming one topic: the messages a replay of it brings are that topic's.
 bool is_exact_topic(std::string_view filter) {
     return filter.find_first_of("+#") == std::string_view::npos && !filter.starts_with('$');
@@ -122,19 +131,15 @@ request_result client::hello(std::string_view token, std::chrono::milliseconds t
     return r;
 }
 
-std::error_code client::bind() {
+std::optional<request_result> client::bind(std::chrono::milliseconds timeout) {
     if (_token.empty() || _bound) {
-        return {};
+        return std::nullopt;
     }
-    const request_result r = hello(_token);
+    request_result r = hello(_token, timeout);
     if (r.ok()) {
-        return {};
+        return std::nullopt;
     }
-    if (r.status == request_status::io_error) {
-        return r.error;
-    }
-    return std::make_error_code(r.status == request_status::refused ? std::errc::permission_denied
-                                                                    : std::errc::timed_out);
+    return r;
 }
 
 request_result client::subscribe(std::string_view filter, std::chrono::milliseconds timeout) {
@@ -166,15 +171,15 @@ request_result client::bye(std::chrono::milliseconds timeout) {
 
 std::error_code client::publish(std::string_view topic, std::span<const std::byte> payload,
                                 uint8_t flag_bits) {
-    if (auto ec = bind()) {
-        return ec;
+    if (const auto h = bind()) {
+        return error_of(*h);
     }
     return send_frame(op::pub, flag_bits, _next_seq++, topic, payload);
 }
 
 std::error_code client::publish_batch(std::span<const outgoing> pubs) {
-    if (auto ec = bind()) {
-        return ec;
+    if (const auto h = bind()) {
+        return error_of(*h);
     }
     // Checked up front so that a bad topic sends nothing rather than half a batch.
     for (const outgoing& p : pubs) {
@@ -208,12 +213,10 @@ publish_result client::publish_acked(std::string_view topic, std::span<const std
         r.error = std::make_error_code(std::errc::invalid_argument);
         return r;
     }
-    if (!_token.empty() && !_bound) {
+    if (auto h = bind()) {
         // Refused or unanswered as the HELLO was, so the caller reads why.
-        if (request_result h = hello(_token); !h.ok()) {
-            static_cast<request_result&>(r) = std::move(h);
-            return r;
-        }
+        static_cast<request_result&>(r) = std::move(*h);
+        return r;
     }
     const auto bits = static_cast<uint8_t>((flag_bits & ~flags::qos_mask) | qos);
     const uint32_t attempts = std::max<uint32_t>(retry.attempts, 1);
@@ -346,17 +349,15 @@ std::error_code client::send_raw(std::span<const std::byte> bytes) {
 request_result client::request(op code, std::string_view topic, std::span<const std::byte> payload, op reply,
                                std::chrono::milliseconds timeout, uint8_t flag_bits,
                                std::optional<uint64_t> seq) {
-    if (!_token.empty() && !_bound) {
-        if (request_result h = hello(_token, timeout); !h.ok()) {
-            return h;
-        }
+    if (auto h = bind(timeout)) {
+        return std::move(*h);
     }
     request_result r = request_once(code, topic, payload, reply, timeout, flag_bits, seq);
     if (!_token.empty() && r.status == request_status::refused && r.code == err_code::not_authorized && _bound) {
         // Our binding lapsed with the lease: HELLO again, then once more.
         _bound = false;
-        if (request_result h = hello(_token, timeout); !h.ok()) {
-            return h;
+        if (auto h = bind(timeout)) {
+            return std::move(*h);
         }
         r = request_once(code, topic, payload, reply, timeout, flag_bits, std::nullopt);
     }

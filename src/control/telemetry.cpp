@@ -236,30 +236,27 @@ void fill_subscribers(const appliance& app, tel* d) {
             }
         }
     }
-    for (const auto& [key, e] : merged) {
-        tel* t = child_dict();
-        add_str(t, "address", key);
-        add_u64(t, "port", e.ep.port_id);
-        add_u64(t, "filters", e.filters);
-        add_u64(t, "deliveries", e.stats.deliveries);
-        add_u64(t, "drops", e.stats.drops);
-        add_u64(t, "nacks_served", e.stats.nacks_served);
-        add_u64(t, "replayed", e.stats.replayed);
-        add_u64(t, "rate_capped", e.stats.rate_capped);
-        add_u64(t, "injected_loss", e.stats.injected_loss);
-        add_u64(t, "nack_limited", e.stats.nack_limited);
-        // A copy: clang before 16 cannot capture a structured binding.
-        const uint64_t identity_key = e.identity;
-        app.with_policy([&](const config&, const access_policy& p, uint64_t, uint64_t, const std::string&) {
-            const uint32_t id = identity_key == 0 ? no_identity : p.find(identity_key);
-            add_str(t, "identity", id == no_identity ? std::string{} : p.at(id).name);
-        });
-        add_child(d, telemetry_key(key).c_str(), t);
-    }
-    // What each identity's sources did, summed over io lcores (since the
+    // Under the policy's lock once: each subscriber's identity by name, then
+    // what each identity's sources did, summed over io lcores (since the
     // last reload: an io lcore starts them again when it adopts a policy),
     // under one key beside the subscribers' addresses.
     app.with_policy([&](const config&, const access_policy& p, uint64_t, uint64_t, const std::string&) {
+        for (const auto& [key, e] : merged) {
+            tel* t = child_dict();
+            add_str(t, "address", key);
+            add_u64(t, "port", e.ep.port_id);
+            add_u64(t, "filters", e.filters);
+            add_u64(t, "deliveries", e.stats.deliveries);
+            add_u64(t, "drops", e.stats.drops);
+            add_u64(t, "nacks_served", e.stats.nacks_served);
+            add_u64(t, "replayed", e.stats.replayed);
+            add_u64(t, "rate_capped", e.stats.rate_capped);
+            add_u64(t, "injected_loss", e.stats.injected_loss);
+            add_u64(t, "nack_limited", e.stats.nack_limited);
+            const uint32_t id = e.identity == 0 ? no_identity : p.find(e.identity);
+            add_str(t, "identity", id == no_identity ? std::string{} : p.at(id).name);
+            add_child(d, telemetry_key(key).c_str(), t);
+        }
         if (p.size() == 0) {
             return;
         }

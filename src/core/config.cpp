@@ -550,15 +550,11 @@ std::optional<std::string> parse_identity_name(std::string_view s) {
     return std::string(s);
 }
 
-std::optional<sha256_digest> parse_digest(std::string_view s) {
-    return digest_from_hex(s);
-}
-
-// A publish ACL entry: "" (every topic) or the start of a valid topic.
-std::string bad_publish_prefix(std::string_view prefix, uint32_t topic_len) {
-    if (prefix.empty()) {
-        return {};
-    }
+// Why a non-empty topic prefix (retention.prefixes, identity.publish) is
+// refused, or "" when it is good. A prefix must be the start of some valid
+// PUB topic: that topic checked with one more byte appended is exactly the
+// prefix's own check ("md/" is fine, "/md" and "a//" could never match).
+std::string bad_topic_prefix(std::string_view prefix, uint32_t topic_len) {
     if (prefix.size() > topic_len) {
         return "longer than limits.topic_len = " + std::to_string(topic_len) + " bytes";
     }
@@ -566,6 +562,11 @@ std::string bad_publish_prefix(std::string_view prefix, uint32_t topic_len) {
     topic += 'x';
     const topic_check c = check_pub_topic(std::as_bytes(std::span(topic)), topic.size());
     return c == topic_check::ok ? std::string{} : "not the start of a valid topic: " + std::string(to_string(c));
+}
+
+// A publish ACL entry: "" (every topic) or the start of a valid topic.
+std::string bad_publish_prefix(std::string_view prefix, uint32_t topic_len) {
+    return prefix.empty() ? std::string{} : bad_topic_prefix(prefix, topic_len);
 }
 
 // A subscribe ACL entry: a filter, not a $share (groups are the subscriber's choice).
@@ -626,7 +627,7 @@ bool read_identity(section& s, identity_config& id, uint32_t topic_len) {
             have = true;
         }
     }
-    have = s.string_as("token_sha256", id.token_sha256, "64 hex digits (sha256sum of the token)", parse_digest) ||
+    have = s.string_as("token_sha256", id.token_sha256, "64 hex digits (sha256sum of the token)", digest_from_hex) ||
            have;
     if (!have && !s.has("token") && !s.has("token_sha256") && !s.sink().recording()) {
         s.fail("token_sha256", "missing: give token_sha256 (or token)", "name");
@@ -679,24 +680,11 @@ void read_identities(section& root, std::vector<identity_config>& out, uint32_t 
     }
 }
 
-// Why a retention prefix is refused, or "" when it is good. A prefix must be
-// the start of some valid PUB topic: that topic checked with one more byte
-// appended is exactly the prefix's own check ("md/" is fine, "/md" and
-// "a//" could never match).
 std::string bad_retention_prefix(std::string_view prefix, uint32_t topic_len) {
     if (prefix.empty()) {
         return "must not be empty (retention.keep is the default for every topic)";
     }
-    if (prefix.size() > topic_len) {
-        return "longer than limits.topic_len = " + std::to_string(topic_len) + " bytes";
-    }
-    std::string topic(prefix);
-    topic += 'x';
-    const topic_check c = check_pub_topic(std::as_bytes(std::span(topic)), topic.size());
-    if (c != topic_check::ok) {
-        return "not the start of a valid topic: " + std::string(to_string(c));
-    }
-    return {};
+    return bad_topic_prefix(prefix, topic_len);
 }
 
 void read_retention(section& s, retention_config& r, uint32_t topic_len) {

@@ -198,9 +198,8 @@ private:
                            std::optional<uint64_t> seq = std::nullopt);
     request_result request_once(op code, std::string_view topic, std::span<const std::byte> payload, op reply,
                                 std::chrono::milliseconds timeout, uint8_t flag_bits, std::optional<uint64_t> seq);
-    // With a token: HELLO unless bound. An error (permission_denied when
-    // refused, timed_out) when that failed.
-    std::error_code bind();
+    // With a token and not bound: HELLO. The HELLO's result when it failed.
+    std::optional<request_result> bind(std::chrono::milliseconds timeout = default_request_timeout);
     // Reads the socket until w has its result or `deadline` passes; false then.
     bool wait_reply(waiting& w, clock::time_point deadline);
     // Feeds what _inbox holds to the tracker and sends the NACKs it asks for.

@@ -107,6 +107,19 @@ appliance::appliance(const config& cfg) : _cfg(cfg), _running(cfg) {
             }
             io->replies = headers;
             io->indirect = indirect;
+            io->index = static_cast<uint16_t>(i);
+            if (cfg.tcp.enabled) {
+                // Every lcore's fan-out and replies for this io lcore's connections.
+                const std::string name = "rc_tcp" + std::to_string(i);
+                rte_ring* r = rte_ring_create_elem(name.c_str(), sizeof(tcp_item), cfg.rings.size,
+                                                   static_cast<int>(rte_socket_id()), RING_F_SC_DEQ);
+                if (r == nullptr) {
+                    throw std::runtime_error("rte_ring_create_elem(" + name + "): " + rte_strerror(rte_errno));
+                }
+                _rings.push_back(r);
+                io->tcp = std::make_unique<tcp_lite>(tcp_settings_for(cfg, hz), io->index, r, headers, indirect,
+                                                     rte_get_tsc_cycles());
+            }
             for (size_t w = 0; w < worker_lcores.size(); ++w) {
                 // One single-producer single-consumer ring per io->worker pair.
                 const std::string name = "rc_io" + std::to_string(i) + "_w" + std::to_string(w);
@@ -139,6 +152,11 @@ appliance::appliance(const config& cfg) : _cfg(cfg), _running(cfg) {
             }
             for (size_t p = 0; p < _ports.size(); ++p) {
                 lc->tx[p] = tx_buffer{.port_id = _ports[p].port_id, .queue = tx_queue};
+            }
+            for (const auto& io : _io) {
+                if (io->tcp != nullptr) {
+                    lc->tcp_out.push_back(tcp_stage{.ring = io->tcp->inbox()});
+                }
             }
             ++tx_queue;
             _lcores.push_back(std::move(lc));

@@ -727,6 +727,35 @@ void read_tx(section& s, tx_config& t) {
     s.integer("copy_below", t.copy_below, 0, max_mtu);
 }
 
+std::optional<slow_consumer_policy> parse_slow_consumer(std::string_view s) {
+    if (s == "drop") {
+        return slow_consumer_policy::drop;
+    }
+    if (s == "close") {
+        return slow_consumer_policy::close;
+    }
+    return std::nullopt;
+}
+
+void read_tcp(section& s, tcp_lite_config& t) {
+    s.boolean("enabled", t.enabled);
+    s.integer("port", t.port, 1, 65'535);
+    s.integer("connections", t.connections, 1, 1'048'576);
+    s.integer("time_wait", t.time_wait, 1, 1'048'576);
+    s.integer("send_queue", t.send_queue, 4096, 1 << 30);
+    s.integer("queue_entries", t.queue_entries, 64, 1 << 26);
+    s.integer("receive_buffer", t.receive_buffer, 4096, 1 << 30);
+    s.string_as("slow_consumer", t.slow_consumer, "\"drop\" or \"close\"", parse_slow_consumer);
+    s.integer("idle_timeout_s", t.idle_timeout_s, 0, 86'400 * 7);
+    s.integer("rto_initial_ms", t.rto_initial_ms, 200, 60'000);
+    s.integer("max_retries", t.max_retries, 1, 30);
+    s.integer("delayed_ack_ms", t.delayed_ack_ms, 1, 500);
+    s.integer("time_wait_ms", t.time_wait_ms, 1, 240'000);
+    if (t.time_wait > t.connections) {
+        s.fail("time_wait", "must not exceed tcp.connections (" + std::to_string(t.connections) + ")");
+    }
+}
+
 void read_debug(section& s, debug_config& d) {
     s.fraction_ppm(debug_only_key, d.inject_loss_ppm, max_inject_loss);
 }
@@ -830,6 +859,7 @@ void read_root(error_sink& sink, const toml::table& table, config& cfg) {
     root.table("qos", [&](section& s) { read_qos(s, cfg.qos); });
     root.table("repair", [&](section& s) { read_repair(s, cfg.repair); });
     root.table("tx", [&](section& s) { read_tx(s, cfg.tx); });
+    root.table("tcp", [&](section& s) { read_tcp(s, cfg.tcp); });
     root.table("debug", [&](section& s) { read_debug(s, cfg.debug); });
     root.reject_unknown();
     check_retention_fits_pools(sink, table, cfg);
@@ -928,6 +958,7 @@ std::string restart_needed(const config& a, const config& b) {
     differs(a.qos == b.qos, "[qos]");
     differs(a.repair == b.repair, "[repair]");
     differs(a.tx == b.tx, "[tx]");
+    differs(a.tcp == b.tcp, "[tcp]");
     differs(a.debug == b.debug, "[debug]");
     return out;
 }

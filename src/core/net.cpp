@@ -242,27 +242,45 @@ size_t make_tcp_reply(std::span<std::byte> f, const tcp_header& h) noexcept {
     return l4 + tcp_len;
 }
 
-void write_udp_headers(std::span<std::byte> out, const mac_addr& src_mac, const mac_addr& dst_mac,
-                       uint32_t src_ip, uint32_t dst_ip, uint16_t src_port, uint16_t dst_port,
-                       uint16_t payload_len) noexcept {
+namespace {
+
+// Ethernet and IPv4 (DF, no options) in front of `l4_len` bytes of `proto`.
+void write_eth_ipv4(std::span<std::byte> out, const mac_addr& src_mac, const mac_addr& dst_mac, uint32_t src_ip,
+                    uint32_t dst_ip, uint8_t proto, size_t l4_len) noexcept {
     copy_mac(out, 0, dst_mac);
     copy_mac(out, 6, src_mac);
     store_be<uint16_t>(out, eth_type, ethertype_ipv4);
     store_be<uint8_t>(out, ip, 0x45);
     store_be<uint8_t>(out, ip + 1, 0);
-    store_be<uint16_t>(out, ip_total_len, static_cast<uint16_t>(ipv4_hdr_len + udp_hdr_len + payload_len));
+    store_be<uint16_t>(out, ip_total_len, static_cast<uint16_t>(ipv4_hdr_len + l4_len));
     store_be<uint16_t>(out, ip + 4, 0);
     store_be<uint16_t>(out, ip_frag, 0x4000); // DF
     store_be<uint8_t>(out, ip_ttl, default_ttl);
-    store_be<uint8_t>(out, ip_proto, ipproto_udp);
+    store_be<uint8_t>(out, ip_proto, proto);
     store_be<uint16_t>(out, ip_csum, 0);
     store_be<uint32_t>(out, ip_src, src_ip);
     store_be<uint32_t>(out, ip_dst, dst_ip);
     store_be<uint16_t>(out, ip_csum, inet_checksum(out.subspan(ip, ipv4_hdr_len)));
+}
+
+} // namespace
+
+void write_udp_headers(std::span<std::byte> out, const mac_addr& src_mac, const mac_addr& dst_mac,
+                       uint32_t src_ip, uint32_t dst_ip, uint16_t src_port, uint16_t dst_port,
+                       uint16_t payload_len) noexcept {
+    write_eth_ipv4(out, src_mac, dst_mac, src_ip, dst_ip, ipproto_udp, udp_hdr_len + payload_len);
     store_be<uint16_t>(out, l4, src_port);
     store_be<uint16_t>(out, l4 + 2, dst_port);
     store_be<uint16_t>(out, l4 + 4, static_cast<uint16_t>(udp_hdr_len + payload_len));
     store_be<uint16_t>(out, l4 + 6, 0);
+}
+
+size_t write_tcp_headers(std::span<std::byte> out, const mac_addr& src_mac, const mac_addr& dst_mac,
+                         uint32_t src_ip, uint32_t dst_ip, const tcp_header& h, size_t payload_len) noexcept {
+    const size_t tcp_len = tcp_header_size(h);
+    write_eth_ipv4(out, src_mac, dst_mac, src_ip, dst_ip, ipproto_tcp, tcp_len + payload_len);
+    (void)write_tcp_header(out.subspan(l4, tcp_len), h);
+    return l4 + tcp_len;
 }
 
 } // namespace ringcast

@@ -69,12 +69,14 @@ public:
         : _io(io), _lc(lc), _c(lc.counters), _now(now) {}
 
     void udp(datagram& d) noexcept;
+    // Returns true when the datagram's mbuf itself went to a worker.
+    bool frame(datagram& d, const frame_view& f, bool only_frame) noexcept;
 
 private:
-    tx_buffer& tx(const datagram& d) noexcept { return _lc.tx[d.from.ep.port_id]; }
+    // To the datagram's source, or onto its TCP-lite connection's stream.
     void reply(const datagram& d, op code, uint8_t flag_bits, uint64_t seq,
                std::span<const std::byte> payload = {}) noexcept {
-        send_frame(tx(d), _c, _io.replies, d.port, d.from, code, flag_bits, seq, {}, payload);
+        ringcast::reply(_lc, _io.replies, d.from, code, flag_bits, seq, {}, payload);
     }
     void err(const datagram& d, drop why, err_code code, uint64_t seq, std::string_view reason) noexcept;
     void hello(datagram& d, const frame_view& f) noexcept;
@@ -82,8 +84,6 @@ private:
     // it is not (answered with ERR here) and when authentication is off.
     [[nodiscard]] const identity* who(const datagram& d, const frame_view& f, bool& refused) noexcept;
     void deny(const datagram& d, const frame_view& f, std::string_view what) noexcept;
-    // Returns true when the datagram's mbuf itself went to a worker.
-    bool frame(datagram& d, const frame_view& f, bool only_frame) noexcept;
     bool sub(datagram& d, const frame_view& f, bool only_frame, const identity* id) noexcept;
     // The frame alone, as its own mbuf or a view onto the datagram's; null when the pool is empty.
     rte_mbuf* frame_mbuf(datagram& d, const frame_view& f, bool only_frame) noexcept;
@@ -118,7 +118,8 @@ void io_step::err(const datagram& d, drop why, err_code code, uint64_t seq,
         _c.count(drop::err_global_limited);
         return;
     }
-    send_err(tx(d), _c, _io.replies, d.port, d.from, code, seq, reason.substr(0, d.len - frame_header_size));
+    reason = reason.substr(0, std::min<size_t>(max_err_reason, d.len - frame_header_size));
+    reply(d, op::err, static_cast<uint8_t>(code), seq, as_bytes(reason));
 }
 
 void io_step::hello(datagram& d, const frame_view& f) noexcept {
@@ -431,7 +432,9 @@ uint16_t io_poll(io_state& io, lcore_ctx& lc, uint64_t now) noexcept {
                 break;
             }
             case packet_kind::tcp:
-                if (!refuse_tcp(io, lc, m, p, q.port, now)) {
+                if (io.tcp != nullptr && p.dst_port == io.tcp->port()) {
+                    io.tcp->segment(io, lc, m, p, q.port, now);
+                } else if (!refuse_tcp(io, lc, m, p, q.port, now)) {
                     rte_pktmbuf_free(m);
                 }
                 break;
@@ -443,10 +446,40 @@ uint16_t io_poll(io_state& io, lcore_ctx& lc, uint64_t now) noexcept {
             }
         }
     }
+    // Replies for TCP-lite streams before the items: a worker's answer to a
+    // BYE must reach the inbox after them (see tcp_lite::act).
+    tcp_flush(lc);
     for (item_stage& s : io.to_worker) {
         flush_stage(s, c);
     }
     return total;
+}
+
+void io_stream_frame(io_state& io, lcore_ctx& lc, uint64_t now, source_record& source, const reply_to& from,
+                     rte_mbuf* m) noexcept {
+    const std::span<const std::byte> bytes{rte_pktmbuf_mtod(m, const std::byte*), rte_pktmbuf_data_len(m)};
+    const parse_result r = parse_frame(bytes, 0);
+    io_step step(io, lc, now);
+    datagram d{.m = m,
+               .port = lc.ports[port_index(from.ep)],
+               .from = from,
+               .source = &source,
+               .off = 0,
+               .len = static_cast<uint32_t>(bytes.size())};
+    // rcp_stream passed its header; the rest of the frame is checked here as a datagram's.
+    if (r.status != parse_status::ok || !step.frame(d, r.frame, true)) {
+        rte_pktmbuf_free(m);
+    }
+}
+
+bool io_tell_workers(io_state& io, lcore_ctx& lc, const endpoint& ep, item_kind kind) noexcept {
+    if (ring_room(io, lc.counters) == 0) {
+        return false;
+    }
+    for (item_stage& s : io.to_worker) {
+        stage(s, ring_item{.src = ep, .kind = kind}, lc.counters);
+    }
+    return true;
 }
 
 namespace {

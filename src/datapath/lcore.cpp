@@ -22,6 +22,42 @@ void flush_all(lcore_ctx& lc) noexcept {
 
 } // namespace
 
+void tcp_flush(lcore_ctx& lc) noexcept {
+    for (tcp_stage& s : lc.tcp_out) {
+        if (s.n == 0) {
+            continue;
+        }
+        const unsigned sent = rte_ring_enqueue_burst_elem(s.ring, s.items.data(), sizeof(tcp_item), s.n, nullptr);
+        for (unsigned i = sent; i < s.n; ++i) {
+            rte_pktmbuf_free(s.items[i].m);
+        }
+        lc.counters.count(drop::ring_full, s.n - sent);
+        s.n = 0;
+    }
+}
+
+void tcp_send(lcore_ctx& lc, const endpoint& to, rte_mbuf* m) noexcept {
+    tcp_stage& s = lc.tcp_out[tcp_io_index(to)];
+    s.items[s.n++] = tcp_item{m, to};
+    if (s.n == burst_size) {
+        tcp_flush(lc);
+    }
+}
+
+void tcp_reply(lcore_ctx& lc, rte_mempool* pool, const endpoint& to, op code, uint8_t flag_bits, uint64_t seq,
+               std::span<const std::byte> topic, std::span<const std::byte> payload) noexcept {
+    const size_t len = frame_size(topic.size(), payload.size());
+    rte_mbuf* m = rte_pktmbuf_alloc(pool);
+    auto* p = m != nullptr ? rte_pktmbuf_append(m, static_cast<uint16_t>(len)) : nullptr;
+    if (p == nullptr) {
+        rte_pktmbuf_free(m);
+        lc.counters.count(drop::pool_empty);
+        return;
+    }
+    (void)write_frame({reinterpret_cast<std::byte*>(p), len}, code, flag_bits, seq, topic, payload);
+    tcp_send(lc, to, m);
+}
+
 uint32_t poll_once(lcore_ctx& lc, uint64_t now, bool housekeeping) noexcept {
     uint32_t work = 0;
     if (lc.io != nullptr) {
@@ -29,6 +65,10 @@ uint32_t poll_once(lcore_ctx& lc, uint64_t now, bool housekeeping) noexcept {
     }
     if (lc.worker != nullptr) {
         work += worker_poll(*lc.worker, lc, now);
+    }
+    tcp_flush(lc);
+    if (lc.io != nullptr && lc.io->tcp != nullptr) {
+        work += lc.io->tcp->poll(*lc.io, lc, now);
     }
     // Nothing is held back for batching: a lone message leaves at once.
     flush_all(lc);
@@ -42,6 +82,9 @@ uint32_t poll_once(lcore_ctx& lc, uint64_t now, bool housekeeping) noexcept {
         lc.work_since_housekeeping = 0;
         if (lc.io != nullptr) {
             io_housekeeping(*lc.io, lc, now);
+            if (lc.io->tcp != nullptr) {
+                lc.io->tcp->housekeeping(*lc.io, lc, now);
+            }
         }
         if (lc.worker != nullptr) {
             worker_housekeeping(*lc.worker, lc, now);
@@ -72,6 +115,15 @@ int lcore_main(void* arg) {
 }
 
 void drain_lcore(lcore_ctx& lc) noexcept {
+    for (tcp_stage& s : lc.tcp_out) {
+        for (uint16_t i = 0; i < s.n; ++i) {
+            rte_pktmbuf_free(s.items[i].m);
+        }
+        s.n = 0;
+    }
+    if (lc.io != nullptr && lc.io->tcp != nullptr) {
+        lc.io->tcp->drain();
+    }
     if (lc.io != nullptr) {
         for (item_stage& s : lc.io->to_worker) {
             for (uint16_t i = 0; i < s.n; ++i) {

@@ -38,6 +38,7 @@ public:
 
 private:
     bool take_token() noexcept;
+    void send_to_stream(rte_mbuf* frame) noexcept;
     // Builds and queues what is gathered.
     void flush() noexcept;
 
@@ -77,14 +78,35 @@ bool repairer::send(rte_mbuf* frame, bool for_nack) noexcept {
         return false;
     }
     const uint32_t size = rte_pktmbuf_data_len(frame);
+    _lc.counters.count(for_nack ? metric::retransmits : metric::replayed);
+    ++(for_nack ? _s.stats.nacks_served : _s.stats.replayed);
+    if (is_tcp(_to.ep)) {
+        send_to_stream(frame);
+        return true;
+    }
     if (_n == _frames.size() || !_w.plan.add(_s, _n, size, frame_header_size)) {
         flush();
         (void)_w.plan.add(_s, _n, size, frame_header_size); // an empty plan has room
     }
     _frames[_n++] = frame;
-    _lc.counters.count(for_nack ? metric::retransmits : metric::replayed);
-    ++(for_nack ? _s.stats.nacks_served : _s.stats.replayed);
     return true;
+}
+
+void repairer::send_to_stream(rte_mbuf* frame) noexcept {
+    // The shared frame is never written: a copy carries REPLAYED. Repair is
+    // rare on a stream (nothing is lost in it); REPLAY is what uses this.
+    const uint32_t size = rte_pktmbuf_data_len(frame);
+    rte_mempool* pool = size <= uint32_t{rte_pktmbuf_data_room_size(_w.headers)} - RTE_PKTMBUF_HEADROOM
+                            ? _w.headers
+                            : _lc.ports[port_index(_to.ep)].rx_pool;
+    rte_mbuf* copy = rte_pktmbuf_copy(frame, pool, 0, UINT32_MAX);
+    if (copy == nullptr) {
+        _lc.counters.count(drop::pool_empty);
+        ++_s.stats.drops;
+        return;
+    }
+    *rte_pktmbuf_mtod_offset(copy, uint8_t*, frame_off::flags) |= flags::replayed;
+    tcp_send(_lc, _to.ep, copy);
 }
 
 void repairer::flush() noexcept {

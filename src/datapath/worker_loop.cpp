@@ -122,6 +122,9 @@ void worker_pass::apply_control(const ring_item& item) noexcept {
         if (_w.table.remove_subscriber(item.src) != 0) {
             update_gauges();
         }
+        if (item.kind == item_kind::bye && is_tcp(item.src)) {
+            tcp_send(_lc, item.src, nullptr); // after everything sent to it: its FIN may follow
+        }
         return;
     }
     const frame_view f = frame_of(item);
@@ -349,6 +352,14 @@ void worker_pass::emit(std::span<sequenced_pub> pubs) noexcept {
         const auto msg = static_cast<uint16_t>(i);
         _w.planner.plan(_w.table, p.tid, f.topic, _now, _c, [&](subscriber_record& s) {
             ++p.targets;
+            if (is_tcp(s.ep)) {
+                // Onto its stream by reference: its io lcore queues it until ACKed.
+                rte_mbuf_refcnt_update(p.item->m, 1);
+                tcp_send(_lc, s.ep, p.item->m);
+                _c.count(metric::deliveries);
+                ++s.stats.deliveries;
+                return;
+            }
             if (!plan.add(s, msg, f.size)) {
                 send_plan(pubs, false);
                 whole = false;

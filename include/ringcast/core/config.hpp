@@ -151,6 +151,30 @@ struct tx_config {
     bool operator==(const tx_config&) const = default;
 };
 
+// What TCP-lite does with a delivery its connection's send queue has no room for.
+enum class slow_consumer_policy : uint8_t {
+    drop,  // the delivery is dropped and counted; the connection stays
+    close, // the connection is reset (NATS's slow-consumer cut-off)
+};
+
+// TCP-lite: RCP/1 over kernel TCP clients' connections, served by the io lcores.
+struct tcp_lite_config {
+    bool enabled = true;
+    uint16_t port = 7700;
+    uint32_t connections = 4096;         // per io lcore, TIME_WAIT included
+    uint32_t time_wait = 1024;           // of those, at most this many in TIME_WAIT
+    uint32_t send_queue = 1048576;       // bytes queued unacknowledged per connection
+    uint32_t queue_entries = 262144;     // frames queued over all connections of an io lcore
+    uint32_t receive_buffer = 262144;    // the window a connection offers
+    slow_consumer_policy slow_consumer = slow_consumer_policy::drop;
+    uint32_t idle_timeout_s = 300;       // a connection unheard this long is closed; 0: never
+    uint32_t rto_initial_ms = 1000;
+    uint32_t max_retries = 8;            // retransmission timeouts in a row, then RST
+    uint32_t delayed_ack_ms = 40;
+    uint32_t time_wait_ms = 2000;
+    bool operator==(const tcp_lite_config&) const = default;
+};
+
 // Only for tests and demos; refused anywhere but [debug].
 struct debug_config {
     uint32_t inject_loss_ppm = 0; // live deliveries dropped, per million, deterministically
@@ -171,6 +195,7 @@ struct config {
     qos_config qos;
     repair_config repair;
     tx_config tx;
+    tcp_lite_config tcp;
     debug_config debug;
     std::string path; // file it came from
 

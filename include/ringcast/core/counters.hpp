@@ -24,7 +24,13 @@ namespace ringcast {
     X(ip_not_ours, "IPv4 destination is not the port's address")                                             \
     X(ip_proto, "IPv4 protocol neither UDP, TCP nor ICMP")                                                   \
     X(tcp_bad_segment, "TCP segment truncated, with a bad data offset or option, or a wrong checksum")       \
-    X(tcp_unserved, "TCP segment (TCP-lite is not served yet): answered with RST unless it is one")          \
+    X(tcp_unserved, "TCP segment to a port TCP-lite does not serve: answered with RST unless it is one")     \
+    X(tcp_no_connection, "TCP segment for no connection (nor a SYN or a handshake's ACK): answered with RST") \
+    X(tcp_bad_cookie, "handshake ACK whose SYN cookie is wrong or too old: answered with RST")              \
+    X(tcp_table_full, "handshake completed with every connection slot live: answered with RST")             \
+    X(tcp_stale, "delivery or reply for a TCP-lite connection that has gone")                               \
+    X(tcp_slow_consumer, "delivery not queued: its connection's send queue was full (tcp.send_queue)")      \
+    X(tcp_queue_full, "delivery not queued: the io lcore's queue entries were all used (tcp.queue_entries)")\
     X(icmp_ignored, "ICMP other than a well-formed echo request")                                            \
     X(udp_bad_length, "UDP length disagrees with the IPv4 length")                                           \
     X(udp_bad_checksum, "UDP checksum wrong")                                                                \
@@ -121,6 +127,35 @@ inline constexpr size_t metric_count = metric_names.size();
     X(retained)                                                                                              \
     X(last_values)
 
+// X(name, what it counts) for /ringcast/tcp: TCP-lite's events on an io lcore.
+#define RINGCAST_TCP_STATS(X)                                                                                \
+    X(syns, "SYNs answered with a SYN-ACK carrying a cookie")                                                \
+    X(established, "connections made from a valid cookie")                                                   \
+    X(closed, "connections ended by FIN both ways")                                                           \
+    X(resets_received, "connections ended by the peer's RST")                                                 \
+    X(aborted, "connections we reset: retries or probes exhausted, FIN_WAIT_2 timeout, broken framing")       \
+    X(slow_consumer_closes, "connections reset because their send queue was full (tcp.slow_consumer = close)")\
+    X(idle_closes, "connections closed after tcp.idle_timeout_s unheard")                                     \
+    X(time_wait_evicted, "TIME_WAIT connections ended early to make room")                                    \
+    X(segments_in, "segments received on connections")                                                         \
+    X(segments_out, "segments sent on connections, retransmissions included")                                 \
+    X(bytes_in, "stream bytes received in order")                                                              \
+    X(bytes_out, "stream bytes acknowledged by peers")                                                         \
+    X(retransmits, "segments sent again (fast retransmits included)")                                         \
+    X(fast_retransmits, "retransmissions on three duplicate ACKs")                                             \
+    X(timeouts, "retransmission timer expiries")                                                               \
+    X(zero_window_probes, "probes sent into a zero window")                                                    \
+    X(out_of_order, "segments dropped for a hole before them (answered with a duplicate ACK)")                \
+    X(challenge_acks, "challenge ACKs sent (RFC 5961)")
+
+enum class tcp_stat : uint8_t { RINGCAST_TCP_STATS(RINGCAST_ENUM_VALUE) };
+inline constexpr std::array tcp_stat_names = {RINGCAST_TCP_STATS(RINGCAST_NAME)};
+inline constexpr std::array tcp_stat_docs = {RINGCAST_TCP_STATS(RINGCAST_DOC)};
+inline constexpr size_t tcp_stat_count = tcp_stat_names.size();
+
+// Connections of an io lcore by state (tcp_state's order, closed first: unused).
+inline constexpr size_t tcp_state_count = 8;
+
 enum class gauge : uint8_t { RINGCAST_GAUGES(RINGCAST_ENUM_VALUE) };
 inline constexpr std::array gauge_names = {RINGCAST_GAUGES(RINGCAST_NAME)};
 inline constexpr size_t gauge_count = gauge_names.size();
@@ -145,9 +180,13 @@ struct alignas(64) lcore_counters {
     counter total_cycles;                    // TSC cycles in the loop
     std::array<counter, gauge_count> gauges; // set by a worker lcore
     std::array<counter, datagram_frame_bounds.size()> datagram_frames;
+    std::array<counter, tcp_stat_count> tcp;          // set by an io lcore
+    std::array<counter, tcp_state_count> tcp_states;  // connections per state, by an io lcore
 
     void count(metric s, uint64_t n = 1) noexcept { stats[static_cast<size_t>(s)].add(n); }
     void count(drop d, uint64_t n = 1) noexcept { drops[static_cast<size_t>(d)].add(n); }
+    void count(tcp_stat t, uint64_t n = 1) noexcept { tcp[static_cast<size_t>(t)].add(n); }
+    [[nodiscard]] uint64_t get(tcp_stat t) const noexcept { return tcp[static_cast<size_t>(t)].get(); }
     [[nodiscard]] uint64_t get(metric s) const noexcept { return stats[static_cast<size_t>(s)].get(); }
     void set(gauge g, uint64_t n) noexcept { gauges[static_cast<size_t>(g)].set(n); }
     [[nodiscard]] uint64_t get(drop d) const noexcept { return drops[static_cast<size_t>(d)].get(); }

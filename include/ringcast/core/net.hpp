@@ -36,6 +36,21 @@ struct endpoint {
     friend bool operator==(const endpoint&, const endpoint&) = default;
 };
 
+// A TCP-lite connection as a source or subscriber: the peer's address and
+// port, and in port_id the port's index with this bit set and the io lcore
+// that owns the connection above it, so a worker knows where its deliveries
+// go. UDP sources never have the bit (port indexes are below max_ports).
+inline constexpr uint16_t tcp_endpoint_bit = 0x8000;
+[[nodiscard]] constexpr endpoint tcp_endpoint(uint32_t ip, uint16_t port, uint16_t port_index,
+                                              uint16_t io_index) noexcept {
+    return endpoint{ip, port, static_cast<uint16_t>(tcp_endpoint_bit | io_index << 4 | port_index)};
+}
+[[nodiscard]] constexpr bool is_tcp(const endpoint& e) noexcept { return (e.port_id & tcp_endpoint_bit) != 0; }
+[[nodiscard]] constexpr uint16_t port_index(const endpoint& e) noexcept {
+    return is_tcp(e) ? e.port_id & 0xf : e.port_id;
+}
+[[nodiscard]] constexpr uint16_t tcp_io_index(const endpoint& e) noexcept { return (e.port_id >> 4) & 0x7ff; }
+
 [[nodiscard]] inline uint64_t endpoint_hash(const endpoint& e) noexcept {
     uint64_t h = (uint64_t{e.ip} << 32) | (uint64_t{e.port} << 16) | e.port_id;
     h = (h ^ (h >> 33)) * 0xff51afd7ed558ccdULL;
@@ -96,5 +111,12 @@ void make_icmp_echo_reply(std::span<std::byte> frame) noexcept;
 void write_udp_headers(std::span<std::byte> out, const mac_addr& src_mac, const mac_addr& dst_mac,
                        uint32_t src_ip, uint32_t dst_ip, uint16_t src_port, uint16_t dst_port,
                        uint16_t payload_len) noexcept;
+
+// Ethernet, IPv4 and the TCP header `h` (checksum 0) in front of
+// `payload_len` bytes; returns the header bytes written (out holds at
+// least 34 + tcp_header_size(h)). The caller sets the TCP checksum once the
+// payload is in place.
+size_t write_tcp_headers(std::span<std::byte> out, const mac_addr& src_mac, const mac_addr& dst_mac,
+                         uint32_t src_ip, uint32_t dst_ip, const tcp_header& h, size_t payload_len) noexcept;
 
 } // namespace ringcast

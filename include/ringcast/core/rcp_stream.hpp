@@ -41,6 +41,13 @@ public:
     // parsed and every later call returns it again.
     template <class OnFrame> stream_result feed(std::span<const std::byte> bytes, OnFrame&& on_frame) noexcept;
 
+    // A new stream on the same buffer (the connection's slot was reused).
+    void reset() noexcept {
+        _held = 0;
+        _need = frame_header_size;
+        _dead = {};
+    }
+
     [[nodiscard]] size_t buffered() const noexcept { return _held; } // bytes of a split frame held
     [[nodiscard]] bool dead() const noexcept { return _dead.status != stream_status::ok; }
 

@@ -70,7 +70,8 @@ private:
         return _p.rate == 0 || s.delivery_cap.allow(now);
     }
     bool lost(subscriber_record& s, lcore_counters& c) noexcept {
-        if (_p.loss_ppm == 0) {
+        // A stream loses segments, not messages: TCP-lite injects its loss there.
+        if (_p.loss_ppm == 0 || is_tcp(s.ep)) {
             return false;
         }
         _loss_credit += _p.loss_ppm;

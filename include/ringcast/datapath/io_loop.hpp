@@ -10,12 +10,14 @@
 #include <ringcast/core/settings.hpp>
 #include <ringcast/datapath/lcore.hpp>
 #include <ringcast/datapath/ring_item.hpp>
+#include <ringcast/datapath/tcp_lite.hpp>
 
 #include <rte_ring.h>
 
 #include <array>
 #include <atomic>
 #include <cstdint>
+#include <memory>
 #include <vector>
 
 namespace ringcast {
@@ -59,7 +61,19 @@ struct io_state {
     rte_mempool* replies = nullptr;  // reply frames
     rte_mempool* indirect = nullptr; // views on frames of multi-frame datagrams
     uint64_t next_sweep = 0;
+    uint16_t index = 0;              // among the io lcores: TCP-lite endpoints name it
+    std::unique_ptr<tcp_lite> tcp;   // null with tcp.enabled false
 };
+
+// One frame of a TCP-lite connection's stream, checked, answered or routed
+// as a datagram's frames are. `m` holds exactly the frame (a view on the
+// segment or a copy) and is taken. `source` is the connection's.
+void io_stream_frame(io_state& io, lcore_ctx& lc, uint64_t now, source_record& source, const reply_to& from,
+                     rte_mbuf* m) noexcept;
+
+// A notice (bye or lapsed) about `ep` to every worker; false, and nothing
+// sent, when some ring has no room for it.
+[[nodiscard]] bool io_tell_workers(io_state& io, lcore_ctx& lc, const endpoint& ep, item_kind kind) noexcept;
 
 // rx_burst -> classify -> answer or check and stage -> enqueue, for every
 // RX queue of the lcore. Returns the packets received.

@@ -369,6 +369,71 @@ class Client:
         return out
 
 
+class TcpClient(Client):
+    """A kernel TCP connection from the client namespace to TCP-lite: one
+    subscriber identity for as long as it lasts. Same requests as Client;
+    frames are cut out of the byte stream as they arrive."""
+
+    def __init__(self, bed, rcvbuf=None, connect=True):
+        with in_netns(bed.ns_cli):
+            self.sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        on_cleanup(self.sock.close)
+        if rcvbuf is not None:  # before connect: it sets the window scale offered
+            self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, rcvbuf)
+        self.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        self.sock.settimeout(5)
+        self.sock.bind((CLI_ADDR, 0))
+        if connect:
+            self.sock.connect(SERVER)
+        self.addr = self.sock.getsockname()
+        self.pending = collections.deque()
+        self.datagrams = 0  # reads that returned data
+        self.buf = b""
+        self.eof = False
+        self._seq = 1000
+
+    def send(self, *frames):
+        self.sock.sendall(b"".join(frames))
+
+    def send_raw(self, data):
+        self.sock.sendall(data)
+
+    def _recv_datagram(self, deadline):
+        left = deadline - time.monotonic()
+        if left <= 0 or self.eof:
+            return False
+        self.sock.settimeout(left)
+        try:
+            data = self.sock.recv(1 << 20)
+        except socket.timeout:
+            return False
+        if not data:
+            self.eof = True
+            return False
+        self.datagrams += 1
+        self.buf += data
+        off = 0
+        while len(self.buf) - off >= HEADER.size:
+            _, _, _, tlen, plen, _ = HEADER.unpack_from(self.buf, off)
+            end = off + HEADER.size + tlen + plen
+            if end > len(self.buf):
+                break
+            self.pending.extend(parse_frames(self.buf[off:end]))
+            off = end
+        self.buf = self.buf[off:]
+        return True
+
+    def closed_by_peer(self, timeout=2.0):
+        """True when the appliance ends the stream (FIN or RST) within `timeout`."""
+        deadline = time.monotonic() + timeout
+        try:
+            while self._recv_datagram(deadline):
+                pass
+        except ConnectionResetError:
+            return True
+        return self.eof
+
+
 def publish(client, topic, payloads, pace=16):
     """PUB (QoS 0) each payload, pausing briefly every `pace` frames so that
     nothing is lost in the kernel or the af_packet ring on the way."""

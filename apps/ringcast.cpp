@@ -627,7 +627,8 @@ int run_stats(const command_line& cl) {
                                         .lcores = query_value(t, "/ringcast/lcores"),
                                         .ports = query_value(t, "/ringcast/ports"),
                                         .topics = query_value(t, "/ringcast/topics"),
-                                        .subscribers = query_value(t, "/ringcast/subscribers")};
+                                        .subscribers = query_value(t, "/ringcast/subscribers"),
+                                        .tcp = query_value(t, "/ringcast/tcp")};
             if (!replies.stats.is_object()) {
                 throw std::runtime_error("telemetry /ringcast/stats: no answer (is this ringcastd?)");
             }
@@ -663,6 +664,7 @@ std::optional<top_sample> take_sample(telemetry_client& t) {
     s.lcores = query_value(t, "/ringcast/lcores");
     s.ports = query_value(t, "/ringcast/ports");
     s.topics = query_value(t, "/ringcast/topics");
+    s.tcp = query_value(t, "/ringcast/tcp");
     s.at = steady::now();
     return s;
 }

@@ -301,6 +301,34 @@ void summarize_subscribers(std::string& out, const json_value& subs) {
     }
 }
 
+// TCP-lite's connections by state (the states that have any), then its
+// handshakes, retransmissions and resets since start.
+std::string tcp_connections_line(const json_value& tcp) {
+    std::string line = "tcp connections " + num(tcp["connections"]);
+    const json_value& states = tcp["states"];
+    std::string by_state;
+    for (size_t i = 0; i < states.size(); ++i) {
+        if (states.at(i).as_u64() != 0) {
+            by_state += (by_state.empty() ? "" : ", ") + states.key(i) + " " + num(states.at(i));
+        }
+    }
+    return by_state.empty() ? line : line + " (" + by_state + ")";
+}
+
+void summarize_tcp(std::string& out, const json_value& tcp) {
+    if (!tcp.is_object() || tcp["enabled"].as_u64() == 0) {
+        return;
+    }
+    out += "\nTCP-lite on port " + num(tcp["port"]) + "\n  " + tcp_connections_line(tcp) + "\n";
+    out += "  syns " + num(tcp["syns"]) + "  established " + num(tcp["established"]) + "  closed " +
+           num(tcp["closed"]) + "  reset by peers " + num(tcp["resets_received"]) + "  aborted " +
+           num(tcp["aborted"]) + "  resets sent " + num(tcp["resets_sent"]) + "\n";
+    out += "  retransmits " + num(tcp["retransmits"]) + " (fast " + num(tcp["fast_retransmits"]) + ", timeouts " +
+           num(tcp["timeouts"]) + ")  zero-window probes " + num(tcp["zero_window_probes"]) +
+           "  slow consumers: " + num(tcp["tcp_slow_consumer"]) + " deliveries dropped, " +
+           num(tcp["slow_consumer_closes"]) + " closed\n";
+}
+
 } // namespace
 
 std::string stats_summary(const stats_replies& r) {
@@ -318,6 +346,7 @@ std::string stats_summary(const stats_replies& r) {
     summarize_ports(out, r.ports);
     summarize_topics(out, r.topics);
     summarize_subscribers(out, r.subscribers);
+    summarize_tcp(out, r.tcp);
     return out;
 }
 
@@ -366,6 +395,15 @@ std::string top_frame(const top_sample& cur, const top_sample* prev, std::string
     out += "subscriptions " + num(st["subscriptions"]) + "  topics " + num(st["topics"]) + "  subscribers " +
            num(st["subscribers"]) + "  deliveries " + num(st["deliveries"]) + "  drops " +
            num(st["drops_total"]) + "\n";
+    if (cur.tcp.is_object() && cur.tcp["enabled"].as_u64() != 0) {
+        const json_value* prev_tcp = prev != nullptr ? &prev->tcp : nullptr;
+        const auto tcp_rate = [&](std::string_view key) {
+            return rate_text(per_second(cur.tcp[key], member(prev_tcp, key), dt));
+        };
+        out += tcp_connections_line(cur.tcp) + "  syns " + tcp_rate("syns") + "/s  retransmits " +
+               tcp_rate("retransmits") + "/s  resets sent " + tcp_rate("resets_sent") + "/s  slow-consumer drops " +
+               tcp_rate("tcp_slow_consumer") + "/s\n";
+    }
     const json_value& pools = st["mempools"];
     if (pools.size() > 0) {
         std::string line = "mempools in use:";

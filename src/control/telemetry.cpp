@@ -1,5 +1,6 @@
 #include <ringcast/control/telemetry.hpp>
 
+#include <ringcast/core/tcp_conn.hpp>
 #include <ringcast/datapath/worker_loop.hpp>
 
 #include <rte_cycles.h>
@@ -228,7 +229,9 @@ void fill_subscribers(const appliance& app, tel* d) {
         }
         const auto top = lc->worker->subscribers.out.read();
         for (const auto& e : std::span{top.top.data(), top.n}) {
-            const std::string key = format_ipv4(e.ep.ip) + ":" + std::to_string(e.ep.port);
+            // A TCP connection and a UDP source may share an address and port.
+            const std::string key = std::string(is_tcp(e.ep) ? "tcp:" : "") + format_ipv4(e.ep.ip) + ":" +
+                                    std::to_string(e.ep.port);
             auto [it, fresh] = merged.try_emplace(key, e);
             if (!fresh) {
                 it->second.filters += e.filters;
@@ -244,7 +247,8 @@ void fill_subscribers(const appliance& app, tel* d) {
         for (const auto& [key, e] : merged) {
             tel* t = child_dict();
             add_str(t, "address", key);
-            add_u64(t, "port", e.ep.port_id);
+            add_str(t, "transport", is_tcp(e.ep) ? "tcp" : "udp");
+            add_u64(t, "port", port_index(e.ep));
             add_u64(t, "filters", e.filters);
             add_u64(t, "deliveries", e.stats.deliveries);
             add_u64(t, "drops", e.stats.drops);
@@ -283,6 +287,45 @@ void fill_subscribers(const appliance& app, tel* d) {
         }
         add_child(d, "identities", ids);
     });
+}
+
+// TCP-lite: events summed over io lcores, connections by state, and the
+// drops and RSTs that belong to TCP (also in /ringcast/stats).
+void fill_tcp(const appliance& app, tel* d) {
+    std::array<uint64_t, tcp_stat_count> stats{};
+    std::array<uint64_t, tcp_state_count> states{};
+    std::array<uint64_t, drop_count> drops{};
+    uint64_t resets = 0;
+    for (const auto& lc : app.lcores()) {
+        for (size_t i = 0; i < tcp_stat_count; ++i) {
+            stats[i] += lc->counters.tcp[i].get();
+        }
+        for (size_t i = 0; i < tcp_state_count; ++i) {
+            states[i] += lc->counters.tcp_states[i].get();
+        }
+        for (size_t i = 0; i < drop_count; ++i) {
+            drops[i] += lc->counters.drops[i].get();
+        }
+        resets += lc->counters.get(metric::tcp_resets);
+    }
+    add_u64(d, "enabled", app.cfg().tcp.enabled ? 1 : 0);
+    add_u64(d, "port", app.cfg().tcp.port);
+    tel* by_state = child_dict();
+    uint64_t total = 0;
+    for (size_t i = 1; i < tcp_state_count; ++i) { // closed is a free slot, not a connection
+        add_u64(by_state, to_string(static_cast<tcp_state>(i)), states[i]);
+        total += states[i];
+    }
+    add_child(d, "states", by_state);
+    add_u64(d, "connections", total);
+    for (size_t i = 0; i < tcp_stat_count; ++i) {
+        add_u64(d, tcp_stat_names[i], stats[i]);
+    }
+    add_u64(d, "resets_sent", resets);
+    for (const drop why : {drop::tcp_bad_segment, drop::tcp_unserved, drop::tcp_no_connection, drop::tcp_bad_cookie,
+                           drop::tcp_table_full, drop::tcp_stale, drop::tcp_slow_consumer, drop::tcp_queue_full}) {
+        add_u64(d, drop_names[static_cast<size_t>(why)], drops[static_cast<size_t>(why)]);
+    }
 }
 
 void fill_config(const appliance& app, tel* d) {
@@ -367,6 +410,8 @@ void attach_telemetry(const appliance* app) {
     rte_telemetry_register_cmd("/ringcast/subscribers", command<fill_subscribers>,
                                "Top subscribers: filters, deliveries, drops, NACKs served, replayed");
     rte_telemetry_register_cmd("/ringcast/config", command<fill_config>, "The running configuration");
+    rte_telemetry_register_cmd("/ringcast/tcp", command<fill_tcp>,
+                               "TCP-lite: connections by state, handshakes, retransmissions, resets, drops");
 }
 
 } // namespace ringcast

@@ -52,7 +52,8 @@ stats_replies canned(int topics = 3) {
                          .lcores = parse_json(lcores_json),
                          .ports = parse_json(ports_json),
                          .topics = parse_json(topics_json(topics)),
-                         .subscribers = parse_json(subscribers_json)};
+                         .subscribers = parse_json(subscribers_json),
+                         .tcp = json_value{}};
 }
 
 std::vector<std::string> lines_of(const std::string& text) {
@@ -208,6 +209,47 @@ TEST(telemetry_views, top_frame_rates_come_from_two_samples) {
     ASSERT_NE(topics, l.end());
     EXPECT_EQ(topics[1].rfind("t2 ", 0), 0u) << topics[1];
     EXPECT_NE(line_with(f, {"ring_full", "10.0", "25"}), "") << f;
+}
+
+std::string tcp_json(uint64_t syns, uint64_t retransmits) {
+    return R"({"enabled": 1, "port": 7700, "connections": 5,
+      "states": {"established": 3, "fin_wait_1": 0, "time_wait": 2},
+      "syns": )" + std::to_string(syns) + R"(, "established": 5, "closed": 1, "resets_received": 2, "aborted": 1,
+      "resets_sent": 9, "retransmits": )" + std::to_string(retransmits) + R"(, "fast_retransmits": 4,
+      "timeouts": 3, "zero_window_probes": 6, "tcp_slow_consumer": 11, "slow_consumer_closes": 1})";
+}
+
+TEST(telemetry_views, summary_shows_tcp_lite_connections_by_state_and_its_events) {
+    stats_replies r = canned(3);
+    r.tcp = parse_json(tcp_json(8, 12));
+    const std::string s = stats_summary(r);
+    EXPECT_NE(s.find("TCP-lite on port 7700"), std::string::npos) << s;
+    EXPECT_NE(s.find("tcp connections 5 (established 3, time_wait 2)"), std::string::npos) << s;
+    EXPECT_NE(line_with(s, {"syns 8", "resets sent 9"}), "") << s;
+    EXPECT_NE(line_with(s, {"retransmits 12 (fast 4, timeouts 3)", "zero-window probes 6",
+                            "11 deliveries dropped, 1 closed"}),
+              "")
+        << s;
+}
+
+TEST(telemetry_views, summary_leaves_tcp_lite_out_when_it_is_not_served) {
+    stats_replies r = canned(3);
+    EXPECT_EQ(stats_summary(r).find("TCP-lite"), std::string::npos);
+    r.tcp = parse_json(R"({"enabled": 0, "port": 7700, "connections": 0, "states": {}})");
+    EXPECT_EQ(stats_summary(r).find("TCP-lite"), std::string::npos);
+}
+
+TEST(telemetry_views, top_frame_shows_tcp_connections_and_their_rates) {
+    const auto t0 = std::chrono::steady_clock::time_point{} + 10s;
+    top_sample a = sample(t0, 1000, 100, 1000, 10, 0);
+    top_sample b = sample(t0 + 2s, 1000, 100, 1000, 10, 0);
+    a.tcp = parse_json(tcp_json(8, 12));
+    b.tcp = parse_json(tcp_json(28, 16));
+    const std::string f = top_frame(b, &a, "p", 2.0, "00:00:00");
+    EXPECT_NE(line_with(f, {"tcp connections 5 (established 3, time_wait 2)", "syns 10.0/s",
+                            "retransmits 2.0/s"}),
+              "")
+        << f;
 }
 
 TEST(telemetry_views, display_shows_printable_text_and_hex_otherwise) {

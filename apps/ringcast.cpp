@@ -1,5 +1,6 @@
 // ringcast: the command-line client of the appliance over kernel sockets.
-// sub, pub and ping speak RCP/1 over UDP through ringcast::client; stats
+// sub, pub and ping speak RCP/1 over UDP (or TCP, --tcp) through
+// ringcast::client; stats
 // and top read the appliance's DPDK telemetry socket. Exit status: 0 ok, 1
 // runtime failure, 2 usage error.
 #include <ringcast/client.hpp>
@@ -46,7 +47,11 @@ Commands:
                                     ring depths, topics by message rate, drops by reason
 
 Server Options (sub, pub, ping):
-    -s, --server <addr[:port]>      Appliance UDP address (default: 192.0.2.1:7700)
+    -s, --server <addr[:port]>      Appliance address (default: 192.0.2.1:7700)
+        --tcp                       Speak RCP/1 over one TCP connection to that address instead of
+                                    UDP datagrams: the connection is the subscriber, with no lease;
+                                    the appliance closing or resetting it ends the command with
+                                    status 1 (default: UDP)
     -k, --token <token>             Say HELLO with this token first (an [[identity]]'s, where the
                                     appliance has rcp.require_auth); default: $RINGCAST_TOKEN, which
                                     keeps it out of the process list; neither: no HELLO
@@ -101,6 +106,7 @@ enum long_only : int {
     opt_replay_from = 256,
     opt_no_repair,
     opt_retain,
+    opt_tcp,
 };
 // sub and ping wake at least this often to notice Ctrl-C.
 constexpr auto stop_check = 200ms;
@@ -195,6 +201,7 @@ struct cli_option {
 constexpr cli_option cli_options[] = {
     {"server", 's', true, "sub pub ping"},
     {"token", 'k', true, "sub pub ping"},
+    {"tcp", opt_tcp, false, "sub pub ping"},
     {"count", 'n', true, "sub pub ping top"},
     {"timeout", 't', true, "sub ping"},
     {"replay-from", opt_replay_from, true, "sub"},
@@ -235,6 +242,7 @@ struct command_line {
     std::vector<std::string> operands;
     server_address server;
     std::string token; // HELLO's; empty: none
+    bool tcp = false;
     std::optional<uint64_t> count;
     std::optional<double> timeout_s;
     std::optional<double> interval_s;
@@ -250,6 +258,7 @@ struct command_line {
 client_options options_of(const command_line& cl) {
     client_options o;
     o.token = cl.token;
+    o.transport = cl.tcp ? transport_kind::tcp : transport_kind::udp;
     return o;
 }
 
@@ -326,6 +335,9 @@ command_line parse_command_line(int argc, char** argv) {
         case opt_retain:
             cl.retain = true;
             break;
+        case opt_tcp:
+            cl.tcp = true;
+            break;
         case 'f':
             cl.target.prefix = arg;
             break;
@@ -357,6 +369,7 @@ void report(const request_result& r, const std::string& what, const server_addre
                      server.str().c_str(), static_cast<long long>(timeout.count()));
         break;
     case request_status::io_error:
+    case request_status::closed:
         std::fprintf(stderr, "ringcast: %s: %s: %s\n", what.c_str(), server.str().c_str(),
                      r.error.message().c_str());
         break;
@@ -423,6 +436,8 @@ int run_sub(const command_line& cl) {
         }
         if (const std::optional<message> m = repair ? c.receive_ordered(slice) : c.receive(slice)) {
             take(*m);
+        } else if (c.closed()) {
+            break;
         }
     }
     if (repair) {
@@ -437,11 +452,15 @@ int run_sub(const command_line& cl) {
         }
     }
     (void)c.bye();
+    if (c.closed()) {
+        std::fprintf(stderr, "ringcast: sub: %s: %s\n", server.str().c_str(),
+                     c.close_reason().message().c_str());
+    }
     const gap_counters& n = c.repair_counters();
     std::fprintf(stderr, "ringcast sub: %llu messages, %llu repaired, %llu lost, %llu duplicates\n",
                  static_cast<unsigned long long>(got), static_cast<unsigned long long>(n.repaired),
                  static_cast<unsigned long long>(n.lost), static_cast<unsigned long long>(n.duplicates));
-    return 0;
+    return c.closed() ? 1 : 0;
 }
 
 // Says on stderr why an acknowledged PUB failed.
@@ -554,6 +573,9 @@ int run_ping(const command_line& cl) {
         const std::string what = "PING seq " + std::to_string(c.last_seq());
         if (!r.ok()) {
             report(r, what, server, timeout);
+            if (r.status == request_status::closed) {
+                break; // every later PING would fail the same way at once
+            }
             continue;
         }
         if (r.payload != payload) {
@@ -578,7 +600,7 @@ int run_ping(const command_line& cl) {
         }
         std::printf("\n");
     }
-    return replies > 0 ? 0 : 1;
+    return replies > 0 && !c.closed() ? 0 : 1;
 }
 
 // ---- stats and top: the DPDK telemetry socket ----

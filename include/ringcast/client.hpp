@@ -1,9 +1,9 @@
 // The ringcast client library, for programs that talk to the appliance over
 // kernel sockets: include this one header. Its modules live in
-// <ringcast/client/...>: client (RCP/1 over UDP), gap_tracker (gap repair),
-// telemetry_client and json (the DPDK telemetry socket), telemetry_views
-// (the text views of `ringcast stats` and `ringcast top`), loadgen (the load
-// generator's accounting). No DPDK here.
+// <ringcast/client/...>: client (RCP/1 over UDP or TCP), gap_tracker (gap
+// repair), telemetry_client and json (the DPDK telemetry socket),
+// telemetry_views (the text views of `ringcast stats` and `ringcast top`),
+// loadgen (the load generator's accounting). No DPDK here.
 #pragma once
 
 #include <ringcast/client/client.hpp>

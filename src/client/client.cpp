@@ -4,7 +4,9 @@
 #include <arpa/inet.h>
 #include <array>
 #include <cerrno>
+#include <fcntl.h>
 #include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <poll.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -13,7 +15,9 @@ namespace ringcast {
 
 namespace {
 
-// Largest UDP payload over IPv4 and then some: one read never truncates a datagram.
+// Largest UDP payload over IPv4 and then some: one read never truncates a
+// datagram. Also the longest frame taken from a TCP stream: the appliance
+// sends nothing over TCP that it could not send in a datagram.
 constexpr size_t max_datagram = 65536;
 // A fan-out that coalesces deliveries can outrun one reading thread for a
 // while; a deeper kernel queue absorbs the burst (the kernel caps it at rmem_max).
@@ -52,6 +56,11 @@ bool is_network_error(int err) {
            err == ENETDOWN;
 }
 
+// recv errors that end a TCP connection; others on a stream mean a bug.
+bool ends_connection(int err) {
+    return err == ECONNRESET || err == ETIMEDOUT || err == EPIPE || err == ENOTCONN || is_network_error(err);
+}
+
 // Rounded up: a wait that ended just short of its deadline would poll again
 // with 0 ms and spin until the deadline.
 int poll_timeout_ms(client::clock::time_point deadline) {
@@ -67,9 +76,61 @@ std::string to_text(std::span<const std::byte> b) {
     return {reinterpret_cast<const char*>(b.data()), b.size()};
 }
 
+// A TCP connect that gives up after `timeout`: a blocking one to a host
+// that drops SYNs would wait minutes. Non-blocking for the handshake only.
+void connect_within(int fd, const sockaddr_in& server, std::chrono::milliseconds timeout,
+                    const std::string& what) {
+    const int fl = ::fcntl(fd, F_GETFL);
+    if (fl < 0 || ::fcntl(fd, F_SETFL, fl | O_NONBLOCK) != 0) {
+        throw sys_error(errno, "fcntl(O_NONBLOCK)");
+    }
+    if (::connect(fd, reinterpret_cast<const sockaddr*>(&server), sizeof(server)) != 0) {
+        if (errno != EINPROGRESS) {
+            throw sys_error(errno, what);
+        }
+        const auto deadline = client::clock::now() + timeout;
+        pollfd p{fd, POLLOUT, 0};
+        int ready = 0;
+        do {
+            ready = ::poll(&p, 1, poll_timeout_ms(deadline));
+        } while (ready < 0 && errno == EINTR);
+        if (ready < 0) {
+            throw sys_error(errno, "poll");
+        }
+        if (ready == 0) {
+            throw sys_error(ETIMEDOUT, what);
+        }
+        int err = 0;
+        socklen_t len = sizeof(err);
+        if (::getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &len) != 0) {
+            throw sys_error(errno, "getsockopt(SO_ERROR)");
+        }
+        if (err != 0) {
+            throw sys_error(err, what);
+        }
+    }
+    if (::fcntl(fd, F_SETFL, fl) != 0) {
+        throw sys_error(errno, "fcntl");
+    }
+}
+
+class client_error_category final : public std::error_category {
+public:
+    [[nodiscard]] const char* name() const noexcept override { return "ringcast.client"; }
+    [[nodiscard]] std::string message(int v) const override {
+        switch (static_cast<client_errc>(v)) {
+        case client_errc::closed_by_server:
+            return "connection closed by the appliance";
+        case client_errc::broken_stream:
+            return "the appliance's byte stream broke RCP/1 framing";
+        }
+        return "ringcast client error " + std::to_string(v);
+    }
+};
+
 // What a failed request means to a call that returns an error_code.
 std::error_code error_of(const request_result& r) {
-    if (r.status == request_status::io_error) {
+    if (r.status == request_status::io_error || r.status == request_status::closed) {
         return r.error;
     }
     return std::make_error_code(r.status == request_status::refused ? std::errc::permission_denied
@@ -83,12 +144,26 @@ bool is_exact_topic(std::string_view filter) {
 
 } // namespace
 
+const std::error_category& client_category() noexcept {
+    static const client_error_category category;
+    return category;
+}
+
+std::error_code make_error_code(client_errc e) noexcept {
+    return {static_cast<int>(e), client_category()};
+}
+
 client::client(std::string_view server_addr, uint16_t server_port, const client_options& opt)
-    : _token(opt.token), _keepalive_interval(std::chrono::duration_cast<clock::duration>(opt.lease) / 3),
-      _tracker(opt.repair),
+    : _transport(opt.transport), _token(opt.token),
+      _keepalive_interval(std::chrono::duration_cast<clock::duration>(opt.lease) / 3), _tracker(opt.repair),
       _rx(max_datagram) {
+    const bool tcp = _transport == transport_kind::tcp;
     if (opt.lease <= std::chrono::milliseconds::zero()) {
         throw sys_error(EINVAL, "client_options.lease " + std::to_string(opt.lease.count()) + " ms");
+    }
+    if (tcp && opt.connect_timeout <= std::chrono::milliseconds::zero()) {
+        throw sys_error(EINVAL, "client_options.connect_timeout " +
+                                    std::to_string(opt.connect_timeout.count()) + " ms");
     }
     if (server_addr.empty()) {
         throw sys_error(EINVAL, "client: empty server address");
@@ -96,21 +171,30 @@ client::client(std::string_view server_addr, uint16_t server_port, const client_
     const sockaddr_in server = to_sockaddr(server_addr, server_port);
     const sockaddr_in local = to_sockaddr(opt.local_addr, opt.local_port);
 
-    _fd = ::socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+    _fd = ::socket(AF_INET, (tcp ? SOCK_STREAM : SOCK_DGRAM) | SOCK_CLOEXEC, 0);
     if (_fd < 0) {
-        throw sys_error(errno, "socket(AF_INET, SOCK_DGRAM)");
+        throw sys_error(errno, tcp ? "socket(AF_INET, SOCK_STREAM)" : "socket(AF_INET, SOCK_DGRAM)");
     }
     try {
         if (::setsockopt(_fd, SOL_SOCKET, SO_RCVBUF, &rcvbuf_bytes, sizeof(rcvbuf_bytes)) != 0) {
             throw sys_error(errno, "setsockopt(SO_RCVBUF)");
+        }
+        // A request is one small frame waiting for its reply: Nagle would hold it back.
+        const int one = 1;
+        if (tcp && ::setsockopt(_fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one)) != 0) {
+            throw sys_error(errno, "setsockopt(TCP_NODELAY)");
         }
         if (!opt.local_addr.empty() || opt.local_port != 0) {
             if (::bind(_fd, reinterpret_cast<const sockaddr*>(&local), sizeof(local)) != 0) {
                 throw sys_error(errno, "bind(" + endpoint_str(opt.local_addr, opt.local_port) + ")");
             }
         }
-        if (::connect(_fd, reinterpret_cast<const sockaddr*>(&server), sizeof(server)) != 0) {
-            throw sys_error(errno, "connect(" + endpoint_str(server_addr, server_port) + ")");
+        const std::string what = "connect(" + endpoint_str(server_addr, server_port) + ")";
+        if (tcp) {
+            connect_within(_fd, server, opt.connect_timeout, what);
+            _stream.emplace(max_datagram);
+        } else if (::connect(_fd, reinterpret_cast<const sockaddr*>(&server), sizeof(server)) != 0) {
+            throw sys_error(errno, what);
         }
     } catch (...) {
         ::close(_fd);
@@ -120,7 +204,9 @@ client::client(std::string_view server_addr, uint16_t server_port, const client_
 }
 
 client::~client() {
-    ::close(_fd);
+    if (_fd >= 0) {
+        ::close(_fd);
+    }
 }
 
 request_result client::hello(std::string_view token, std::chrono::milliseconds timeout) {
@@ -225,8 +311,7 @@ publish_result client::publish_acked(std::string_view topic, std::span<const std
     for (r.attempts = 1;; ++r.attempts) {
         // The same seq each time: that is how the appliance knows a retry (QoS 2 dedup).
         if (auto ec = send_frame(op::pub, bits, w.seq, topic, payload)) {
-            r.status = request_status::io_error;
-            r.error = ec;
+            static_cast<request_result&>(r) = failed(ec);
             return r;
         }
         if (wait_reply(w, clock::now() + wait)) {
@@ -250,9 +335,12 @@ publish_result client::publish_acked(std::string_view topic, std::span<const std
 std::optional<message> client::receive(std::chrono::milliseconds timeout) {
     const auto deadline = clock::now() + timeout;
     while (_inbox.empty()) {
+        if (closed()) {
+            return std::nullopt;
+        }
         keepalive(clock::now());
         // Wake for the next keep-alive too, so a long wait does not let the lease lapse.
-        const bool got = read_datagram(std::min(deadline, _last_sent + _keepalive_interval), nullptr);
+        const bool got = read_input(std::min(deadline, _last_sent + _keepalive_interval), nullptr);
         if (!got && clock::now() >= deadline) {
             return std::nullopt;
         }
@@ -274,7 +362,7 @@ std::optional<message> client::receive_ordered(std::chrono::milliseconds timeout
             _ordered.pop_front();
             return m;
         }
-        if (now >= deadline) {
+        if (now >= deadline || closed()) {
             return std::nullopt;
         }
         keepalive(now);
@@ -283,7 +371,7 @@ std::optional<message> client::receive_ordered(std::chrono::milliseconds timeout
         if (const auto due = _tracker.next_due()) {
             wake = std::min(wake, *due);
         }
-        (void)read_datagram(wake, nullptr);
+        (void)read_input(wake, nullptr);
     }
 }
 
@@ -336,14 +424,38 @@ bool client::keepalive(clock::time_point now) {
 }
 
 std::error_code client::send_raw(std::span<const std::byte> bytes) {
-    for (;;) {
-        if (::send(_fd, bytes.data(), bytes.size(), 0) >= 0) {
-            return {};
-        }
-        if (errno != EINTR) {
-            return errno_code(errno);
+    if (closed()) {
+        return _close_reason;
+    }
+    if (_transport == transport_kind::udp) {
+        for (;;) {
+            if (::send(_fd, bytes.data(), bytes.size(), 0) >= 0) {
+                return {};
+            }
+            if (errno != EINTR) {
+                return errno_code(errno);
+            }
         }
     }
+    // The kernel may take part of it; the rest follows, so the frames go whole.
+    // MSG_NOSIGNAL: a connection the appliance ended is an error here, not a SIGPIPE.
+    while (!bytes.empty()) {
+        const ssize_t n = ::send(_fd, bytes.data(), bytes.size(), MSG_NOSIGNAL);
+        if (n >= 0) {
+            bytes = bytes.subspan(static_cast<size_t>(n));
+            continue;
+        }
+        if (errno == EINTR) {
+            continue;
+        }
+        // Part of the stream may have gone: nothing can follow it. What the
+        // appliance sent before the end still waits in the kernel: keep it.
+        const std::error_code ec = errno_code(errno);
+        drain_stream();
+        close_connection(ec, nullptr);
+        return _close_reason;
+    }
+    return {};
 }
 
 request_result client::request(op code, std::string_view topic, std::span<const std::byte> payload, op reply,
@@ -369,10 +481,7 @@ request_result client::request_once(op code, std::string_view topic, std::span<c
                                     std::optional<uint64_t> seq) {
     waiting w{seq ? *seq : _next_seq++, reply, clock::now(), std::nullopt};
     if (auto ec = send_frame(code, flag_bits, w.seq, topic, payload)) {
-        request_result r;
-        r.status = request_status::io_error;
-        r.error = ec;
-        return r;
+        return failed(ec);
     }
     if (!wait_reply(w, w.sent_at + timeout)) {
         return request_result{};
@@ -382,7 +491,7 @@ request_result client::request_once(op code, std::string_view topic, std::span<c
 
 bool client::wait_reply(waiting& w, clock::time_point deadline) {
     while (!w.result) {
-        if (!read_datagram(deadline, &w) && !w.result && clock::now() >= deadline) {
+        if (!read_input(deadline, &w) && !w.result && clock::now() >= deadline) {
             return false;
         }
     }
@@ -410,7 +519,18 @@ std::error_code client::send_datagram(std::span<const std::byte> bytes) {
     return ec;
 }
 
-bool client::read_datagram(clock::time_point deadline, waiting* w) {
+request_result client::failed(std::error_code ec) const {
+    request_result r;
+    r.status = closed() ? request_status::closed : request_status::io_error;
+    r.error = ec;
+    return r;
+}
+
+bool client::read_input(clock::time_point deadline, waiting* w) {
+    if (closed()) {
+        close_connection(_close_reason, w);
+        return false;
+    }
     pollfd p{_fd, POLLIN, 0};
     const int ready = ::poll(&p, 1, poll_timeout_ms(deadline));
     if (ready < 0 && errno != EINTR) {
@@ -421,44 +541,91 @@ bool client::read_datagram(clock::time_point deadline, waiting* w) {
     }
     const ssize_t n = ::recv(_fd, _rx.data(), _rx.size(), MSG_DONTWAIT);
     if (n < 0) {
-        if (is_network_error(errno)) {
-            if (w != nullptr) {
-                w->result = request_result{request_status::io_error, {}, {}, errno_code(errno), {}};
-            }
+        if (errno == EINTR || errno == EAGAIN) {
             return false;
         }
-        if (errno == EINTR || errno == EAGAIN) {
+        if (_transport == transport_kind::tcp && ends_connection(errno)) {
+            close_connection(errno_code(errno), w);
+            return false;
+        }
+        if (_transport == transport_kind::udp && is_network_error(errno)) {
+            if (w != nullptr) {
+                w->result = failed(errno_code(errno));
+            }
             return false;
         }
         throw sys_error(errno, "recv");
     }
-    dispatch({_rx.data(), static_cast<size_t>(n)}, w);
+    const std::span<const std::byte> got(_rx.data(), static_cast<size_t>(n));
+    if (_transport == transport_kind::udp) {
+        read_datagram(got, w);
+        return true;
+    }
+    if (n == 0) {
+        close_connection(client_errc::closed_by_server, w);
+        return false;
+    }
+    read_stream(got, w);
     return true;
 }
 
-void client::dispatch(std::span<const std::byte> dgram, waiting* w) {
+void client::read_datagram(std::span<const std::byte> dgram, waiting* w) {
     for (size_t off = 0; off < dgram.size();) {
         const parse_result p = parse_frame(dgram, off);
         if (p.status != parse_status::ok) {
             // As the appliance does: a bad frame ends its datagram; earlier frames stand.
             return;
         }
-        const frame_view& f = p.frame;
-        off += f.size;
-        if (w != nullptr && !w->result && f.seq == w->seq && (f.code == w->reply || f.code == op::err)) {
-            request_result r;
-            r.status = f.code == op::err ? request_status::refused : request_status::ok;
-            r.code = f.code == op::err ? static_cast<err_code>(f.flags) : err_code{};
-            r.payload = to_text(f.payload);
-            r.rtt = clock::now() - w->sent_at;
-            w->result = std::move(r);
-            continue;
+        off += p.frame.size;
+        on_frame(p.frame, w);
+    }
+}
+
+void client::read_stream(std::span<const std::byte> bytes, waiting* w) {
+    // on_frame allocates and feed is noexcept: running out of memory ends
+    // the program here, as it would almost anywhere in a client.
+    const stream_result r = _stream->feed(bytes, [&](const frame_view& f) { on_frame(f, w); });
+    if (r.status != stream_status::ok) {
+        // Where the next frame starts is lost for good: the connection is useless.
+        close_connection(client_errc::broken_stream, w);
+    }
+}
+
+void client::drain_stream() {
+    while (!closed()) {
+        const ssize_t n = ::recv(_fd, _rx.data(), _rx.size(), MSG_DONTWAIT);
+        if (n <= 0) {
+            return; // nothing more now, or the end: the caller says which error ended it
         }
-        // PONGs nobody waits for answer keep-alives or late pings. Ops the
-        // appliance never sends to a client are not passed on either.
-        if (f.code == op::msg || f.code == op::err || f.code == op::ack) {
-            _inbox.push_back(message{f.code, f.flags, f.seq, std::string(f.topic_str()), to_text(f.payload)});
-        }
+        read_stream({_rx.data(), static_cast<size_t>(n)}, nullptr);
+    }
+}
+
+void client::close_connection(std::error_code why, waiting* w) {
+    if (!closed()) {
+        _close_reason = why;
+        ::close(_fd);
+        _fd = -1;
+    }
+    if (w != nullptr && !w->result) {
+        w->result = failed(_close_reason);
+    }
+}
+
+void client::on_frame(const frame_view& f, waiting* w) {
+    if (w != nullptr && !w->result && f.seq == w->seq && (f.code == w->reply || f.code == op::err)) {
+        request_result r;
+        r.status = f.code == op::err ? request_status::refused : request_status::ok;
+        r.code = f.code == op::err ? static_cast<err_code>(f.flags) : err_code{};
+        r.payload = to_text(f.payload);
+        r.rtt = clock::now() - w->sent_at;
+        w->result = std::move(r);
+        return;
+    }
+    // PONGs nobody waits for answer keep-alives or late pings. Ops the
+    // appliance never sends to a client are not passed on either.
+    if (f.code == op::msg || f.code == op::err || f.code == op::ack) {
+        _inbox.push_back(message{f.code, f.flags, f.seq, std::string(f.topic_str()), to_text(f.payload)});
     }
 }
 

@@ -1,9 +1,9 @@
-// RCP/1 client over a kernel UDP socket: HELLO, SUB/UNSUB, PUB, PING, BYE
-// and the MSG frames the appliance delivers, with gap repair (NACK) and
-// acknowledged publishing (QoS 1 and 2, retried). No DPDK, no threads: one
-// object is used by one thread at a time, and the caller's calls drive
-// everything (requests wait for their reply, receive() waits for a message,
-// and both read the socket meanwhile).
+// RCP/1 client over a kernel UDP socket or a kernel TCP connection: HELLO,
+// SUB/UNSUB, PUB, PING, BYE and the MSG frames the appliance delivers, with
+// gap repair (NACK) and acknowledged publishing (QoS 1 and 2, retried). No
+// DPDK, no threads: one object is used by one thread at a time, and the
+// caller's calls drive everything (requests wait for their reply, receive()
+// waits for a message, and both read the socket meanwhile).
 //
 // Every request carries a fresh seq from one counter starting at 1, so a
 // reply (ACK, PONG, ERR) matches exactly one request; the exceptions are set
@@ -12,12 +12,23 @@
 // Frames that arrive while a request waits for its reply are queued, never
 // dropped; a datagram holding several frames is split into them in order.
 //
+// The transports differ only at the edges: UDP sends each frame (or batch)
+// as one datagram and reads frames out of each datagram; TCP writes the same
+// bytes to the stream and cuts what it reads into frames with rcp_stream.
+// Everything between (seqs, reply matching, QoS retries, gap repair, HELLO)
+// is the same code. A TCP connection ends for good when the appliance closes
+// or resets it or its stream breaks RCP/1 framing: requests then come back
+// `closed` at once, receive() returns nothing at once, and closed() says so
+// and close_reason() why; a new client connects again.
+//
 // Setup errors throw std::system_error naming the call. At run time, send
-// errors and an unreachable server come back in results; only a poll() or
-// recv() failure that means a broken host or a bug throws.
+// errors, an unreachable server and a closed connection come back in
+// results; only a poll() or recv() failure that means a broken host or a
+// bug throws.
 #pragma once
 
 #include <ringcast/client/gap_tracker.hpp>
+#include <ringcast/core/rcp_stream.hpp>
 #include <ringcast/core/wire.hpp>
 
 #include <chrono>
@@ -29,6 +40,7 @@
 #include <string>
 #include <string_view>
 #include <system_error>
+#include <type_traits>
 #include <vector>
 
 namespace ringcast {
@@ -39,11 +51,30 @@ inline constexpr std::chrono::milliseconds default_request_timeout{1000};
 // headers (1472), with room for tunnels, so nothing is fragmented.
 inline constexpr size_t batch_datagram_limit = 1400;
 
+enum class transport_kind : uint8_t {
+    udp, // one socket, frames in datagrams; the appliance keeps a lease per source address and port
+    tcp, // one connection, frames back to back in the stream; the connection is the identity, no lease
+};
+
+// Why a TCP connection ended, when the kernel gave no errno for it.
+enum class client_errc : int {
+    closed_by_server = 1, // the appliance closed the connection (EOF)
+    broken_stream,        // the appliance's byte stream broke RCP/1 framing
+};
+[[nodiscard]] const std::error_category& client_category() noexcept;
+[[nodiscard]] std::error_code make_error_code(client_errc e) noexcept;
+
 struct client_options {
-    std::string local_addr;                  // dotted IPv4 to bind; empty: any
-    uint16_t local_port = 0;                 // 0: the kernel picks
-    std::chrono::milliseconds lease{30'000}; // the appliance's lease_s; keepalive PINGs every third
-    gap_tracker_options repair;              // receive_ordered's gap repair
+    transport_kind transport = transport_kind::udp;
+    // tcp: how long the constructor waits for the connection to be accepted.
+    std::chrono::milliseconds connect_timeout{3000};
+    std::string local_addr;  // dotted IPv4 to bind; empty: any
+    uint16_t local_port = 0; // 0: the kernel picks
+    // The appliance's lease_s; keepalive PINGs every third. Over TCP the
+    // connection needs no lease; the PINGs are harmless there and find a
+    // connection that died silently sooner.
+    std::chrono::milliseconds lease{30'000};
+    gap_tracker_options repair; // receive_ordered's gap repair
     // Sent in a HELLO before the first request or publish, and again when
     // the appliance answers NOT_AUTHORIZED (the lease, and with it the
     // binding, lapsed). Empty: no HELLO unless hello() is called.
@@ -55,13 +86,14 @@ enum class request_status : uint8_t {
     refused,  // ERR with the request's seq arrived
     timeout,  // neither arrived in time
     io_error, // the kernel refused the send, or reported the server unreachable
+    closed,   // tcp: the connection is gone (before or while waiting); error says why
 };
 
 struct request_result {
     request_status status = request_status::timeout;
     err_code code{};                // refused: the ERR's code
     std::string payload;            // refused: the ERR's reason; ping: the PONG's echo
-    std::error_code error;          // io_error: what the kernel said
+    std::error_code error;          // io_error: what the kernel said; closed: client::close_reason()
     std::chrono::nanoseconds rtt{}; // ok or refused: from the send to the reply
 
     [[nodiscard]] bool ok() const noexcept { return status == request_status::ok; }
@@ -91,10 +123,13 @@ class client {
 public:
     using clock = std::chrono::steady_clock;
 
-    // Opens a UDP socket, binds it when opt.local_addr or opt.local_port is
-    // set, and connects it to the server so the kernel passes only the
-    // server's datagrams. Throws std::system_error naming the failed call
-    // (socket, bind, connect) or the address that did not parse (inet_pton);
+    // Opens a UDP socket (or, with transport_kind::tcp, a TCP socket with
+    // TCP_NODELAY), binds it when opt.local_addr or opt.local_port is set,
+    // and connects it to the server: UDP so the kernel passes only the
+    // server's datagrams, TCP waiting at most opt.connect_timeout for the
+    // handshake. Throws std::system_error naming the failed call (socket,
+    // setsockopt, bind, connect; ETIMEDOUT for a TCP connect that took too
+    // long) or the address that did not parse (inet_pton);
     // std::invalid_argument for opt.repair with a zero cap (gap_tracker).
     client(std::string_view server_addr, uint16_t server_port, const client_options& opt = {});
     ~client();
@@ -136,7 +171,8 @@ public:
     [[nodiscard]] std::error_code publish(std::string_view topic, std::span<const std::byte> payload,
                                           uint8_t flag_bits = 0);
     // Sends the PUBs in order, packing consecutive frames into datagrams of
-    // at most batch_datagram_limit bytes (a larger frame goes alone). Stops
+    // at most batch_datagram_limit bytes (a larger frame goes alone); over
+    // TCP the same chunks are written to the stream one after another. Stops
     // at the first kernel error and returns it; earlier datagrams were sent.
     // A topic longer than 255 bytes sends nothing: invalid_argument.
     [[nodiscard]] std::error_code publish_batch(std::span<const outgoing> pubs);
@@ -154,7 +190,9 @@ public:
     // Next queued frame, reading the socket for at most `timeout` when none
     // is queued. Sends keep-alive PINGs while it waits. PONGs answering no
     // waiting ping are dropped. An unreachable server is not reported here
-    // (nothing comes, as from an idle one); requests report it.
+    // (nothing comes, as from an idle one); requests report it. Over TCP,
+    // once the frames read before the end are taken, a closed connection
+    // returns nothing at once: check closed().
     [[nodiscard]] std::optional<message> receive(std::chrono::milliseconds timeout);
 
     // As receive(), with gap repair (see gap_tracker.hpp): MSGs of each topic
@@ -162,7 +200,9 @@ public:
     // a timeout) and what follows it is held back until the retransmission
     // fills it or it is given up as lost (GAP_LOST, NACKs spent, buffer
     // full). GAP_LOST ERRs are consumed here; other ERRs and stray ACKs come
-    // out as they arrive. Use either this or receive() on one client.
+    // out as they arrive. Use either this or receive() on one client. On a
+    // closed connection it returns nothing at once when nothing is released:
+    // give_up_gaps() then hands out what waited behind a gap.
     [[nodiscard]] std::optional<message> receive_ordered(std::chrono::milliseconds timeout);
     // Gives up every gap still open (counted lost), so that what
     // receive_ordered held back comes out of its next calls: at the end of a
@@ -177,10 +217,17 @@ public:
     // a third of a lease later, not at once.
     bool keepalive(clock::time_point now);
 
-    // Sends `bytes` as one datagram as they are, for tests of bad input. Does
-    // not count as a frame sent for keep-alive: the appliance may not treat
-    // it as one.
+    // Sends `bytes` as one datagram (over TCP: writes them to the stream)
+    // as they are, for tests of bad input. Does not count as a frame sent
+    // for keep-alive: the appliance may not treat it as one.
     [[nodiscard]] std::error_code send_raw(std::span<const std::byte> bytes);
+
+    // TCP: whether the connection has ended (never true over UDP), and why:
+    // client_errc::closed_by_server for an EOF, client_errc::broken_stream
+    // for bytes that are not RCP/1 frames, else the kernel's errno
+    // (ECONNRESET for a reset, EPIPE, ETIMEDOUT). Empty while open.
+    [[nodiscard]] bool closed() const noexcept { return static_cast<bool>(_close_reason); }
+    [[nodiscard]] std::error_code close_reason() const noexcept { return _close_reason; }
 
     // Seq of the last frame sent.
     [[nodiscard]] uint64_t last_seq() const noexcept { return _next_seq - 1; }
@@ -207,13 +254,28 @@ private:
     void take_repair_output();
     std::error_code send_frame(op code, uint8_t flag_bits, uint64_t seq, std::string_view topic,
                                std::span<const std::byte> payload);
+    // The sending edge: `bytes` as one datagram (UDP) or written whole to
+    // the stream (TCP). Counts as a frame sent for keep-alive.
     std::error_code send_datagram(std::span<const std::byte> bytes);
-    // Waits for a datagram until `deadline` and handles its frames; false
-    // when none came.
-    bool read_datagram(clock::time_point deadline, waiting* w);
-    void dispatch(std::span<const std::byte> dgram, waiting* w);
+    // A failed request: io_error, or closed when the error ended the connection.
+    [[nodiscard]] request_result failed(std::error_code ec) const;
+    // The receiving edge: waits for input until `deadline` and hands its
+    // frames to on_frame, cut out of the datagram (UDP) or out of the stream
+    // (TCP); false when none came or the connection is closed.
+    bool read_input(clock::time_point deadline, waiting* w);
+    void read_datagram(std::span<const std::byte> dgram, waiting* w);
+    void read_stream(std::span<const std::byte> bytes, waiting* w);
+    // TCP, after a send failed: takes the frames the kernel still holds.
+    void drain_stream();
+    // One frame from the appliance: the reply w waits for, or into _inbox.
+    void on_frame(const frame_view& f, waiting* w);
+    // TCP: the connection is over; the socket is closed, and w (if any) fails.
+    void close_connection(std::error_code why, waiting* w);
 
+    transport_kind _transport;
     int _fd = -1;
+    std::error_code _close_reason;
+    std::optional<rcp_stream> _stream; // tcp: frames out of the byte stream
     std::string _token;
     bool _bound = false; // a HELLO with _token was ACKed and no NOT_AUTHORIZED came since
     uint64_t _next_seq = 1;
@@ -228,3 +290,5 @@ private:
 };
 
 } // namespace ringcast
+
+template <> struct std::is_error_code_enum<ringcast::client_errc> : std::true_type {};

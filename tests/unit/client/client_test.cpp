@@ -1,6 +1,7 @@
 // The UDP client against a fake appliance on 127.0.0.1 (a plain socket
-// served by a thread), and the telemetry client against a fake DPDK
-// telemetry socket in a temporary directory.
+// served by a thread), the TCP client against a scripted TCP peer on
+// 127.0.0.1, and the telemetry client against a fake DPDK telemetry socket
+// in a temporary directory.
 #include <ringcast/client/client.hpp>
 #include <ringcast/client/telemetry_client.hpp>
 
@@ -11,11 +12,14 @@
 #include <condition_variable>
 #include <cstdio>
 #include <cstdlib>
+#include <cstring>
 #include <filesystem>
 #include <functional>
 #include <map>
 #include <mutex>
 #include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <optional>
 #include <poll.h>
 #include <sys/socket.h>
 #include <sys/un.h>
@@ -789,6 +793,294 @@ TEST(client, receiveOrderedHandsOutOtherErrsAsTheyCome) {
     ASSERT_TRUE(m.has_value());
     EXPECT_EQ(m->code, op::err);
     EXPECT_EQ(m->error(), err_code::malformed);
+}
+
+// ---- the TCP transport ----
+
+// Accepts one TCP connection on 127.0.0.1 and runs `script` on it in a
+// thread; the script owns the connection (closes or resets it) and the
+// destructor waits for it.
+class fake_tcp_server {
+public:
+    explicit fake_tcp_server(std::function<void(int)> script) : _script(std::move(script)) {
+        _fd = ::socket(AF_INET, SOCK_STREAM, 0);
+        sockaddr_in sa{};
+        sa.sin_family = AF_INET;
+        sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+        EXPECT_EQ(::bind(_fd, reinterpret_cast<sockaddr*>(&sa), sizeof(sa)), 0);
+        EXPECT_EQ(::listen(_fd, 1), 0);
+        socklen_t len = sizeof(sa);
+        EXPECT_EQ(::getsockname(_fd, reinterpret_cast<sockaddr*>(&sa), &len), 0);
+        _port = ntohs(sa.sin_port);
+        _thread = std::thread([this] { run(); });
+    }
+
+    ~fake_tcp_server() {
+        _thread.join();
+        ::close(_fd);
+    }
+
+    uint16_t port() const { return _port; }
+
+private:
+    void run() {
+        pollfd p{_fd, POLLIN, 0};
+        if (::poll(&p, 1, 2000) <= 0) {
+            ADD_FAILURE() << "no client connected";
+            return;
+        }
+        const int conn = ::accept(_fd, nullptr, nullptr);
+        ASSERT_GE(conn, 0);
+        // Each write leaves as its own segment, so the client reads the cuts as made.
+        const int one = 1;
+        EXPECT_EQ(::setsockopt(conn, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one)), 0);
+        _script(conn);
+    }
+
+    std::function<void(int)> _script;
+    int _fd = -1;
+    uint16_t _port = 0;
+    std::thread _thread;
+};
+
+client_options over_tcp() {
+    client_options opt;
+    opt.transport = transport_kind::tcp;
+    return opt;
+}
+
+// Exactly n bytes off a stream (2 s at most); fewer at EOF or timeout.
+std::vector<std::byte> read_exact(int fd, size_t n) {
+    std::vector<std::byte> out(n);
+    size_t got = 0;
+    while (got < n) {
+        pollfd p{fd, POLLIN, 0};
+        if (::poll(&p, 1, 2000) <= 0) {
+            break;
+        }
+        const ssize_t r = ::recv(fd, out.data() + got, n - got, 0);
+        if (r <= 0) {
+            break;
+        }
+        got += static_cast<size_t>(r);
+    }
+    out.resize(got);
+    return out;
+}
+
+// The next frame the client wrote; nullopt at EOF, timeout or a bad header.
+std::optional<received_frame> read_frame(int fd) {
+    std::vector<std::byte> bytes = read_exact(fd, frame_header_size);
+    if (bytes.size() < frame_header_size) {
+        return std::nullopt;
+    }
+    const size_t rest =
+        load_be<uint8_t>(bytes, frame_off::topic_len) + load_be<uint32_t>(bytes, frame_off::payload_len);
+    const std::vector<std::byte> tail = read_exact(fd, rest);
+    bytes.insert(bytes.end(), tail.begin(), tail.end());
+    const parse_result r = parse_frame(bytes, 0);
+    if (r.status != parse_status::ok || r.frame.size != bytes.size()) {
+        return std::nullopt;
+    }
+    const frame_view& f = r.frame;
+    std::string topic(f.topic_str());
+    std::string payload(reinterpret_cast<const char*>(f.payload.data()), f.payload.size());
+    return received_frame{f.code, f.flags, f.seq, std::move(topic), std::move(payload), 0, bytes.size()};
+}
+
+void write_all(int fd, std::span<const std::byte> bytes) {
+    while (!bytes.empty()) {
+        const ssize_t n = ::send(fd, bytes.data(), bytes.size(), MSG_NOSIGNAL);
+        ASSERT_GT(n, 0) << "send: " << std::strerror(errno);
+        bytes = bytes.subspan(static_cast<size_t>(n));
+    }
+}
+
+// Closes with SO_LINGER 0: the kernel sends RST, not FIN.
+void reset(int fd) {
+    const linger l{1, 0};
+    EXPECT_EQ(::setsockopt(fd, SOL_SOCKET, SO_LINGER, &l, sizeof(l)), 0);
+    ::close(fd);
+}
+
+TEST(client_tcp, receivesMsgFramesCutAnywhereInOrderThenReportsTheClose) {
+    const std::string big(20000, 'B');
+    const std::vector<std::vector<std::byte>> msgs = {
+        msg(1, "tcp/a", "one"),            // in 1-byte writes
+        msg(2, "tcp/a", "two"),            // cut inside its header
+        msg(3, "tcp/bb", "three, longer"), // cut inside its payload, its tail with 4 and the head of 5
+        msg(4, "tcp/a", ""),               // a frame of header and topic only
+        msg(5, "tcp/ccc", "five"),         // cut inside its topic, the rest with 6 in one write
+        msg(6, "tcp/a", "six"),            // whole, after the rest of 5
+        msg(7, "tcp/big", big),            // over three writes, the last with 8
+        msg(8, "tcp/a", "eight"),          // whole, after the rest of 7
+    };
+    fake_tcp_server server([&](int conn) {
+        const auto sub = read_frame(conn);
+        ASSERT_TRUE(sub.has_value());
+        EXPECT_EQ(sub->code, op::sub);
+        write_all(conn, frame_bytes(op::ack, 0, sub->seq, {}, {}));
+        // Apart in time, so that the client reads the pieces one by one.
+        const auto piece = [&](std::span<const std::byte> b) {
+            write_all(conn, b);
+            std::this_thread::sleep_for(2ms);
+        };
+        for (const std::byte b : msgs[0]) {
+            piece(std::span(&b, 1));
+        }
+        piece(std::span(msgs[1]).first(7));
+        piece(std::span(msgs[1]).subspan(7));
+        piece(std::span(msgs[2]).first(frame_header_size + 6 + 4));
+        piece(concat({std::vector(msgs[2].begin() + frame_header_size + 6 + 4, msgs[2].end()), msgs[3],
+                      std::vector(msgs[4].begin(), msgs[4].begin() + frame_header_size + 2)}));
+        piece(concat({std::vector(msgs[4].begin() + frame_header_size + 2, msgs[4].end()), msgs[5]}));
+        piece(std::span(msgs[6]).first(5000));
+        piece(std::span(msgs[6]).subspan(5000, 10000));
+        piece(concat({std::vector(msgs[6].begin() + 15000, msgs[6].end()), msgs[7]}));
+        ::close(conn);
+    });
+    client c("127.0.0.1", server.port(), over_tcp());
+    ASSERT_TRUE(c.subscribe("tcp/#").ok());
+
+    for (const auto& want : msgs) {
+        const auto w = parse_frame(want, 0).frame;
+        const auto m = c.receive(2000ms);
+        ASSERT_TRUE(m.has_value()) << "seq " << w.seq << ": " << c.close_reason().message();
+        EXPECT_EQ(m->code, op::msg);
+        EXPECT_EQ(m->seq, w.seq);
+        EXPECT_EQ(m->topic, w.topic_str());
+        EXPECT_EQ(m->payload, std::string(reinterpret_cast<const char*>(w.payload.data()), w.payload.size()));
+    }
+    const auto start = client::clock::now();
+    EXPECT_FALSE(c.receive(5000ms).has_value());
+    EXPECT_LT(client::clock::now() - start, 2000ms); // the end is news, not a wait
+    EXPECT_TRUE(c.closed());
+    EXPECT_EQ(c.close_reason(), client_errc::closed_by_server);
+    const request_result r = c.ping(as_bytes("x"));
+    EXPECT_EQ(r.status, request_status::closed);
+    EXPECT_EQ(r.error, client_errc::closed_by_server);
+}
+
+TEST(client_tcp, requestFailsWithConnectionResetWhenTheServerResets) {
+    fake_tcp_server server([](int conn) {
+        EXPECT_TRUE(read_frame(conn).has_value());
+        reset(conn);
+    });
+    client c("127.0.0.1", server.port(), over_tcp());
+
+    const auto start = client::clock::now();
+    const request_result r = c.subscribe("t", 5000ms);
+
+    EXPECT_EQ(r.status, request_status::closed);
+    EXPECT_EQ(r.error, std::errc::connection_reset);
+    EXPECT_LT(client::clock::now() - start, 2000ms);
+    EXPECT_TRUE(c.closed());
+    EXPECT_EQ(c.close_reason(), std::errc::connection_reset);
+    // Every later call fails the same way at once: no reconnect behind the caller's back.
+    EXPECT_EQ(c.ping(as_bytes("x"), 5000ms).status, request_status::closed);
+    EXPECT_EQ(c.publish("t", as_bytes("x")), std::errc::connection_reset);
+    EXPECT_EQ(c.publish_acked("t", as_bytes("x"), 1).status, request_status::closed);
+    EXPECT_FALSE(c.receive(5000ms).has_value());
+    EXPECT_LT(client::clock::now() - start, 2000ms);
+}
+
+TEST(client_tcp, sharesHelloRequestsAndPublishingWithUdp) {
+    std::vector<received_frame> frames; // complete once the server is gone
+    {
+        fake_tcp_server server([&](int conn) {
+            while (const auto f = read_frame(conn)) {
+                frames.push_back(*f);
+                if (f->code == op::ping) {
+                    write_all(conn, frame_bytes(op::pong, 0, f->seq, {}, f->payload));
+                } else if (f->code == op::pub && (f->flags & flags::qos_mask) != 0) {
+                    write_all(conn, frame_bytes(op::ack, 0, f->seq, {}, u64_text(77)));
+                } else if (f->code != op::pub) {
+                    write_all(conn, frame_bytes(op::ack, 0, f->seq, {}, {}));
+                }
+                if (f->code == op::bye) {
+                    break;
+                }
+            }
+            ::close(conn);
+        });
+        client_options opt = over_tcp();
+        opt.token = "secret";
+        client c("127.0.0.1", server.port(), opt);
+        const std::string payload(100, 'p');
+        const std::vector<outgoing> batch(50, outgoing{"batch", as_bytes(payload), 0});
+
+        ASSERT_TRUE(c.subscribe("t").ok()); // HELLO first, as over UDP
+        const request_result pong = c.ping(as_bytes("echo me"));
+        ASSERT_TRUE(pong.ok());
+        EXPECT_EQ(pong.payload, "echo me");
+        ASSERT_FALSE(c.publish_batch(batch));
+        const publish_result acked = c.publish_acked("q", as_bytes("x"), 2);
+        ASSERT_TRUE(acked.ok());
+        EXPECT_EQ(acked.topic_seq, 77u);
+        ASSERT_TRUE(c.bye().ok());
+    }
+
+    // HELLO, SUB, PING, the 50 PUBs of the batch, the QoS 2 PUB, BYE: whole, in order, one seq counter.
+    ASSERT_EQ(frames.size(), 55u);
+    EXPECT_EQ(frames[0].code, op::hello);
+    EXPECT_EQ(frames[0].payload, "secret");
+    EXPECT_EQ(frames[1].code, op::sub);
+    EXPECT_EQ(frames[2].code, op::ping);
+    for (size_t i = 3; i < 53; ++i) {
+        EXPECT_EQ(frames[i].code, op::pub);
+        EXPECT_EQ(frames[i].topic, "batch");
+        EXPECT_EQ(frames[i].payload, std::string(100, 'p'));
+    }
+    EXPECT_EQ(frames[53].code, op::pub);
+    EXPECT_EQ(frames[53].flags & flags::qos_mask, 2);
+    EXPECT_EQ(frames[54].code, op::bye);
+    for (size_t i = 1; i < frames.size(); ++i) {
+        EXPECT_EQ(frames[i].seq, frames[i - 1].seq + 1) << i;
+    }
+}
+
+TEST(client_tcp, aStreamThatBreaksFramingClosesTheConnection) {
+    fake_tcp_server server([](int conn) {
+        const auto sub = read_frame(conn);
+        ASSERT_TRUE(sub.has_value());
+        auto bad = msg(2, "t", "lies");
+        bad[frame_off::magic] = std::byte{0};
+        // The frame before the break stands; nothing after it can be found again.
+        write_all(conn, concat({frame_bytes(op::ack, 0, sub->seq, {}, {}), msg(1, "t", "kept"), bad,
+                                msg(3, "t", "lost")}));
+        (void)read_exact(conn, 1); // until the client hangs up
+        ::close(conn);
+    });
+    client c("127.0.0.1", server.port(), over_tcp());
+
+    ASSERT_TRUE(c.subscribe("t").ok());
+
+    const auto m = c.receive(1000ms);
+    ASSERT_TRUE(m.has_value());
+    EXPECT_EQ(m->payload, "kept");
+    EXPECT_FALSE(c.receive(1000ms).has_value());
+    EXPECT_EQ(c.close_reason(), client_errc::broken_stream);
+}
+
+TEST(client_tcp, constructorNamesTheConnectThatWasRefused) {
+    // Bound and not listening: the port is ours, and the kernel refuses a connect to it.
+    const int held = ::socket(AF_INET, SOCK_STREAM, 0);
+    sockaddr_in sa{};
+    sa.sin_family = AF_INET;
+    sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    ASSERT_EQ(::bind(held, reinterpret_cast<sockaddr*>(&sa), sizeof(sa)), 0);
+    socklen_t len = sizeof(sa);
+    ASSERT_EQ(::getsockname(held, reinterpret_cast<sockaddr*>(&sa), &len), 0);
+    const uint16_t port = ntohs(sa.sin_port);
+    try {
+        client c("127.0.0.1", port, over_tcp());
+        FAIL() << "no exception";
+    } catch (const std::system_error& e) {
+        EXPECT_EQ(e.code(), std::errc::connection_refused);
+        const std::string want = "connect(127.0.0.1:" + std::to_string(port) + ")";
+        EXPECT_NE(std::string(e.what()).find(want), std::string::npos) << e.what();
+    }
+    ::close(held);
 }
 
 // Serves one connection the way DPDK's telemetry does: greeting, then one

@@ -8,7 +8,7 @@ rc_packages=(
     meson ninja-build pkg-config g++
     libtomlplusplus-dev libbpf-dev libxdp-dev clang libclang-rt-14-dev
     libgtest-dev libgmock-dev libbenchmark-dev
-    iproute2 ethtool python3 iputils-ping
+    iproute2 ethtool python3 iputils-ping netcat-openbsd hping3 python3-scapy
     python3-prometheus-client python3-matplotlib
 )
 

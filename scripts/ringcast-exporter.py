@@ -78,6 +78,29 @@ STATS_GAUGES = {
     "retained": "Messages retained for NACK and REPLAY",
     "last_values": "RETAIN values kept",
 }
+# /ringcast/tcp counters: key -> help; ringcast_tcp_KEY_total (the drops
+# it repeats are in ringcast_drops already).
+TCP_COUNTERS = {
+    "syns": "SYNs answered with a SYN-ACK carrying a cookie",
+    "established": "TCP-lite connections made from a valid cookie",
+    "closed": "TCP-lite connections ended by FIN both ways",
+    "resets_received": "TCP-lite connections ended by the peer's RST",
+    "aborted": "TCP-lite connections the appliance reset",
+    "slow_consumer_closes": "TCP-lite connections reset because their send queue was full",
+    "idle_closes": "TCP-lite connections closed after tcp.idle_timeout_s unheard",
+    "time_wait_evicted": "TIME_WAIT connections ended early to make room",
+    "segments_in": "Segments received on TCP-lite connections",
+    "segments_out": "Segments sent on TCP-lite connections, retransmissions included",
+    "bytes_in": "Stream bytes received in order",
+    "bytes_out": "Stream bytes acknowledged by peers",
+    "retransmits": "TCP-lite segments sent again, fast retransmits included",
+    "fast_retransmits": "TCP-lite retransmissions on three duplicate ACKs",
+    "timeouts": "TCP-lite retransmission timer expiries",
+    "zero_window_probes": "Probes sent into a peer's zero window",
+    "out_of_order": "Segments dropped for a hole before them",
+    "challenge_acks": "Challenge ACKs sent (RFC 5961)",
+    "resets_sent": "RSTs sent to TCP segments no connection wants",
+}
 # /ringcast/ports counters: key -> (metric name, help).
 PORT_COUNTERS = {
     "ipackets": ("ringcast_port_rx_packets", "Packets received (ethdev ipackets)"),
@@ -193,6 +216,7 @@ class RingcastCollector:
                     raise TelemetryError(f"{self.path}: /ringcast/stats: no answer (is this ringcastd?)")
                 lcores = t.query("/ringcast/lcores")
                 ports = t.query("/ringcast/ports")
+                tcp = t.query("/ringcast/tcp")
         except TelemetryError as e:
             self._note(str(e))
             yield GaugeMetricFamily("ringcast_up", "1 when the telemetry socket answered this scrape", value=0)
@@ -203,6 +227,7 @@ class RingcastCollector:
         yield from self._stats(stats)
         yield from self._lcores(lcores if isinstance(lcores, dict) else {})
         yield from self._ports(ports if isinstance(ports, dict) else {})
+        yield from self._tcp(tcp if isinstance(tcp, dict) else {})
         yield self._duration(started)
 
     def _note(self, error):
@@ -308,6 +333,25 @@ class RingcastCollector:
                     fam.add_metric([name], p[key])
         out += [info, link, speed]
         out += [f for f in counters.values() if f.samples]
+        return out
+
+
+    @staticmethod
+    def _tcp(tcp):
+        if not tcp:
+            return []
+        out = []
+        for key, doc in TCP_COUNTERS.items():
+            if _num(tcp.get(key)) is not None:
+                out.append(CounterMetricFamily(f"ringcast_tcp_{key}", doc, value=tcp[key]))
+        states = tcp.get("states")
+        if isinstance(states, dict):
+            f = GaugeMetricFamily("ringcast_tcp_connections", "TCP-lite connections by state",
+                                  labels=["state"])
+            for state, n in states.items():
+                if _num(n) is not None:
+                    f.add_metric([state], n)
+            out.append(f)
         return out
 
 

@@ -206,6 +206,8 @@ void tcp_lite::open(io_state& io, lcore_ctx& lc, rte_mbuf* m, const tcp_segment_
     l.timers = {};
     l.last_heard = ms(now);
     l.byes_pending = 0;
+    l.broken = false;
+    l.ending = false;
     l.dirty = false;
     l.in_time_wait = false;
     l.seen = {};
@@ -222,6 +224,11 @@ void tcp_lite::deliver(io_state& io, lcore_ctx& lc, uint32_t id, rte_mbuf* m, co
     tcp_link& l = _links[id];
     const auto data = seg.payload.subspan(_acts.deliver_off, _acts.deliver_len);
     lc.counters.count(tcp_stat::bytes_in, data.size());
+    if (l.broken) {
+        // Framing is lost: what follows is read and ignored until the close.
+        _table.conn(id).consumed(_acts.deliver_len, ms(now), _acts);
+        return;
+    }
     const std::byte* base = rte_pktmbuf_mtod(m, const std::byte*);
     const stream_result r = l.stream.feed(data, [&](const frame_view& f) {
         const std::byte* at = f.topic.data() - frame_off::topic;
@@ -253,7 +260,8 @@ void tcp_lite::deliver(io_state& io, lcore_ctx& lc, uint32_t id, rte_mbuf* m, co
     });
     tcp_conn& c = _table.conn(id);
     if (r.status != stream_status::ok) {
-        // The stream lost its framing: ERR, straight onto the stream ahead of the FIN, then close.
+        // The stream lost its framing: ERR behind the replies already on
+        // their way (the same stage), then the end as for the peer's FIN.
         lc.counters.count(drop::malformed);
         const std::string_view why = r.status == stream_status::too_long ? "frame too long" : "malformed frame";
         const err_code code = r.status == stream_status::too_long ? err_code::limit : to_err_code(r.frame_error);
@@ -263,13 +271,12 @@ void tcp_lite::deliver(io_state& io, lcore_ctx& lc, uint32_t id, rte_mbuf* m, co
         if (p != nullptr) {
             (void)write_frame({reinterpret_cast<std::byte*>(p), len}, op::err, static_cast<uint8_t>(code),
                               r.err_seq, {}, as_bytes(why));
-            queue(io, lc, tcp_item{err, l.from.ep}, now);
+            tcp_send(lc, l.from.ep, err);
         } else {
             rte_pktmbuf_free(err);
+            lc.counters.count(drop::pool_empty);
         }
-        c.close(ms(now), _acts);
-        lc.counters.count(tcp_stat::aborted);
-        return;
+        l.broken = true;
     }
     // Everything is parsed at once: only a split frame's bytes stay held.
     c.consumed(_acts.deliver_len, ms(now), _acts);
@@ -336,9 +343,11 @@ void tcp_lite::act(io_state& io, lcore_ctx& lc, uint32_t id, rte_mbuf* m, const 
             release(io, lc, old, false);
         }
     }
-    if (peer_fin) {
-        // The peer has said all it will. Its subscriptions go; our FIN follows
-        // once every worker has answered what came before it.
+    if ((peer_fin || l.broken) && !l.ending) {
+        // The peer has said all it will, or its stream lost framing. Its
+        // subscriptions go; our FIN follows once every worker has answered
+        // what came before (their answers and our ERR reach the inbox first).
+        l.ending = true;
         l.source.has_subs = false;
         const auto n_workers = static_cast<uint8_t>(io.to_worker.size());
         if (io_tell_workers(io, lc, l.from.ep, item_kind::bye)) {

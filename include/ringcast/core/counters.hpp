@@ -133,7 +133,7 @@ inline constexpr size_t metric_count = metric_names.size();
     X(established, "connections made from a valid cookie")                                                   \
     X(closed, "connections ended by FIN both ways")                                                           \
     X(resets_received, "connections ended by the peer's RST")                                                 \
-    X(aborted, "connections we reset: retries or probes exhausted, FIN_WAIT_2 timeout, broken framing")       \
+    X(aborted, "connections we reset: retries or probes exhausted, FIN_WAIT_2 timeout")       \
     X(slow_consumer_closes, "connections reset because their send queue was full (tcp.slow_consumer = close)")\
     X(idle_closes, "connections closed after tcp.idle_timeout_s unheard")                                     \
     X(time_wait_evicted, "TIME_WAIT connections ended early to make room")                                    \

@@ -58,6 +58,8 @@ struct tcp_link {
     tcp_conn_stats seen;          // the connection's counts already added to the lcore's
     uint8_t byes_pending = 0;     // workers yet to confirm its BYE before our FIN
     bool dirty = false;           // new data queued: send after the inbox is read
+    bool broken = false;          // the stream lost framing (ERR sent): the rest is ignored
+    bool ending = false;          // workers told of its end: our FIN follows their answers
     bool in_time_wait = false;
     bool live = false;
 };

@@ -393,18 +393,20 @@ void tcp_conn::new_ack(uint32_t ack, uint64_t now, tcp_actions& out) noexcept {
     }
 }
 
-void tcp_conn::process_ack(const tcp_segment_view& seg, uint64_t now, tcp_actions& out) noexcept {
+bool tcp_conn::process_ack(const tcp_segment_view& seg, uint64_t now, tcp_actions& out) noexcept {
     const tcp_header& h = seg.hdr;
     if (seq_gt(h.ack, _snd_max)) {
-        _ack_now = true; // acknowledges what we never sent (RFC 9293 §3.10.7.4)
-        return;
+        // Acknowledges what we never sent: ACK and drop it, data too, for it
+        // may be blind injection (RFC 9293 §3.10.7.4, RFC 5961 §5.2).
+        _ack_now = true;
+        return false;
     }
     const uint32_t wnd = uint32_t{h.window} << _snd_wscale;
     const bool outstanding = _snd_una != _snd_max && !_probing;
     if (seq_gt(h.ack, _snd_una)) {
         new_ack(h.ack, now, out);
         if (_state == tcp_state::closed) {
-            return;
+            return true;
         }
     } else if (h.ack == _snd_una && seg.payload.empty() && !h.has(tcp_flags::fin) && wnd == _snd_wnd &&
                outstanding) {
@@ -440,6 +442,7 @@ void tcp_conn::process_ack(const tcp_segment_view& seg, uint64_t now, tcp_action
     if (wnd == 0 && _probing) {
         _retries = 0; // the peer answers its probes: alive, only not reading
     }
+    return true;
 }
 
 void tcp_conn::process_data(const tcp_segment_view& seg, uint64_t now, tcp_actions& out) noexcept {
@@ -535,7 +538,7 @@ void tcp_conn::on_segment(const tcp_segment_view& seg, uint64_t now, tcp_actions
         }
         _ack_now = true;
         if (ack_only && h.has(tcp_flags::ack)) {
-            process_ack(seg, now, out);
+            process_ack(seg, now, out); // the segment is dropped either way
         }
         if (_state != tcp_state::closed) {
             emit(now, out);
@@ -561,7 +564,10 @@ void tcp_conn::on_segment(const tcp_segment_view& seg, uint64_t now, tcp_actions
     if (!h.has(tcp_flags::ack)) {
         return;
     }
-    process_ack(seg, now, out);
+    if (!process_ack(seg, now, out)) {
+        flush_ack(out);
+        return;
+    }
     if (_state == tcp_state::closed) {
         return;
     }
@@ -639,8 +645,10 @@ void tcp_conn::on_timer(tcp_timer kind, uint64_t now, tcp_actions& out) noexcept
                 _snd_max = _snd_una + 1;
             }
         }
-        arm(tcp_timer::zero_window_probe, now + _persist, out);
+        // Backed off before re-arming, as the RTO is: the probes follow the
+        // first at 1, 2, 4 ... times its interval, not 1, 1, 2.
         _persist = std::min(_persist * 2, _p->rto_max);
+        arm(tcp_timer::zero_window_probe, now + _persist, out);
         break;
     }
     case tcp_timer::time_wait:

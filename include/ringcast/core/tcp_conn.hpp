@@ -217,7 +217,8 @@ public:
 private:
     static constexpr uint64_t unarmed = UINT64_MAX;
 
-    void process_ack(const tcp_segment_view& seg, uint64_t now, tcp_actions& out) noexcept;
+    // False: the segment acknowledges what was never sent and is dropped.
+    bool process_ack(const tcp_segment_view& seg, uint64_t now, tcp_actions& out) noexcept;
     void new_ack(uint32_t ack, uint64_t now, tcp_actions& out) noexcept;
     void process_data(const tcp_segment_view& seg, uint64_t now, tcp_actions& out) noexcept;
     void on_time_wait_segment(const tcp_segment_view& seg, uint64_t now, tcp_actions& out) noexcept;

@@ -17,12 +17,13 @@ namespace {
 
 using op = tcp_timer_request::op;
 
-constexpr tcp_tuple tuple{.peer_ip = 0xC0000242, .local_ip = 0xC0000201, .peer_port = 40001,
-                          .local_port = 7700};
+constexpr tcp_tuple default_tuple{
+    .peer_ip = 0xC0000242, .local_ip = 0xC0000201, .peer_port = 40001, .local_port = 7700};
 constexpr syn_cookie_secret secret{0x1111222233334444ULL, 0x5555666677778888ULL};
-constexpr uint32_t irs = 1000;     // the peer's ISN
-constexpr uint32_t counter = 9;    // the SYN cookie clock
-constexpr uint16_t peer_wnd = 512; // the peer's window field, scaled by its shift
+constexpr uint32_t default_irs = 1000;  // the peer's ISN
+constexpr uint32_t default_counter = 9; // the SYN cookie clock
+constexpr uint32_t max_age = 2;         // cookie counter steps accepted
+constexpr uint16_t peer_wnd = 512;      // the peer's window field, scaled by its shift
 
 struct syn_options {
     uint16_t mss = 1460;
@@ -32,6 +33,10 @@ struct syn_options {
 
 class tcp_conn_test : public ::testing::Test {
 protected:
+    // The peer: its 4-tuple, its ISN and the cookie clock its SYN meets.
+    tcp_tuple tuple = default_tuple;
+    uint32_t irs = default_irs;
+    uint32_t counter = default_counter;
     tcp_config cfg;
     tcp_params p;
     tcp_conn c;
@@ -74,7 +79,7 @@ protected:
         syn_ack = syn_ack_for(p, syn(o), tuple, secret, counter);
         iss = syn_ack.seq;
         const tcp_segment_view ack = seg(irs + 1, iss + 1, tcp_flags::ack);
-        const auto fields = accept_cookie(ack, tuple, secret, counter, 2);
+        const auto fields = accept_cookie(ack, tuple, secret, counter, max_age);
         ASSERT_TRUE(fields.has_value());
         out.clear();
         c.open(p, tuple, ack, *fields, now, out);
@@ -98,7 +103,9 @@ protected:
         c.on_timer(k, now, out);
     }
 
-    void ack_from_peer(uint32_t ack, uint16_t window = peer_wnd) { deliver(seg(peer_seq(), ack, tcp_flags::ack, 0, window)); }
+    void ack_from_peer(uint32_t ack, uint16_t window = peer_wnd) {
+        deliver(seg(peer_seq(), ack, tcp_flags::ack, 0, window));
+    }
 
     [[nodiscard]] const tcp_out_segment& only_segment() const {
         EXPECT_EQ(out.n_segments, 1u);
@@ -161,9 +168,9 @@ TEST_F(tcp_conn_test, a_final_ack_without_a_valid_cookie_gets_a_reset) {
     p = make_tcp_params(cfg);
     const tcp_header sa = syn_ack_for(p, syn({}), tuple, secret, counter);
     const tcp_segment_view forged = seg(irs + 1, sa.seq + 2, tcp_flags::ack);
-    EXPECT_FALSE(accept_cookie(forged, tuple, secret, counter, 2).has_value());
+    EXPECT_FALSE(accept_cookie(forged, tuple, secret, counter, max_age).has_value());
     EXPECT_FALSE(accept_cookie(seg(irs + 1, sa.seq + 1, tcp_flags::ack | tcp_flags::rst), tuple, secret,
-                               counter, 2)
+                               counter, max_age)
                      .has_value());
     const auto rst = reset_for(forged);
     ASSERT_TRUE(rst.has_value());
@@ -178,11 +185,66 @@ TEST_F(tcp_conn_test, a_final_ack_without_a_valid_cookie_gets_a_reset) {
     EXPECT_FALSE(reset_for(seg(5000, 0, tcp_flags::rst)).has_value()) << "a RST is never answered";
 }
 
+TEST_F(tcp_conn_test, an_old_or_foreign_cookie_is_refused) {
+    p = make_tcp_params(cfg);
+    const tcp_header sa = syn_ack_for(p, syn({}), tuple, secret, counter);
+    const tcp_segment_view ack = seg(irs + 1, sa.seq + 1, tcp_flags::ack);
+    EXPECT_TRUE(accept_cookie(ack, tuple, secret, counter + max_age, max_age).has_value())
+        << "as old as allowed";
+    EXPECT_FALSE(accept_cookie(ack, tuple, secret, counter + max_age + 1, max_age).has_value()) << "too old";
+    EXPECT_FALSE(accept_cookie(ack, tuple, secret, counter - 1, max_age).has_value()) << "from the future";
+    tcp_tuple other = tuple;
+    other.peer_port += 1;
+    EXPECT_FALSE(accept_cookie(ack, other, secret, counter, max_age).has_value()) << "another peer's";
+    EXPECT_FALSE(accept_cookie(ack, tuple, syn_cookie_secret{1, 2}, counter, max_age).has_value())
+        << "another secret's";
+    EXPECT_FALSE(
+        accept_cookie(seg(irs + 2, sa.seq + 1, tcp_flags::ack), tuple, secret, counter, max_age).has_value())
+        << "another ISN";
+    EXPECT_FALSE(accept_cookie(seg(irs + 1, sa.seq + 1, tcp_flags::ack | tcp_flags::syn), tuple, secret,
+                               counter, max_age)
+                     .has_value())
+        << "a SYN is no final ACK";
+    EXPECT_FALSE(
+        accept_cookie(seg(irs + 1, sa.seq + 1, tcp_flags::psh), tuple, secret, counter, max_age).has_value())
+        << "without ACK";
+}
+
+TEST_F(tcp_conn_test, the_peers_mss_caps_every_segment_whatever_its_syn_offered) {
+    struct mss_case {
+        uint16_t ours;
+        uint16_t offered; // 0: no MSS option
+        uint16_t sent;
+    };
+    // No option means 536 (RFC 9293 §3.7.1); the cookie keeps the largest
+    // table entry not above the offer; never more than ours.
+    for (const auto m : {mss_case{1460, 0, 536}, mss_case{1460, 1400, 1220}, mss_case{1460, 1460, 1460},
+                         mss_case{1460, 9000, 1460}, mss_case{1000, 1460, 1000}}) {
+        SCOPED_TRACE(m.offered);
+        c = tcp_conn{};
+        cfg.mss = m.ours;
+        ASSERT_NO_FATAL_FAILURE(handshake({.mss = m.offered}));
+        EXPECT_EQ(syn_ack.mss, m.ours) << "the SYN-ACK offers ours, whatever the peer's";
+        EXPECT_EQ(c.mss(), m.sent);
+        ASSERT_EQ(c.send(4000), 4000u);
+        c.poll_send(now, out);
+        ASSERT_GE(out.n_segments, 3u);
+        uint64_t off = 0;
+        for (uint32_t i = 0; i < out.n_segments; ++i) {
+            EXPECT_LE(out.segments[i].data_len, m.sent);
+            EXPECT_EQ(out.segments[i].data_off, off);
+            off += out.segments[i].data_len;
+        }
+        EXPECT_EQ(out.segments[0].data_len, m.sent) << "full-sized while there is more";
+        EXPECT_EQ(off, 4000u);
+    }
+}
+
 TEST_F(tcp_conn_test, the_final_ack_may_carry_data) {
     p = make_tcp_params(cfg);
     syn_ack = syn_ack_for(p, syn({}), tuple, secret, counter);
     const tcp_segment_view ack = seg(irs + 1, syn_ack.seq + 1, tcp_flags::ack | tcp_flags::psh, 100);
-    const auto fields = accept_cookie(ack, tuple, secret, counter, 2);
+    const auto fields = accept_cookie(ack, tuple, secret, counter, max_age);
     ASSERT_TRUE(fields.has_value());
     c.open(p, tuple, ack, *fields, now, out);
     EXPECT_TRUE(out.established);
@@ -229,7 +291,6 @@ TEST_F(tcp_conn_test, a_retransmission_overlapping_new_data_delivers_only_the_ne
     EXPECT_EQ(only_segment().hdr.ack, s0 + 150);
 }
 
-
 TEST_F(tcp_conn_test, sends_data_across_segments_and_releases_it_on_ack) {
     handshake();
     ASSERT_EQ(c.send(5000), 5000u);
@@ -253,6 +314,68 @@ TEST_F(tcp_conn_test, sends_data_across_segments_and_releases_it_on_ack) {
     out.clear();
     c.poll_send(now, out);
     EXPECT_EQ(only_segment().data_off, 5000u);
+}
+
+TEST_F(tcp_conn_test, segments_are_bounded_by_the_peers_window_and_partial_acks_release_bytes) {
+    handshake({.wscale = false}); // the peer's window: 512 bytes, below MSS and cwnd
+    ASSERT_EQ(c.send(2000), 2000u);
+    c.poll_send(now, out);
+    EXPECT_EQ(only_segment().data_len, 512u);
+    EXPECT_EQ(c.snd_nxt(), iss + 513);
+    out.clear();
+    c.poll_send(now, out);
+    EXPECT_EQ(out.n_segments, 0u) << "the window is full";
+    // An ACK in the middle of the segment: 100 bytes released, the edge moves by 100.
+    ack_from_peer(iss + 101);
+    EXPECT_EQ(out.acked, 100u);
+    EXPECT_EQ(c.una_offset(), 100u);
+    EXPECT_EQ(c.queued(), 1900u);
+    EXPECT_EQ(only_segment().data_off, 512u);
+    EXPECT_EQ(only_segment().data_len, 100u);
+    EXPECT_EQ(out.timer(tcp_timer::rto).what, op::arm) << "restarted: data still out";
+    // The window opens wide: the rest at once, MSS-sized.
+    ack_from_peer(iss + 613, 4000);
+    EXPECT_EQ(out.acked, 512u);
+    ASSERT_EQ(out.n_segments, 1u);
+    EXPECT_EQ(out.segments[0].hdr.seq, iss + 613);
+    EXPECT_EQ(out.segments[0].data_off, 612u);
+    EXPECT_EQ(out.segments[0].data_len, 1388u);
+    EXPECT_TRUE(out.segments[0].hdr.has(tcp_flags::psh));
+}
+
+TEST_F(tcp_conn_test, segments_are_bounded_by_the_congestion_window) {
+    handshake(); // the peer's window 64 KiB, cwnd 10 segments
+    ASSERT_EQ(c.send(30 * 1460), 30u * 1460);
+    uint32_t sent = 0;
+    do {
+        out.clear();
+        c.poll_send(now, out);
+        sent += out.n_segments;
+    } while (out.more);
+    EXPECT_EQ(sent, cfg.initial_cwnd);
+    EXPECT_EQ(c.snd_nxt() - c.snd_una(), c.cwnd());
+    // Slow start: each ACK of a full segment lets two more go.
+    ack_from_peer(iss + 1 + 1460);
+    EXPECT_EQ(c.cwnd(), 11u * 1460);
+    EXPECT_EQ(out.n_segments, 2u);
+}
+
+TEST_F(tcp_conn_test, a_segment_acknowledging_what_we_never_sent_is_dropped_and_answered) {
+    handshake();
+    ASSERT_EQ(c.send(100), 100u);
+    c.poll_send(now, out);
+    const uint32_t s0 = peer_seq();
+    deliver(seg(s0, iss + 1 + 5000, tcp_flags::ack, 200));
+    EXPECT_EQ(out.deliver_len, 0u) << "its data is not taken (RFC 5961 §5.2)";
+    EXPECT_EQ(out.acked, 0u);
+    EXPECT_EQ(c.rcv_nxt(), s0);
+    EXPECT_EQ(c.snd_una(), iss + 1);
+    EXPECT_EQ(only_segment().hdr.ack, s0) << "an ACK with our numbers";
+    EXPECT_EQ(only_segment().data_len, 0u);
+    // The genuine segment is taken.
+    deliver(seg(s0, iss + 101, tcp_flags::ack, 200));
+    EXPECT_EQ(out.deliver_len, 200u);
+    EXPECT_EQ(out.acked, 100u);
 }
 
 TEST_F(tcp_conn_test, an_rtt_sample_sets_the_rto_within_its_floor) {
@@ -318,6 +441,43 @@ TEST_F(tcp_conn_test, three_duplicate_acks_retransmit_the_first_unacknowledged_s
     ack_from_peer(iss + 1 + 5 * 1460);
     EXPECT_EQ(c.queued(), 0u);
     EXPECT_EQ(out.timer(tcp_timer::rto).what, op::cancel);
+}
+
+TEST_F(tcp_conn_test, newreno_recovery_ends_on_the_ack_of_everything_sent_before_it) {
+    handshake();
+    ASSERT_EQ(c.send(4 * 1460), 4u * 1460);
+    c.poll_send(now, out);
+    ASSERT_EQ(out.n_segments, 4u);
+    // The first is lost; the other three each draw a duplicate ACK.
+    for (int i = 0; i < 3; ++i) {
+        ack_from_peer(iss + 1);
+    }
+    EXPECT_EQ(only_segment().hdr.seq, iss + 1);
+    EXPECT_EQ(c.stats().fast_retransmits, 1u);
+    const uint32_t ssthresh = 2 * 1460; // half the flight of four
+    EXPECT_EQ(c.cwnd(), ssthresh + 3 * 1460) << "inflated by the three that left the network";
+    ack_from_peer(iss + 1);
+    EXPECT_EQ(c.cwnd(), ssthresh + 4 * 1460);
+    EXPECT_EQ(out.n_segments, 0u) << "nothing resent twice";
+    // The inflated window lets new data go during recovery.
+    ASSERT_EQ(c.send(2 * 1460), 2u * 1460);
+    out.clear();
+    c.poll_send(now, out);
+    ASSERT_EQ(out.n_segments, 2u);
+    EXPECT_EQ(out.segments[0].hdr.seq, iss + 1 + 4 * 1460);
+    // The ACK of all four (the recovery point): recovery over, cwnd deflated to ssthresh.
+    ack_from_peer(iss + 1 + 4 * 1460);
+    EXPECT_EQ(out.acked, 4u * 1460);
+    EXPECT_EQ(c.cwnd(), ssthresh);
+    EXPECT_EQ(out.n_segments, 0u) << "a full ACK resends nothing";
+    EXPECT_EQ(c.stats().retransmits, 1u);
+    // Out of recovery, three new duplicates are a new loss: fast retransmit again.
+    for (int i = 0; i < 3; ++i) {
+        ack_from_peer(iss + 1 + 4 * 1460);
+    }
+    EXPECT_EQ(c.stats().fast_retransmits, 2u);
+    EXPECT_EQ(only_segment().hdr.seq, iss + 1 + 4 * 1460);
+    EXPECT_EQ(only_segment().data_off, 4u * 1460);
 }
 
 TEST_F(tcp_conn_test, a_window_update_is_not_a_duplicate_ack) {
@@ -521,6 +681,19 @@ TEST_F(tcp_conn_test, rto_backs_off_and_ends_in_a_reset_after_max_retries) {
     EXPECT_TRUE(only_segment().hdr.has(tcp_flags::rst));
 }
 
+TEST_F(tcp_conn_test, the_rto_backoff_stops_at_rto_max) {
+    cfg.rto_max_ms = 3000;
+    handshake();
+    ASSERT_EQ(c.send(100), 100u);
+    c.poll_send(now, out);
+    for (const uint64_t rto : {2000u, 3000u, 3000u}) {
+        fire(tcp_timer::rto);
+        EXPECT_EQ(c.rto(), rto);
+        EXPECT_EQ(out.timer(tcp_timer::rto).at, now + rto);
+    }
+    EXPECT_EQ(c.stats().retransmits, 3u);
+}
+
 TEST_F(tcp_conn_test, after_a_timeout_an_ack_restores_the_rto_and_the_rest_follows) {
     handshake();
     ASSERT_EQ(c.send(3 * 1460), 3u * 1460);
@@ -552,14 +725,16 @@ TEST_F(tcp_conn_test, a_zero_window_is_probed_with_one_byte) {
     EXPECT_EQ(probe.hdr.seq, iss + 1);
     EXPECT_EQ(probe.data_off, 0u);
     EXPECT_EQ(c.stats().zero_window_probes, 1u);
-    const uint64_t first = now;
-    // Still closed: the next probe comes later (backoff), and no duplicate ACKs counted.
+    const tcp_timer_request next_probe = out.timer(tcp_timer::zero_window_probe);
+    EXPECT_EQ(next_probe.at, now + 2000) << "backed off";
+    // Still closed: the next probe comes later, and no duplicate ACKs counted.
     ack_from_peer(iss + 1, 0);
     EXPECT_EQ(out.n_segments, 0u);
-    out.timers[static_cast<size_t>(tcp_timer::zero_window_probe)] = {op::arm, first + 1000};
+    out.timers[static_cast<size_t>(tcp_timer::zero_window_probe)] = next_probe; // the caller's wheel keeps it
     fire(tcp_timer::zero_window_probe);
     EXPECT_EQ(only_segment().data_len, 1u);
-    EXPECT_EQ(out.timer(tcp_timer::zero_window_probe).at, now + 2000);
+    EXPECT_EQ(only_segment().hdr.seq, iss + 1) << "the same byte again";
+    EXPECT_EQ(out.timer(tcp_timer::zero_window_probe).at, now + 4000);
     EXPECT_EQ(c.stats().fast_retransmits, 0u);
     // The peer takes the byte and opens: the rest goes at once.
     ack_from_peer(iss + 2, 100);
@@ -597,6 +772,39 @@ TEST_F(tcp_conn_test, unanswered_probes_end_in_a_reset) {
     fire(tcp_timer::zero_window_probe);
     EXPECT_TRUE(out.closed);
     EXPECT_EQ(out.reason, tcp_close_reason::aborted);
+    EXPECT_EQ(c.state(), tcp_state::closed);
+    EXPECT_TRUE(only_segment().hdr.has(tcp_flags::rst));
+    EXPECT_EQ(c.stats().zero_window_probes, 2u);
+}
+
+TEST_F(tcp_conn_test, zero_window_probes_back_off_as_the_rto_and_answered_ones_never_abort) {
+    cfg.max_retries = 2;
+    cfg.rto_max_ms = 10'000;
+    handshake();
+    ack_from_peer(iss + 1, 0);
+    ASSERT_EQ(c.send(50), 50u);
+    out.clear();
+    c.poll_send(now, out);
+    EXPECT_EQ(out.timer(tcp_timer::zero_window_probe).at, now + 1000) << "the first after one RTO";
+    uint64_t interval = 1000;
+    for (uint32_t i = 1; i <= 6; ++i) {
+        fire(tcp_timer::zero_window_probe);
+        const tcp_out_segment probe = only_segment();
+        EXPECT_EQ(probe.hdr.seq, iss + 1);
+        EXPECT_EQ(probe.data_off, 0u);
+        EXPECT_EQ(probe.data_len, 1u);
+        interval = std::min<uint64_t>(interval * 2, cfg.rto_max_ms);
+        const tcp_timer_request next_probe = out.timer(tcp_timer::zero_window_probe);
+        EXPECT_EQ(next_probe.at, now + interval) << "probe " << i;
+        // The peer answers with its window still shut: alive, so more probes than max_retries.
+        ack_from_peer(iss + 1, 0);
+        EXPECT_FALSE(out.closed);
+        EXPECT_EQ(out.n_segments, 0u);
+        out.timers[static_cast<size_t>(tcp_timer::zero_window_probe)] = next_probe;
+    }
+    EXPECT_EQ(c.stats().zero_window_probes, 6u);
+    EXPECT_EQ(c.stats().fast_retransmits, 0u) << "answers to probes are not duplicate ACKs";
+    EXPECT_EQ(c.state(), tcp_state::established);
 }
 
 TEST_F(tcp_conn_test, our_receive_window_closes_and_reopens_as_the_reader_consumes) {
@@ -688,13 +896,34 @@ TEST_F(tcp_conn_test, our_fin_first_then_the_peers_and_time_wait_ends) {
     EXPECT_EQ(out.reason, tcp_close_reason::normal);
 }
 
+TEST_F(tcp_conn_test, our_fin_acked_with_the_peers_goes_straight_to_time_wait) {
+    handshake();
+    c.close(now, out);
+    const uint32_t s0 = peer_seq();
+    deliver(seg(s0, iss + 2, tcp_flags::ack | tcp_flags::fin));
+    EXPECT_TRUE(out.peer_fin);
+    EXPECT_EQ(c.state(), tcp_state::time_wait);
+    EXPECT_EQ(only_segment().hdr.ack, s0 + 1);
+    EXPECT_EQ(out.timer(tcp_timer::time_wait).at, now + cfg.time_wait_ms) << "not FIN_WAIT_2's bound";
+    EXPECT_EQ(out.timer(tcp_timer::rto).what, op::cancel);
+}
+
 TEST_F(tcp_conn_test, simultaneous_close_goes_through_closing) {
     handshake();
     c.close(now, out);
-    deliver(seg(peer_seq(), iss + 1, tcp_flags::ack | tcp_flags::fin)); // crosses our FIN
+    const uint32_t s0 = peer_seq();
+    deliver(seg(s0, iss + 1, tcp_flags::ack | tcp_flags::fin)); // crosses our FIN
     EXPECT_EQ(c.state(), tcp_state::closing);
+    EXPECT_TRUE(out.peer_fin);
+    EXPECT_EQ(only_segment().hdr.ack, s0 + 1) << "their FIN ACKed at once";
+    EXPECT_FALSE(only_segment().hdr.has(tcp_flags::fin)) << "ours is not sent twice";
     ack_from_peer(iss + 2);
     EXPECT_EQ(c.state(), tcp_state::time_wait);
+    EXPECT_EQ(out.timer(tcp_timer::rto).what, op::cancel);
+    EXPECT_EQ(out.timer(tcp_timer::time_wait).at, now + cfg.time_wait_ms);
+    fire(tcp_timer::time_wait);
+    EXPECT_TRUE(out.closed);
+    EXPECT_EQ(out.reason, tcp_close_reason::normal);
 }
 
 TEST_F(tcp_conn_test, a_lost_fin_is_retransmitted_by_the_rto) {
@@ -731,6 +960,40 @@ TEST_F(tcp_conn_test, a_reset_at_rcv_nxt_closes_elsewhere_in_the_window_it_is_ch
     EXPECT_EQ(out.n_segments, 0u);
 }
 
+TEST_F(tcp_conn_test, reset_for_answers_what_no_connection_wants_but_never_a_reset) {
+    struct reset_case {
+        uint32_t seq;
+        uint32_t ack;
+        uint8_t flags;
+        uint32_t len;
+        uint32_t want_seq;
+        uint32_t want_ack;
+        uint8_t want_flags;
+    };
+    namespace f = tcp_flags; // `syn` alone is the fixture's
+    // With ACK: <SEQ=SEG.ACK><CTL=RST>; without: <SEQ=0><ACK=SEG.SEQ+SEG.LEN><CTL=RST,ACK>.
+    for (const auto r : {reset_case{7000, 123456, f::ack, 0, 123456, 0, f::rst},
+                         reset_case{7000, 123456, f::ack | f::psh, 100, 123456, 0, f::rst},
+                         reset_case{7000, 0, f::syn, 0, 0, 7001, f::rst | f::ack},
+                         reset_case{0xffffffff, 0, f::syn, 0, 0, 0, f::rst | f::ack},
+                         reset_case{10, 0, f::fin | f::psh, 5, 0, 16, f::rst | f::ack},
+                         reset_case{10, 0, 0, 5, 0, 15, f::rst | f::ack}}) {
+        SCOPED_TRACE(r.seq);
+        const auto h = reset_for(seg(r.seq, r.ack, r.flags, r.len));
+        ASSERT_TRUE(h.has_value());
+        EXPECT_EQ(h->seq, r.want_seq);
+        EXPECT_EQ(h->ack, r.want_ack);
+        EXPECT_EQ(h->flags, r.want_flags);
+        EXPECT_EQ(h->src_port, tuple.local_port);
+        EXPECT_EQ(h->dst_port, tuple.peer_port);
+        EXPECT_EQ(h->mss, 0) << "no options on a RST";
+        EXPECT_FALSE(h->has_wscale);
+    }
+    EXPECT_FALSE(reset_for(seg(7000, 123456, f::rst)).has_value());
+    EXPECT_FALSE(reset_for(seg(7000, 123456, f::rst | f::ack)).has_value());
+    EXPECT_FALSE(reset_for(seg(7000, 0, f::rst | f::syn)).has_value());
+}
+
 TEST_F(tcp_conn_test, a_reset_cancels_every_timer) {
     handshake();
     ASSERT_EQ(c.send(100), 100u);
@@ -745,7 +1008,17 @@ TEST_F(tcp_conn_test, a_syn_on_an_established_connection_draws_a_challenge_ack) 
     handshake();
     deliver(seg(peer_seq(), 0, tcp_flags::syn));
     EXPECT_EQ(c.state(), tcp_state::established);
+    EXPECT_FALSE(out.closed);
     EXPECT_EQ(only_segment().hdr.flags, tcp_flags::ack);
+    EXPECT_EQ(only_segment().hdr.seq, iss + 1);
+    EXPECT_EQ(only_segment().hdr.ack, irs + 1) << "our numbers: a peer that restarted answers with a RST";
+    EXPECT_EQ(c.stats().challenge_acks, 1u);
+    // A SYN elsewhere in the window: challenged too, never taken as data.
+    deliver(seg(peer_seq() + 5000, 0, tcp_flags::syn, 10));
+    EXPECT_EQ(out.deliver_len, 0u);
+    EXPECT_EQ(only_segment().hdr.ack, irs + 1);
+    EXPECT_EQ(c.stats().challenge_acks, 2u);
+    EXPECT_EQ(c.rcv_nxt(), irs + 1);
 }
 
 TEST_F(tcp_conn_test, abort_sends_a_reset) {
@@ -755,6 +1028,85 @@ TEST_F(tcp_conn_test, abort_sends_a_reset) {
     EXPECT_EQ(only_segment().hdr.seq, iss + 1);
     EXPECT_TRUE(out.closed);
     EXPECT_EQ(out.reason, tcp_close_reason::aborted);
+}
+
+// Sequence numbers are modulo 2^32 (RFC 9293 §3.4): both ISNs a few KB below
+// the wrap, then data both ways, a loss, FIN and TIME_WAIT all across it.
+TEST_F(tcp_conn_test, a_connection_works_across_the_sequence_number_wrap) {
+    irs = 0xffffffffu - 700; // the peer's byte 700 is sequence number 0
+    // Counter 15, MSS 1460 and window scale 14 make the cookie's top ten bits
+    // ones (syn_cookie.hpp); the hash makes the rest, so a peer port is
+    // searched for whose cookie puts our first byte 1000 to 3000 below 2^32.
+    counter = 15;
+    const syn_options o{.mss = 1460, .wscale = true, .shift = 14};
+    p = make_tcp_params(cfg);
+    bool found = false;
+    for (uint32_t port = 1024; port <= 65535 && !found; ++port) {
+        tuple.peer_port = static_cast<uint16_t>(port);
+        const uint32_t first = syn_ack_for(p, syn(o), tuple, secret, counter).seq + 1;
+        found = 0u - first >= 1000 && 0u - first < 3000;
+        payloads.clear();
+    }
+    ASSERT_TRUE(found);
+    ASSERT_NO_FATAL_FAILURE(handshake(o));
+    EXPECT_EQ(c.snd_wnd(), uint32_t{peer_wnd} << 14);
+
+    // Data in across the wrap, then a hole after it, then the hole filled.
+    const uint32_t s0 = peer_seq();
+    deliver(seg(s0, iss + 1, tcp_flags::ack, 1000));
+    EXPECT_EQ(out.deliver_len, 1000u);
+    EXPECT_LT(c.rcv_nxt(), s0) << "past the wrap";
+    EXPECT_EQ(c.rcv_nxt(), s0 + 1000);
+    deliver(seg(s0 + 2000, iss + 1, tcp_flags::ack, 500));
+    EXPECT_EQ(out.deliver_len, 0u);
+    EXPECT_EQ(only_segment().hdr.ack, s0 + 1000);
+    EXPECT_EQ(c.stats().out_of_order, 1u);
+    deliver(seg(s0 + 1000, iss + 1, tcp_flags::ack, 1000));
+    EXPECT_EQ(out.deliver_len, 1000u);
+    fire(tcp_timer::delayed_ack);
+    EXPECT_EQ(only_segment().hdr.ack, s0 + 2000);
+
+    // Data out across the wrap: the second segment lost, fast retransmit, all acknowledged.
+    ASSERT_EQ(c.send(4 * 1460), 4u * 1460);
+    out.clear();
+    c.poll_send(now, out);
+    ASSERT_EQ(out.n_segments, 4u);
+    for (uint32_t i = 0; i < 4; ++i) {
+        EXPECT_EQ(out.segments[i].hdr.seq, iss + 1 + 1460 * i);
+        EXPECT_EQ(out.segments[i].data_off, uint64_t{1460} * i);
+    }
+    EXPECT_LT(out.segments[3].hdr.seq, out.segments[0].hdr.seq) << "the wrap falls inside what is sent";
+    now += 20;
+    ack_from_peer(iss + 1 + 1460);
+    EXPECT_EQ(out.acked, 1460u);
+    for (int i = 0; i < 3; ++i) {
+        ack_from_peer(iss + 1 + 1460);
+    }
+    EXPECT_EQ(c.stats().fast_retransmits, 1u);
+    EXPECT_EQ(only_segment().hdr.seq, iss + 1 + 1460);
+    EXPECT_EQ(only_segment().data_off, 1460u);
+    ack_from_peer(iss + 1 + 4 * 1460);
+    EXPECT_EQ(out.acked, 3u * 1460);
+    EXPECT_EQ(c.queued(), 0u);
+    EXPECT_EQ(c.una_offset(), 4u * 1460);
+    EXPECT_EQ(out.timer(tcp_timer::rto).what, op::cancel);
+    EXPECT_EQ(c.rto(), 200u) << "the 20 ms sample, at the floor";
+
+    // Both FINs, and TIME_WAIT's SYN test across the wrap.
+    out.clear();
+    c.close(now, out);
+    EXPECT_EQ(only_segment().hdr.seq, iss + 1 + 4 * 1460);
+    ack_from_peer(iss + 2 + 4 * 1460);
+    EXPECT_EQ(c.state(), tcp_state::fin_wait_2);
+    deliver(seg(peer_seq(), iss + 2 + 4 * 1460, tcp_flags::ack | tcp_flags::fin));
+    ASSERT_EQ(c.state(), tcp_state::time_wait);
+    const uint32_t last = c.rcv_nxt();
+    deliver(seg(s0, 0, tcp_flags::syn)); // numerically higher, but before the wrap
+    EXPECT_FALSE(out.closed);
+    EXPECT_EQ(only_segment().hdr.ack, last);
+    deliver(seg(last + 100, 0, tcp_flags::syn));
+    EXPECT_TRUE(out.closed);
+    EXPECT_EQ(out.reason, tcp_close_reason::reused);
 }
 
 class tcp_time_wait_test : public tcp_conn_test {

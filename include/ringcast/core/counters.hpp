@@ -25,8 +25,8 @@ namespace ringcast {
     X(ip_proto, "IPv4 protocol neither UDP, TCP nor ICMP")                                                   \
     X(tcp_bad_segment, "TCP segment truncated, with a bad data offset or option, or a wrong checksum")       \
     X(tcp_unserved, "TCP segment to a port TCP-lite does not serve: answered with RST unless it is one")     \
-    X(tcp_no_connection, "TCP segment for no connection (nor a SYN or a handshake's ACK): answered with RST") \
-    X(tcp_bad_cookie, "handshake ACK whose SYN cookie is wrong or too old: answered with RST")              \
+    X(tcp_no_connection, "TCP segment for no connection with neither SYN nor ACK: answered with RST unless one") \
+    X(tcp_bad_cookie, "ACK for no connection that is no valid SYN cookie (stray, or too old): answered with RST")              \
     X(tcp_table_full, "handshake completed with every connection slot live: answered with RST")             \
     X(tcp_stale, "delivery or reply for a TCP-lite connection that has gone")                               \
     X(tcp_slow_consumer, "delivery not queued: its connection's send queue was full (tcp.send_queue)")      \

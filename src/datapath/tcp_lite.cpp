@@ -161,6 +161,14 @@ void tcp_lite::listen(io_state& io, lcore_ctx& lc, rte_mbuf* m, const tcp_segmen
     if (h.has(tcp_flags::syn) && !h.has(tcp_flags::ack) && !h.has(tcp_flags::rst)) {
         // No state for a SYN: the SYN-ACK's sequence number is the cookie.
         const tcp_header syn_ack = syn_ack_for(_params, seg, t, _secret, cookie_counter(now_ms));
+        // Our options may outgrow the SYN's (a SYN without any is 54 bytes).
+        const size_t need = l3_end + tcp_header_size(syn_ack);
+        if (const size_t have = rte_pktmbuf_data_len(m);
+            have < need && rte_pktmbuf_append(m, static_cast<uint16_t>(need - have)) == nullptr) {
+            lc.counters.count(drop::pool_empty);
+            rte_pktmbuf_free(m);
+            return;
+        }
         const size_t n = make_tcp_reply(mbuf_span(m), syn_ack);
         rte_pktmbuf_trim(m, static_cast<uint16_t>(rte_pktmbuf_data_len(m) - n));
         lc.counters.count(tcp_stat::syns);

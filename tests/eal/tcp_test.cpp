@@ -388,11 +388,9 @@ TEST_F(tcp_lite_eal, answers_a_syn_with_a_cookie_syn_ack_and_establishes_on_the_
     expect_pools_at_baseline();
 }
 
-// Disabled until tcp_lite::listen makes room for the SYN-ACK: it writes the
-// reply over the SYN's bytes, and a SYN without options is 4 bytes shorter
-// than a SYN-ACK with MSS, so the reply leaves truncated (its IPv4 total
-// length 44, the frame 54 bytes). Run with --gtest_also_run_disabled_tests.
-TEST_F(tcp_lite_eal, DISABLED_answers_a_syn_without_options_with_a_whole_syn_ack) {
+// The SYN-ACK is written over the SYN's bytes, and a SYN without options
+// (hping3's) is 4 bytes shorter than a SYN-ACK with MSS: the reply must grow.
+TEST_F(tcp_lite_eal, answers_a_syn_without_options_with_a_whole_syn_ack) {
     // hping3's SYN, in a frame no NIC padded (veth, af_packet): 54 bytes, the SYN-ACK 58.
     start_tcp({0}, 1);
     _snd_nxt = client_isn;

@@ -103,7 +103,8 @@ void make_icmp_echo_reply(std::span<std::byte> frame) noexcept;
 
 // Turns a received TCP frame (classify said tcp) into the segment `h`
 // without payload, sent back to its source, in place; returns the frame's
-// new length (54 bytes). The TCP checksum is computed; `h` says the rest.
+// new length (34 + tcp_header_size(h) bytes, which `frame` must hold). The
+// TCP checksum is computed; `h` says the rest.
 [[nodiscard]] size_t make_tcp_reply(std::span<std::byte> frame, const tcp_header& h) noexcept;
 
 // Writes Ethernet + IPv4 + UDP headers for a datagram of `payload_len` bytes.

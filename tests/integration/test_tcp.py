@@ -35,7 +35,8 @@ def payloads_for(topic, n, size=None):
             for i in range(n)]
 
 
-class TcpTestCase(tb.DaemonTestCase):
+class TcpClients:
+    """Kernel TCP connections that close (FIN) when their test ends."""
 
     def tcp_client(self, rcvbuf=None):
         c = tb.TcpClient(self.bed, rcvbuf=rcvbuf)
@@ -53,7 +54,7 @@ class TcpTestCase(tb.DaemonTestCase):
         self.assertEqual(st["subscriptions"], count)
 
 
-class TcpLite(TcpTestCase):
+class TcpLite(TcpClients, tb.DaemonTestCase):
 
     def test_10_tcp_and_udp_subscribers_of_one_topic_all_get_every_message_in_order(self):
         before_tcp = tcp(self.daemon)
@@ -182,7 +183,14 @@ class TcpLite(TcpTestCase):
             want.update(p)
             chunk.append(frame(PUB, "long/t", p, seq=i + 1))
             if len(chunk) == 64:
-                pub.send(*chunk)
+                try:
+                    pub.send(*chunk)
+                except OSError as e:
+                    ss = self.bed.cli("ss", "-tinm").stdout
+                    st = self.daemon.stats()
+                    drops = {k: v for k, v in st["drops"].items() if v}
+                    self.fail(f"publishing message {i}: {e}; /ringcast/tcp {tcp(self.daemon)}\ndrops {drops} "
+                              f"mempools {st['mempools']}\nports {self.daemon.telemetry('/ringcast/ports')}\n{ss}")
                 chunk = []
                 # The reader's pace: within half the send queue (1 MiB), or
                 # the appliance drops for a slow consumer, as configured.
@@ -357,7 +365,7 @@ class TcpLite(TcpTestCase):
         self.assertEqual(t["states"]["established"], 0, t)
 
 
-class TcpLiteClosesSlowConsumers(TcpTestCase):
+class TcpLiteClosesSlowConsumers(TcpClients, tb.DaemonTestCase):
     settings = {"tcp.slow_consumer": '"close"'}
 
     def test_10_a_subscriber_that_stops_reading_is_reset_and_the_others_keep_everything(self):
@@ -378,7 +386,7 @@ class TcpLiteClosesSlowConsumers(TcpTestCase):
         pub.sock.close()
 
 
-class TcpLiteUnderLoss(TcpTestCase):
+class TcpLiteUnderLoss(TcpClients, tb.DaemonTestCase):
     # Data segments dropped on purpose, both ways' retransmission proven.
     # The whole stream fits the send queue: recovery slows the connection,
     # and nothing may be dropped for a slow consumer here.

@@ -295,6 +295,14 @@ const std::vector<error_case> error_cases = {
      "expected an array, got a table"},
     {"rejects_port_array_of_integers", "port = [1]\n", 1, "port[0]", "expected a table, got an integer"},
     // Out of range.
+    {"rejects_tcp_time_wait_above_connections", with_port("[tcp]\nconnections = 8\ntime_wait = 9\n"), 3,
+     "tcp.time_wait", "must not exceed tcp.connections (8)"},
+    {"rejects_an_unknown_slow_consumer_policy", with_port("[tcp]\nslow_consumer = \"block\"\n"), 2,
+     "tcp.slow_consumer", "\"drop\" or \"close\""},
+    {"rejects_an_rto_below_200_ms", with_port("[tcp]\nrto_initial_ms = 100\n"), 2, "tcp.rto_initial_ms",
+     "must be between 200 and 60000, got 100"},
+    {"rejects_a_send_queue_below_4096", with_port("[tcp]\nsend_queue = 1000\n"), 2, "tcp.send_queue",
+     "must be between 4096"},
     {"rejects_memory_below_minimum", with_port("[eal]\nmemory_mb = 3\n"), 2, "eal.memory_mb",
      "must be between 64 and 1048576, got 3"},
     {"rejects_main_lcore_beyond_rte_max_lcore", with_port("[eal]\nmain_lcore = 128\n"), 2, "eal.main_lcore",
@@ -491,6 +499,48 @@ const std::vector<error_case> error_cases = {
 
 INSTANTIATE_TEST_SUITE_P(config, config_error_test, testing::ValuesIn(error_cases),
                          [](const testing::TestParamInfo<error_case>& p) { return p.param.name; });
+
+TEST(config, reads_the_tcp_table) {
+    const config_result r = parse_config(with_port(R"([tcp]
+enabled = false
+port = 7800
+connections = 100
+time_wait = 100
+send_queue = 65536
+queue_entries = 1000
+receive_buffer = 8192
+slow_consumer = "close"
+idle_timeout_s = 0
+rto_initial_ms = 300
+max_retries = 3
+delayed_ack_ms = 10
+time_wait_ms = 500
+)"),
+                                         file);
+    ASSERT_TRUE(r.ok()) << all_errors(r);
+    const tcp_lite_config want{.enabled = false,
+                               .port = 7800,
+                               .connections = 100,
+                               .time_wait = 100,
+                               .send_queue = 65536,
+                               .queue_entries = 1000,
+                               .receive_buffer = 8192,
+                               .slow_consumer = slow_consumer_policy::close,
+                               .idle_timeout_s = 0,
+                               .rto_initial_ms = 300,
+                               .max_retries = 3,
+                               .delayed_ack_ms = 10,
+                               .time_wait_ms = 500};
+    EXPECT_EQ(r.cfg.tcp, want);
+}
+
+TEST(config, serves_tcp_lite_on_7700_by_default) {
+    const config_result r = parse_config(with_port(""), file);
+    ASSERT_TRUE(r.ok()) << all_errors(r);
+    EXPECT_TRUE(r.cfg.tcp.enabled);
+    EXPECT_EQ(r.cfg.tcp.port, 7700);
+    EXPECT_EQ(r.cfg.tcp.slow_consumer, slow_consumer_policy::drop);
+}
 
 TEST(config, reads_retention_prefixes_as_a_sub_table) {
     const config_result r = parse_config(with_port(R"([retention]

@@ -145,8 +145,12 @@ class TcpLite(TcpClients, tb.DaemonTestCase):
         # PUBs over one connection, MSGs back over another: 2 x 1000-byte
         # payloads x 50000 = 100 MB through the appliance's TCP both ways.
         n, size = 50000, 1000
+        before = tcp(self.daemon)
         sub = self.tcp_subscriber("long/t", rcvbuf=4 << 20)
         pub = self.tcp_client()
+        # Integrity, not speed: when the af_packet ring overflows on this
+        # 2-core bed, recovery without SACK can take a few backed-off RTOs.
+        pub.sock.settimeout(60)
         want = hashlib.sha256()
         got = hashlib.sha256()
         received = []
@@ -157,7 +161,7 @@ class TcpLite(TcpClients, tb.DaemonTestCase):
             count, seq = 0, 0
             try:
                 while count < n:
-                    if not sub.pending and not sub._recv_datagram(time.monotonic() + 20):
+                    if not sub.pending and not sub._recv_datagram(time.monotonic() + 60):
                         errors.append(f"stalled after {count} messages")
                         return
                     frames = list(sub.pending)
@@ -194,17 +198,19 @@ class TcpLite(TcpClients, tb.DaemonTestCase):
                 chunk = []
                 # The reader's pace: within half the send queue (1 MiB), or
                 # the appliance drops for a slow consumer, as configured.
-                while i + 1 - progress[0] > 400 and r.is_alive():
+                while i + 1 - progress[0] > 256 and r.is_alive():
                     time.sleep(0.0005)
         if chunk:
             pub.send(*chunk)
-        r.join(120)
+        r.join(180)
         took = time.monotonic() - t0
-        self.assertFalse(r.is_alive(), "the reader is still reading after 120 s")
+        self.assertFalse(r.is_alive(), "the reader is still reading after 180 s")
         self.assertEqual(errors, [])
         self.assertEqual(received, [n])
         self.assertEqual(got.hexdigest(), want.hexdigest())
-        print(f"\n  {n} x {size} B through TCP-lite both ways in {took:.1f} s", flush=True)
+        t = tcp(self.daemon)
+        print(f"\n  {n} x {size} B through TCP-lite both ways in {took:.1f} s; segments dropped out of order "
+              f"{delta(t, before, 'out_of_order')}, ours retransmitted {delta(t, before, 'retransmits')}", flush=True)
         sub.bye()
         pub.sock.close()
 

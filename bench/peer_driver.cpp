@@ -1,7 +1,9 @@
-// peer_driver: the workload shapes of ringcast-loadgen, driven against a
-// kernel-socket broker on loopback (NATS, Redis pub/sub or Mosquitto) so the
-// results table can put them side by side. Kernel TCP to 127.0.0.1 only, no
-// client libraries: each protocol is spoken here, minimally.
+// peer_driver: the workload shapes of ringcast-loadgen, driven over kernel
+// TCP against a broker (NATS, Redis pub/sub, Mosquitto, or ringcastd's
+// TCP-lite speaking RCP/1) so the results table can put them side by side:
+// on loopback (scripts/bench-peers.sh) or across the test bed's veth
+// (scripts/bench-tcp.sh). No client libraries: each protocol is spoken
+// here, minimally.
 //
 // One publisher connection and subscribers x topics subscriber connections
 // (each its own socket), all served by one thread with epoll. Every payload
@@ -12,6 +14,7 @@
 // the subscribers fell silent for 2 s, and reports one results object.
 // Every phase has a deadline; a protocol error ends the run with exit 1.
 #include <ringcast/client/loadgen.hpp>
+#include <ringcast/core/wire.hpp>
 
 #include <arpa/inet.h>
 #include <fcntl.h>
@@ -43,14 +46,16 @@ using namespace ringcast;
 
 namespace {
 
-constexpr const char* usage = R"(Usage: peer_driver --system nats|redis|mosquitto [options]
+constexpr const char* usage = R"(Usage: peer_driver --system nats|redis|mosquitto|ringcast [options]
 
 Target:
-  --system NAME        nats, redis or mosquitto                 (required)
-  --host ADDR          broker address, loopback only           (default 127.0.0.1)
-  --port N             broker TCP port          (default 4222, 6379 or 1883)
+  --system NAME        nats, redis, mosquitto or ringcast (RCP/1 over TCP-lite)
+                                                                (required)
+  --host ADDR          broker IPv4 address                     (default 127.0.0.1)
+  --port N             broker TCP port    (default 4222, 6379, 1883 or 7700)
   --broker-pid PID     read the broker's CPU use from /proc/PID/stat
-                       (utime + stime over the measured interval)
+                       (utime + stime over the measured interval; ringcastd
+                       polls through the drain too, so over the publishing)
 
 Workload:
   --topics N           topics                                   (default 1)
@@ -108,7 +113,7 @@ constexpr uint64_t auto_min_window = 4096;
 // off (a broker that drops silently would stall the publisher otherwise).
 constexpr uint64_t window_stall_ns = 1'000'000'000;
 
-enum class system_kind { nats, redis, mosquitto };
+enum class system_kind { nats, redis, mosquitto, ringcast };
 
 struct options {
     system_kind system = system_kind::nats;
@@ -214,8 +219,11 @@ options parse_options(int argc, char** argv) {
                 o.system = system_kind::redis;
             } else if (o.system_name == "mosquitto") {
                 o.system = system_kind::mosquitto;
+            } else if (o.system_name == "ringcast") {
+                o.system = system_kind::ringcast;
             } else {
-                throw std::invalid_argument("--system: want nats, redis or mosquitto, not '" + o.system_name + "'");
+                throw std::invalid_argument("--system: want nats, redis, mosquitto or ringcast, not '" +
+                                            o.system_name + "'");
             }
         } else if (a == "--host") {
             o.host = value();
@@ -289,7 +297,20 @@ options parse_options(int argc, char** argv) {
         throw std::invalid_argument("--size-mix: MAX is at least 1024");
     }
     if (o.port == 0) {
-        o.port = o.system == system_kind::nats ? 4222 : o.system == system_kind::redis ? 6379 : 1883;
+        switch (o.system) {
+        case system_kind::nats:
+            o.port = 4222;
+            break;
+        case system_kind::redis:
+            o.port = 6379;
+            break;
+        case system_kind::mosquitto:
+            o.port = 1883;
+            break;
+        case system_kind::ringcast:
+            o.port = 7700;
+            break;
+        }
     }
     return o;
 }
@@ -347,6 +368,27 @@ char* put_mqtt_length(char* p, uint32_t n) noexcept {
 void put_mqtt_length(std::string& out, uint32_t n) {
     char buf[4];
     out.append(buf, put_mqtt_length(buf, n));
+}
+
+// ---- RCP/1 (ringcast): 16-byte header, topic, payload; see core/wire.hpp.
+// Writes a header for a frame whose topic and payload follow at p + 16;
+// returns p + 16.
+char* put_rcp_header(char* p, op code, uint64_t seq, size_t topic_len, uint32_t payload_len) noexcept {
+    const std::span<std::byte> h(reinterpret_cast<std::byte*>(p), frame_header_size);
+    h[frame_off::magic] = std::byte{rcp_magic};
+    h[frame_off::ver_op] = std::byte((rcp_version << 4) | static_cast<uint8_t>(code));
+    h[frame_off::flags] = std::byte{0}; // QoS 0
+    h[frame_off::topic_len] = std::byte(static_cast<uint8_t>(topic_len));
+    store_be<uint32_t>(h, frame_off::payload_len, payload_len);
+    store_be<uint64_t>(h, frame_off::seq, seq);
+    return p + frame_header_size;
+}
+
+std::string rcp_frame(op code, uint64_t seq, std::string_view topic) {
+    std::string f(frame_header_size, '\0');
+    put_rcp_header(f.data(), code, seq, topic.size(), 0);
+    f += topic;
+    return f;
 }
 
 // ---- RESP (Redis): just what pub/sub needs: arrays of up to 4 scalars.
@@ -491,6 +533,7 @@ private:
     size_t consume_nats(connection& c, std::string_view data, uint64_t now);
     size_t consume_redis(connection& c, std::string_view data, uint64_t now);
     size_t consume_mqtt(connection& c, std::string_view data, uint64_t now);
+    size_t consume_rcp(connection& c, std::string_view data, uint64_t now);
     void became_ready(connection& c);
     void on_delivery(connection& c, std::string_view payload, uint64_t now);
     void poll_once(int timeout_ms);
@@ -697,6 +740,17 @@ void driver::start_greeting(connection& c) {
         send_control(c, pkt + body);
         break;
     }
+    case system_kind::ringcast:
+        // No HELLO (the bench's appliance runs without authentication).
+        // A subscriber is ready at its SUB's ACK, which ringcastd sends once
+        // the filter is active on every worker; the publisher at a PONG,
+        // which proves the connection reached the appliance's loop.
+        if (c.kind == role::publisher) {
+            send_control(c, rcp_frame(op::ping, 1, {}));
+        } else {
+            send_control(c, rcp_frame(op::sub, uint64_t{c.index} + 1, _topic_names[c.topic]));
+        }
+        break;
     }
 }
 
@@ -804,8 +858,59 @@ size_t driver::consume(connection& c, std::string_view data, uint64_t now) {
         return consume_redis(c, data, now);
     case system_kind::mosquitto:
         return consume_mqtt(c, data, now);
+    case system_kind::ringcast:
+        return consume_rcp(c, data, now);
     }
     return 0;
+}
+
+// RCP/1 frames back to back in the stream: ACK (of the SUB), PONG (of the
+// publisher's PING), MSG, ERR. A frame cut by the read waits in
+// c.partial; parse_frame calls it truncated, which in a stream is only
+// "not all here yet" (a length no frame of ours has ends the run through
+// on_readable's size check).
+size_t driver::consume_rcp(connection& c, std::string_view data, uint64_t now) {
+    const std::span<const std::byte> bytes = ringcast::as_bytes(data);
+    size_t pos = 0;
+    while (pos < bytes.size()) {
+        const parse_result r = parse_frame(bytes, pos);
+        if (r.status == parse_status::truncated) {
+            return pos;
+        }
+        if (r.status != parse_status::ok) {
+            throw protocol_error(name(c) + ": a stream that breaks RCP/1 framing (" +
+                                 std::string(to_string(to_err_code(r.status))) + ")");
+        }
+        const frame_view& f = r.frame;
+        pos += f.size;
+        switch (f.code) {
+        case op::msg:
+            if (c.kind != role::subscriber) {
+                throw protocol_error(name(c) + ": MSG on a connection with no subscription");
+            }
+            on_delivery(c, {reinterpret_cast<const char*>(f.payload.data()), f.payload.size()}, now);
+            break;
+        case op::ack:
+            if (c.kind != role::subscriber || f.seq != uint64_t{c.index} + 1) {
+                throw protocol_error(name(c) + ": ACK of seq " + std::to_string(f.seq) + ", not of our SUB");
+            }
+            became_ready(c);
+            break;
+        case op::pong:
+            became_ready(c);
+            break;
+        case op::ping:
+            send_control(c, rcp_frame(op::pong, f.seq, {}));
+            break;
+        case op::err:
+            throw protocol_error(name(c) + ": ERR " + std::string(to_string(static_cast<err_code>(f.flags))) +
+                                 " for seq " + std::to_string(f.seq) + ": " +
+                                 printable({reinterpret_cast<const char*>(f.payload.data()), f.payload.size()}));
+        default:
+            throw protocol_error(name(c) + ": unexpected " + std::string(to_string(f.code)));
+        }
+    }
+    return pos;
 }
 
 // NATS text protocol: INFO, MSG, PING, PONG, +OK, -ERR lines; MSG carries
@@ -1093,12 +1198,16 @@ void driver::fill_publisher(uint64_t now) {
             *p++ = static_cast<char>(topic.size() & 0xff);
             put(topic);
             break;
+        case system_kind::ringcast: // PUB, QoS 0, seq = our own counter; topic, payload
+            p = put_rcp_header(p, op::pub, _published + 1, topic.size(), size);
+            put(topic);
+            break;
         }
         std::memcpy(p, _pub_filler.data(), size);
         write_stamp(std::as_writable_bytes(std::span(p, size)),
                     payload_stamp{.tsc = now, .seq = ++_topic_seq[t], .topic = t});
         p += size;
-        if (_o.system != system_kind::mosquitto) {
+        if (_o.system == system_kind::nats || _o.system == system_kind::redis) {
             put("\r\n");
         }
         _pub_tail = static_cast<size_t>(p - _pub_buf.data());
@@ -1153,8 +1262,9 @@ void driver::adapt_window(uint64_t now) {
     _window_peak = std::max(_window_peak, _window);
 }
 
-// MQTT brokers drop a client silent for 1.5 keep-alives; NATS and Redis
-// need nothing from us (NATS PINGs us, and we answer).
+// MQTT brokers drop a client silent for 1.5 keep-alives; NATS, Redis and
+// ringcast over TCP need nothing from us (NATS PINGs us, and we answer; a
+// TCP-lite connection has no lease).
 void driver::keep_alive(uint64_t now) {
     if (_o.system != system_kind::mosquitto) {
         return;
@@ -1171,7 +1281,8 @@ void driver::keep_alive(uint64_t now) {
 }
 
 // MQTT clients say DISCONNECT before they close, or the broker logs a
-// broken connection; NATS and Redis take a plain close.
+// broken connection; NATS, Redis and ringcast take a plain close (a
+// TCP-lite connection's end drops its subscriptions).
 void driver::say_bye() {
     if (_o.system != system_kind::mosquitto) {
         return;
@@ -1233,6 +1344,11 @@ peer_result driver::run() {
         poll_once(1);
     }
     const uint64_t pub_end = now_ns();
+    // ringcastd polls: it burns its core through the drain's 2 s of
+    // silence as well, so its share is taken over the publishing alone.
+    const bool broker_polls = _o.system == system_kind::ringcast;
+    const double broker_cpu_pub =
+        _o.broker_pid != 0 && broker_polls ? process_cpu_s(_o.broker_pid) - broker_cpu_start : 0;
 
     // Drain: until every connected subscriber has everything, 2 s of
     // silence, or the deadline.
@@ -1275,14 +1391,19 @@ peer_result driver::run() {
     const uint64_t expected = _published * _o.subscribers;
     r.lost = expected > r.delivered ? expected - r.delivered : 0;
     // The measured interval runs from the first send to the last receipt.
-    // The broker is idle after its last delivery, so its CPU time read at
-    // the end of the drain is what it spent inside that interval.
+    // A broker that sleeps is idle after its last delivery, so its CPU time
+    // read at the end of the drain is what it spent inside that interval;
+    // a polling one (ringcastd) was measured over the publishing above.
     const uint64_t last = std::max(_last_rx, pub_end);
     r.duration_s = static_cast<double>(last - start) / 1e9;
     const double pub_s = static_cast<double>(pub_end - start) / 1e9;
     r.pub_msgs_per_s = pub_s > 0 ? static_cast<double>(_published) / pub_s : 0;
     r.delivered_msgs_per_s = r.duration_s > 0 ? static_cast<double>(r.delivered) / r.duration_s : 0;
-    r.cpu_cores = r.duration_s > 0 ? broker_cpu / r.duration_s : 0;
+    if (broker_polls) {
+        r.cpu_cores = pub_s > 0 ? broker_cpu_pub / pub_s : 0;
+    } else {
+        r.cpu_cores = r.duration_s > 0 ? broker_cpu / r.duration_s : 0;
+    }
     set_latency(r, _latency);
     pr.driver_cpu_cores = r.duration_s > 0 ? own_cpu / r.duration_s : 0;
     pr.disconnected = _disconnected;

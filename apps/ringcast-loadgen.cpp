@@ -55,6 +55,10 @@ Workload:
   --duration S         seconds of publishing                (default 5)
   --count N            stop after N messages, 0 = no limit   (default 0)
 
+Subscribers are UDP sources. TCP-lite subscribers need a TCP stack on this
+side, which DPDK does not bring: kernel TCP clients measure it instead
+(build/bench/peer_driver --system ringcast, scripts/bench-tcp.sh).
+
 Output:
   --scenario NAME      scenario name in the results         (default "custom")
   --vdev-name NAME     vdev named in the results            (default: the port's driver)

@@ -66,7 +66,7 @@ tag=$$
 export RC_NS_APP=rcb-app-$tag RC_NS_CLI=rcb-cli-$tag RC_IF_APP=rcba$tag RC_IF_CLI=rcbc$tag
 addr=192.0.2.1
 prefix=rc-bench-$tag
-vdev="net_af_packet on veth $RC_IF_APP (qpairs=1)"
+vdev="net_af_packet on veth $RC_IF_APP (qpairs=1, framecnt=8192)"
 machine="$(uname -n), $(nproc) cores, $(awk -F': ' '/model name/ {print $2; exit}' /proc/cpuinfo)"
 phase_timeout=20
 

@@ -753,7 +753,7 @@ TEST(config, accepts_the_shipped_testbed_config) {
     const config_result r = load_config((source_root() / "config/testbed.toml").string());
     ASSERT_TRUE(r.ok()) << all_errors(r);
     EXPECT_EQ(r.cfg.eal.file_prefix, "rc-testbed");
-    EXPECT_EQ(r.cfg.eal.vdevs, std::vector<std::string>{"net_af_packet0,iface=rc0,qpairs=1"});
+    EXPECT_EQ(r.cfg.eal.vdevs, std::vector<std::string>{"net_af_packet0,iface=rc0,qpairs=1,framecnt=8192"});
     ASSERT_EQ(r.cfg.ports.size(), 1u);
     EXPECT_EQ(r.cfg.ports[0].device, "net_af_packet0");
     EXPECT_EQ(format_ipv4(r.cfg.ports[0].ipv4), "192.0.2.1");

@@ -55,9 +55,11 @@ work=$(mktemp -d -t ringcast-demo.XXXXXX)
 daemon_log=$work/ringcastd.log
 sub_log=$work/sub.log
 late_log=$work/late.log
+tcp_log=$work/tcp-sub.log
 lg_prefix=rc-demo-loadgen
 daemon_pid=
 sub_pid=
+tcp_pid=
 
 # Everything made below is undone here, whatever happens.
 # shellcheck disable=SC2317 # reached through the trap
@@ -68,10 +70,13 @@ cleanup() {
         echo "--- last lines of the ringcastd log:"
         tail -n 30 "$daemon_log"
     fi
-    if [[ -n $sub_pid ]] && kill -0 "$sub_pid" 2>/dev/null; then
-        kill -TERM "$sub_pid" 2>/dev/null
-        wait "$sub_pid" 2>/dev/null
-    fi
+    local p
+    for p in $sub_pid $tcp_pid; do
+        if kill -0 "$p" 2>/dev/null; then
+            kill -TERM "$p" 2>/dev/null
+            wait "$p" 2>/dev/null
+        fi
+    done
     if [[ -n $daemon_pid ]] && kill -0 "$daemon_pid" 2>/dev/null; then
         rc_say "stopping ringcastd (pid $daemon_pid)"
         kill -TERM "$daemon_pid" 2>/dev/null
@@ -147,6 +152,22 @@ ip netns exec rc-cli "$ringcast" sub -s "$server" --replay-from 1 -n "$count" -t
 sed 's/^/  | /' "$late_log"
 replayed=$(grep -c hello "$late_log" || true)
 
+step "over TCP-lite: ringcast sub --tcp $topic/tcp and ringcast pub --tcp (in rc-cli)"
+subs_before=$(stat_value subscriptions)
+ip netns exec rc-cli "$ringcast" sub --tcp -s "$server" -n "$count" -t 5 "$topic/tcp" >"$tcp_log" 2>&1 &
+tcp_pid=$!
+for _ in $(seq 1 30); do
+    now=$(stat_value subscriptions)
+    [[ -n $now && -n $subs_before && $now -gt $subs_before ]] && break
+    sleep 0.1
+done
+ip netns exec rc-cli "$ringcast" pub --tcp -s "$server" -n "$count" "$topic/tcp" hello || rc_die "ringcast pub --tcp failed"
+tcp_rc=0
+wait "$tcp_pid" || tcp_rc=$?
+tcp_pid=
+sed 's/^/  | /' "$tcp_log"
+received_tcp=$(grep -c hello "$tcp_log" || true)
+
 # The DPDK load generator on the client end of the veth (af_packet), pinned
 # to the other core where there is one: the appliance polls on core 0.
 lg_cpu=$(( $(nproc) > 1 ? 1 : 0 ))
@@ -181,9 +202,11 @@ tail -n 5 "$daemon_log" | sed 's/^/  | /'
 step "summary"
 echo "  subscriber:     $received of $count messages (exit status $sub_rc)"
 echo "  late joiner:    $replayed of $count messages replayed from retention"
+echo "  TCP subscriber: $received_tcp of $count messages (exit status $tcp_rc)"
 echo "  load generator: exit status $lg_rc"
 echo "  ringcastd:      exit status $daemon_rc after SIGTERM"
-if [[ $received == "$count" && $replayed == "$count" && $sub_rc == 0 && $lg_rc == 0 && $daemon_rc == 0 ]]; then
+if [[ $received == "$count" && $replayed == "$count" && $received_tcp == "$count" && $sub_rc == 0 &&
+      $tcp_rc == 0 && $lg_rc == 0 && $daemon_rc == 0 ]]; then
     echo "  demo OK; test bed torn down"
     exit 0
 fi

@@ -115,13 +115,7 @@ bed_up=1
 
 stop_broker() {
     [[ -n $broker_pid ]] || return 0
-    kill -TERM "$broker_pid" 2>/dev/null || true
-    for _ in $(seq 50); do
-        kill -0 "$broker_pid" 2>/dev/null || break
-        sleep 0.1
-    done
-    kill -KILL "$broker_pid" 2>/dev/null || true
-    wait "$broker_pid" 2>/dev/null || true
+    rc_stop_child "$broker_pid"
     broker_pid=
     if [[ $broker_name != ringcast ]]; then
         ip -n "$RC_NS_APP" addr del "$addr/24" dev "$RC_IF_APP" 2>/dev/null || true

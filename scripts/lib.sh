@@ -38,6 +38,18 @@ rc_need_root() {
     (( EUID == 0 )) || rc_die "run as root (packages, network namespaces, DPDK need it)"
 }
 
+# Stops a child process: SIGTERM, up to 5 s, then SIGKILL; reaped either way.
+rc_stop_child() {
+    local pid=$1
+    kill -TERM "$pid" 2>/dev/null || true
+    for _ in $(seq 50); do
+        kill -0 "$pid" 2>/dev/null || break
+        sleep 0.1
+    done
+    kill -KILL "$pid" 2>/dev/null || true
+    wait "$pid" 2>/dev/null || true
+}
+
 # Installs only the packages that are not installed yet: one `apt-get
 # update`, one `apt-get install`, nothing at all when everything is there.
 rc_install_missing() {

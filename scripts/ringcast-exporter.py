@@ -97,7 +97,8 @@ TCP_COUNTERS = {
     "fast_retransmits": "TCP-lite retransmissions on three duplicate ACKs",
     "timeouts": "TCP-lite retransmission timer expiries",
     "zero_window_probes": "Probes sent into a peer's zero window",
-    "out_of_order": "Segments dropped for a hole before them",
+    "out_of_order": "Segments that arrived beyond a hole",
+    "out_of_order_kept": "Segments that arrived beyond a hole, kept and taken once it was filled",
     "challenge_acks": "Challenge ACKs sent (RFC 5961)",
     "resets_sent": "RSTs sent to TCP segments no connection wants",
 }

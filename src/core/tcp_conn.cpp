@@ -454,6 +454,7 @@ void tcp_conn::process_data(const tcp_segment_view& seg, uint64_t now, tcp_actio
         // A hole before it: dropped, and the duplicate ACK tells the peer where.
         ++_stats.out_of_order;
         _ack_now = true;
+        out.beyond_hole = plen != 0;
         return;
     }
     const uint32_t fresh = plen > skip ? plen - skip : 0;

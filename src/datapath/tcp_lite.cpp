@@ -79,6 +79,8 @@ tcp_lite_settings tcp_settings_for(const config& cfg, uint64_t hz) {
     s.max_frame = cfg.tx.mtu - static_cast<uint32_t>(ipv4_hdr_len + udp_hdr_len);
     s.copy_below = cfg.tx.copy_below;
     s.loss_ppm = cfg.debug.inject_loss_ppm;
+    // Held segments are receive mbufs: a sixteenth of the pool, the rest for new traffic.
+    s.max_held = cfg.mempool.mbufs / 16;
     s.ticks_per_ms = std::max<uint64_t>(1, hz / 1000);
     return s;
 }
@@ -142,7 +144,8 @@ void tcp_lite::segment(io_state& io, lcore_ctx& lc, rte_mbuf* m, const packet_in
         return;
     }
     c.count(tcp_stat::segments_in);
-    _links[id].last_heard = ms(now);
+    tcp_link& l = _links[id];
+    l.last_heard = ms(now);
     _table.conn(id).on_segment(seg, ms(now), _acts);
     if (_acts.closed && _acts.reason == tcp_close_reason::reused) {
         // A new SYN ended TIME_WAIT: the old one goes, the SYN is answered.
@@ -150,8 +153,59 @@ void tcp_lite::segment(io_state& io, lcore_ctx& lc, rte_mbuf* m, const packet_in
         listen(io, lc, m, seg, t, p, port, now);
         return;
     }
+    const bool beyond_hole = _acts.beyond_hole;
     act(io, lc, id, m, &seg, now);
+    if (beyond_hole && l.live && hold(l, m, seg.hdr.seq, p)) {
+        return;
+    }
     rte_pktmbuf_free(m); // frames routed on hold their own views
+    if (l.live && l.n_held != 0) {
+        replay_held(io, lc, id, now);
+    }
+}
+
+bool tcp_lite::hold(tcp_link& l, rte_mbuf* m, uint32_t seq, const packet_info& p) noexcept {
+    if (_held >= _s.max_held || l.n_held == l.held.size()) {
+        return false;
+    }
+    size_t at = 0;
+    while (at < l.n_held && seq_lt(l.held[at].seq, seq)) {
+        ++at;
+    }
+    if (at < l.n_held && l.held[at].seq == seq) {
+        return false; // the same segment again
+    }
+    std::move_backward(l.held.begin() + at, l.held.begin() + l.n_held, l.held.begin() + l.n_held + 1);
+    l.held[at] = held_segment{m, seq, static_cast<uint16_t>(p.payload_off), static_cast<uint16_t>(p.payload_len)};
+    ++l.n_held;
+    ++_held;
+    return true;
+}
+
+void tcp_lite::replay_held(io_state& io, lcore_ctx& lc, uint32_t id, uint64_t now) noexcept {
+    tcp_link& l = _links[id];
+    while (l.live && l.n_held != 0 && seq_leq(l.held[0].seq, _table.conn(id).rcv_nxt())) {
+        const held_segment h = l.held[0];
+        std::move(l.held.begin() + 1, l.held.begin() + l.n_held, l.held.begin());
+        --l.n_held;
+        --_held;
+        tcp_segment_view seg;
+        // Parsed and checked when it came; the bytes have not moved since.
+        if (parse_tcp(std::span<const std::byte>(mbuf_span(h.m)).subspan(h.off, h.len), seg) == tcp_parse_status::ok) {
+            lc.counters.count(tcp_stat::out_of_order_kept);
+            _table.conn(id).on_segment(seg, ms(now), _acts);
+            act(io, lc, id, h.m, &seg, now);
+        }
+        rte_pktmbuf_free(h.m);
+    }
+}
+
+void tcp_lite::free_held(tcp_link& l) noexcept {
+    for (const held_segment& h : std::span{l.held.data(), l.n_held}) {
+        rte_pktmbuf_free(h.m);
+    }
+    _held -= l.n_held;
+    l.n_held = 0;
 }
 
 void tcp_lite::listen(io_state& io, lcore_ctx& lc, rte_mbuf* m, const tcp_segment_view& seg, const tcp_tuple& t,
@@ -346,6 +400,7 @@ void tcp_lite::act(io_state& io, lcore_ctx& lc, uint32_t id, rte_mbuf* m, const 
     if (conn.state() == tcp_state::time_wait && !l.in_time_wait) {
         l.in_time_wait = true;
         release_queue(l);
+        free_held(l);
         if (const uint32_t old = _table.entered_time_wait(id); old != no_id) {
             c.count(tcp_stat::time_wait_evicted);
             release(io, lc, old, false);
@@ -540,6 +595,7 @@ void tcp_lite::release_queue(tcp_link& l) noexcept {
 void tcp_lite::release(io_state& io, lcore_ctx& lc, uint32_t id, bool erase) noexcept {
     tcp_link& l = _links[id];
     release_queue(l);
+    free_held(l);
     for (timer_handle& h : l.timers) {
         _wheel.cancel(h);
         h = {};
@@ -599,6 +655,7 @@ void tcp_lite::housekeeping(io_state& io, lcore_ctx& lc, uint64_t now) noexcept 
 void tcp_lite::drain() noexcept {
     for (tcp_link& l : _links) {
         release_queue(l);
+        free_held(l);
         l.live = false;
     }
     tcp_item item;

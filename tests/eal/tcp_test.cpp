@@ -532,6 +532,44 @@ TEST_F(tcp_lite_eal, unacked_data_is_retransmitted_on_the_rto_and_released_on_ac
     expect_pools_at_baseline();
 }
 
+TEST_F(tcp_lite_eal, a_segment_beyond_a_hole_is_kept_and_taken_once_the_hole_is_filled) {
+    start_tcp({0}, 1);
+    connect();
+    const auto a = rcp(8, "", "first", 7);
+    const auto b = rcp(8, "", "second", 8);
+    const uint32_t base = _snd_nxt;
+    // b first: a duplicate ACK for the hole, nothing answered yet.
+    _snd_nxt = base + uint32_t(a.size());
+    client_send(fl::psh | fl::ack, b);
+    step_now();
+    const auto dup = collect();
+    ASSERT_EQ(dup.size(), 1u);
+    EXPECT_EQ(dup[0].ack, base) << "the duplicate ACK names the hole";
+    EXPECT_TRUE(dup[0].data.empty());
+    EXPECT_EQ(tcp(tcp_stat::out_of_order), 1u);
+    EXPECT_EQ(rte_mempool_in_use_count(g_input), 1u) << "the segment beyond the hole is kept";
+    // a fills the hole: both are taken, in order, and acknowledged together.
+    _snd_nxt = base;
+    client_send(fl::psh | fl::ack, a);
+    _snd_nxt = base + uint32_t(a.size() + b.size());
+    step_now();
+    const auto segs = collect();
+    ASSERT_FALSE(segs.empty());
+    EXPECT_EQ(segs.back().ack, _snd_nxt);
+    absorb(segs);
+    const auto f = frames();
+    ASSERT_EQ(f.size(), 2u);
+    EXPECT_EQ(f[0].op, uint8_t(op::pong));
+    EXPECT_EQ(f[0].seq, 7u);
+    EXPECT_EQ(f[1].op, uint8_t(op::pong));
+    EXPECT_EQ(f[1].seq, 8u);
+    EXPECT_EQ(tcp(tcp_stat::out_of_order_kept), 1u);
+    ack_all();
+    step_now();
+    close_from_client();
+    expect_pools_at_baseline();
+}
+
 TEST_F(tcp_lite_eal, a_rst_from_the_client_drops_the_connection_and_its_subscription) {
     start_tcp({0}, 1);
     connect();

@@ -145,7 +145,8 @@ inline constexpr size_t metric_count = metric_names.size();
     X(fast_retransmits, "retransmissions on three duplicate ACKs")                                             \
     X(timeouts, "retransmission timer expiries")                                                               \
     X(zero_window_probes, "probes sent into a zero window")                                                    \
-    X(out_of_order, "segments dropped for a hole before them (answered with a duplicate ACK)")                \
+    X(out_of_order, "segments that arrived beyond a hole (answered with a duplicate ACK)")                    \
+    X(out_of_order_kept, "of those, segments kept and taken once the hole was filled")                        \
     X(challenge_acks, "challenge ACKs sent (RFC 5961)")
 
 enum class tcp_stat : uint8_t { RINGCAST_TCP_STATS(RINGCAST_ENUM_VALUE) };

@@ -15,7 +15,8 @@
 //    no SYN_RECEIVED state and no half-open table. LISTEN is the caller's
 //    port, not a state here.
 //  - Out-of-order segments are dropped and answered at once with a duplicate
-//    ACK; the peer's fast retransmit fills the hole. No reassembly queue.
+//    ACK (`beyond_hole`); the peer's fast retransmit fills the hole. The
+//    caller may keep a few and hand them in again in order.
 //  - RTO per RFC 6298: initial 1 s, minimum 200 ms (Linux's, not the RFC's
 //    1 s), maximum 60 s, doubling per expiry, RST after max_retries.
 //  - Fast retransmit on the third duplicate ACK with NewReno recovery
@@ -143,6 +144,8 @@ struct tcp_actions {
     uint64_t acked = 0;       // send-queue bytes acknowledged: release them from the head
     bool established = false; // open() made the connection
     bool peer_fin = false;    // the peer has sent everything (end of stream after the delivery)
+    bool beyond_hole = false; // the segment's data starts past rcv_nxt: dropped here, the caller
+                              // may keep it and hand it in again once rcv_nxt reaches it
     bool closed = false;      // the connection is over: its timers are cancelled, free its slot
     bool more = false;        // `segments` filled up with more to send: call poll_send again
     tcp_close_reason reason = tcp_close_reason::none;

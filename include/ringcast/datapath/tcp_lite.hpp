@@ -41,10 +41,21 @@ struct tcp_lite_settings {
     uint32_t max_frame = 1472;    // longest frame a stream may carry (the longest PUB allowed)
     uint32_t copy_below = 2048;   // queued frames shorter are copied into segments, longer referenced
     uint32_t loss_ppm = 0;        // debug.inject_loss: data segments not sent, per million
+    uint32_t max_held = 1024;     // segments kept beyond holes, over all connections (receive mbufs)
     uint64_t ticks_per_ms = 1;    // TSC
 };
 
 [[nodiscard]] tcp_lite_settings tcp_settings_for(const config& cfg, uint64_t hz);
+
+// A segment that arrived beyond a hole, kept (its mbuf) to be handed to
+// the connection again once the hole is filled.
+struct held_segment {
+    rte_mbuf* m = nullptr;
+    uint32_t seq = 0;
+    uint16_t off = 0; // the TCP header within the mbuf
+    uint16_t len = 0; // TCP header and payload
+};
+inline constexpr size_t max_held_per_connection = 16;
 
 // One connection's glue beside its tcp_conn (same id in the tcp_table).
 struct tcp_link {
@@ -54,6 +65,8 @@ struct tcp_link {
     source_record source;         // who HELLO made it, its ERR bucket
     reply_to from;                // its tcp_endpoint and MAC
     std::array<timer_handle, tcp_timer_kinds> timers{};
+    std::array<held_segment, max_held_per_connection> held{}; // by seq
+    uint8_t n_held = 0;
     uint64_t last_heard = 0;      // ms
     tcp_conn_stats seen;          // the connection's counts already added to the lcore's
     uint8_t byes_pending = 0;     // workers yet to confirm its BYE before our FIN
@@ -106,6 +119,11 @@ private:
     // the table still holds it.
     void release(io_state& io, lcore_ctx& lc, uint32_t id, bool erase) noexcept;
     void release_queue(tcp_link& l) noexcept;
+    // Keeps `m` (the segment beyond a hole) when there is room; true then.
+    bool hold(tcp_link& l, rte_mbuf* m, uint32_t seq, const packet_info& p) noexcept;
+    // Hands the connection the held segments that the hole no longer precedes.
+    void replay_held(io_state& io, lcore_ctx& lc, uint32_t id, uint64_t now) noexcept;
+    void free_held(tcp_link& l) noexcept;
     void count_stats(lcore_counters& c, tcp_link& l) noexcept;
     // Counts `why` and answers `seg` with a RST in `m` (within rcp.err_global_per_s), or frees it.
     void send_rst(io_state& io, lcore_ctx& lc, rte_mbuf* m, const tcp_segment_view& seg, uint16_t port, drop why,
@@ -130,6 +148,7 @@ private:
     uint64_t _next_gauges = 0; // ms
     uint64_t _last_housekeeping = 0;
     uint64_t _loss_credit = 0;
+    uint32_t _held = 0; // segments held over all connections, at most _s.max_held
     std::array<tcp_item, burst_size> _burst{};
 };
 

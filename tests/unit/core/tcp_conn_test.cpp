@@ -402,10 +402,12 @@ TEST_F(tcp_conn_test, out_of_order_data_is_dropped_and_answered_with_a_duplicate
     EXPECT_EQ(out.deliver_len, 0u);
     EXPECT_EQ(only_segment().hdr.ack, s0) << "where the hole is";
     EXPECT_EQ(c.stats().out_of_order, 1u);
+    EXPECT_TRUE(out.beyond_hole) << "the caller may keep it";
     EXPECT_EQ(c.rcv_nxt(), s0);
     // The hole filled, then the rest again: each in order.
     deliver(seg(s0, iss + 1, tcp_flags::ack, 1000));
     EXPECT_EQ(out.deliver_len, 1000u);
+    EXPECT_FALSE(out.beyond_hole);
     deliver(seg(s0 + 1000, iss + 1, tcp_flags::ack, 500));
     EXPECT_EQ(out.deliver_len, 500u);
     EXPECT_EQ(c.rcv_nxt(), s0 + 1500);

@@ -49,6 +49,13 @@ class TcpClients:
             c.sub(t)
         return c
 
+    def settled(self):
+        """/ringcast/tcp once the connections of earlier tests (closed at
+        their end) are gone."""
+        t = wait_tcp(self.daemon, lambda t: t["connections"] == 0, timeout=5)
+        self.assertEqual(t["connections"], 0, t)
+        return t
+
     def subscriptions_drop_to(self, count):
         st = self.daemon.wait_stats(lambda st: st["subscriptions"] == count, timeout=3)
         self.assertEqual(st["subscriptions"], count)
@@ -245,7 +252,7 @@ class TcpLite(TcpClients, tb.DaemonTestCase):
         pub.sock.close()
 
     def test_40_peer_close_ends_the_subscription(self):
-        before = tcp(self.daemon)
+        before = self.settled()
         subs = self.daemon.stats()["subscriptions"]
         c = self.tcp_subscriber("close/t")
         self.daemon.wait_stats(lambda st: st["subscriptions"] == subs + 1)
@@ -270,7 +277,7 @@ class TcpLite(TcpClients, tb.DaemonTestCase):
         self.subscriptions_drop_to(subs)
 
     def test_42_peer_reset_ends_the_connection_and_its_subscriptions(self):
-        before = tcp(self.daemon)
+        before = self.settled()
         subs = self.daemon.stats()["subscriptions"]
         c = self.tcp_subscriber("rst/t")
         c.sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))

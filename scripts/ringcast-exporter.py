@@ -189,6 +189,18 @@ def _num(value):
     return value if isinstance(value, (int, float)) and not isinstance(value, bool) else None
 
 
+def _by_label(family, name, doc, label, values):
+    """One family with a sample per entry of a telemetry dict ({label value: number}),
+    in a list; an empty list when the reply lacks the dict."""
+    if not isinstance(values, dict):
+        return []
+    f = family(name, doc, labels=[label])
+    for key, n in values.items():
+        if _num(n) is not None:
+            f.add_metric([key], n)
+    return [f]
+
+
 def _lcore_id(name):
     """'lcore3' -> '3': the label holds the id, as DPDK numbers lcores."""
     return name[len("lcore"):] if name.startswith("lcore") else name
@@ -252,23 +264,11 @@ class RingcastCollector:
         for key, doc in STATS_GAUGES.items():
             if _num(st.get(key)) is not None:
                 out.append(GaugeMetricFamily(f"ringcast_{key}", doc, value=st[key]))
-        drops = st.get("drops")
-        if isinstance(drops, dict):
-            f = CounterMetricFamily("ringcast_drops", "Packets or frames dropped, by reason",
-                                    labels=["reason"])
-            for reason, n in drops.items():
-                if _num(n) is not None:
-                    f.add_metric([reason], n)
-            out.append(f)
-        per_datagram = st.get("frames_per_datagram")
-        if isinstance(per_datagram, dict):
-            f = CounterMetricFamily("ringcast_frames_per_datagram",
-                                    "Delivery datagrams by the number of MSG frames they carried",
-                                    labels=["frames"])
-            for bucket, n in per_datagram.items():
-                if _num(n) is not None:
-                    f.add_metric([bucket], n)
-            out.append(f)
+        out += _by_label(CounterMetricFamily, "ringcast_drops", "Packets or frames dropped, by reason",
+                         "reason", st.get("drops"))
+        out += _by_label(CounterMetricFamily, "ringcast_frames_per_datagram",
+                         "Delivery datagrams by the number of MSG frames they carried", "frames",
+                         st.get("frames_per_datagram"))
         if _num(st.get("frames_per_datagram_milli")) is not None:
             out.append(GaugeMetricFamily("ringcast_frames_per_datagram_milli",
                                          "Mean MSG frames per delivery datagram since start, times 1000",
@@ -345,14 +345,8 @@ class RingcastCollector:
         for key, doc in TCP_COUNTERS.items():
             if _num(tcp.get(key)) is not None:
                 out.append(CounterMetricFamily(f"ringcast_tcp_{key}", doc, value=tcp[key]))
-        states = tcp.get("states")
-        if isinstance(states, dict):
-            f = GaugeMetricFamily("ringcast_tcp_connections", "TCP-lite connections by state",
-                                  labels=["state"])
-            for state, n in states.items():
-                if _num(n) is not None:
-                    f.add_metric([state], n)
-            out.append(f)
+        out += _by_label(GaugeMetricFamily, "ringcast_tcp_connections", "TCP-lite connections by state", "state",
+                         tcp.get("states"))
         return out
 
 

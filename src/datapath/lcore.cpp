@@ -114,23 +114,27 @@ int lcore_main(void* arg) {
     return 0;
 }
 
-void drain_lcore(lcore_ctx& lc) noexcept {
-    for (tcp_stage& s : lc.tcp_out) {
+namespace {
+
+// Frees what stages hold that was never enqueued (item_stage or tcp_stage).
+template <typename Stages> void free_staged(Stages& stages) noexcept {
+    for (auto& s : stages) {
         for (uint16_t i = 0; i < s.n; ++i) {
             rte_pktmbuf_free(s.items[i].m);
         }
         s.n = 0;
     }
-    if (lc.io != nullptr && lc.io->tcp != nullptr) {
-        lc.io->tcp->drain();
-    }
+}
+
+} // namespace
+
+void drain_lcore(lcore_ctx& lc) noexcept {
+    free_staged(lc.tcp_out);
     if (lc.io != nullptr) {
-        for (item_stage& s : lc.io->to_worker) {
-            for (uint16_t i = 0; i < s.n; ++i) {
-                rte_pktmbuf_free(s.items[i].m);
-            }
-            s.n = 0;
+        if (lc.io->tcp != nullptr) {
+            lc.io->tcp->drain();
         }
+        free_staged(lc.io->to_worker);
     }
     if (lc.worker != nullptr) {
         for (rte_ring* r : lc.worker->from_io) {

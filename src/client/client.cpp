@@ -285,8 +285,8 @@ std::error_code client::publish_batch(std::span<const outgoing> pubs) {
         if (_tx.size() < used + n) {
             _tx.resize(std::max(used + n, batch_datagram_limit));
         }
-        used += write_frame(std::span(_tx).subspan(used), op::pub, p.flags, _next_seq++, as_bytes(p.topic),
-                            p.payload);
+        const uint64_t seq = p.seq != 0 ? p.seq : _next_seq++;
+        used += write_frame(std::span(_tx).subspan(used), op::pub, p.flags, seq, as_bytes(p.topic), p.payload);
     }
     return used > 0 ? send_datagram({_tx.data(), used}) : std::error_code{};
 }

@@ -117,6 +117,11 @@ struct outgoing {
     std::string_view topic;
     std::span<const std::byte> payload;
     uint8_t flags = 0;
+    // 0: the client's next seq. Else sent as it is and the counter left
+    // alone: a publisher whose seqs come from its source (ringcast-bridge
+    // repeats a JetStream stream seq, so a QoS 2 PUB resent after a restart
+    // meets the dedup window).
+    uint64_t seq = 0;
 };
 
 class client {

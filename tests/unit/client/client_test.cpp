@@ -503,6 +503,24 @@ TEST(client, publishBatchPacksFramesInOrderIntoDatagramsWithinTheLimit) {
     EXPECT_EQ(frames[100].datagram_size, frame_size(9, 2000));
 }
 
+TEST(client, publishBatchSendsAGivenSeqAsItIsAndLeavesTheCounterAlone) {
+    fake_server server;
+    client c("127.0.0.1", server.port());
+    const outgoing batch[] = {{"js/a", as_bytes("1"), flags::qos_mask & 2, 90001},
+                              {"js/a", as_bytes("2"), 0},
+                              {"js/a", as_bytes("3"), flags::qos_mask & 2, 90003}};
+
+    ASSERT_FALSE(c.publish_batch(batch));
+
+    const auto frames = server.wait_frames(3);
+    ASSERT_EQ(frames.size(), 3u);
+    EXPECT_EQ(frames[0].seq, 90001u);
+    EXPECT_EQ(frames[0].flags, 2);
+    EXPECT_EQ(frames[1].seq, 1u); // the counter's first, untouched by the given seqs
+    EXPECT_EQ(frames[2].seq, 90003u);
+    EXPECT_EQ(c.last_seq(), 1u);
+}
+
 TEST(client, keepaliveSendsPingOnlyAfterAThirdOfTheLease) {
     fake_server server;
     client c("127.0.0.1", server.port(), with_lease(30s));

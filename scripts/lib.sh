@@ -10,6 +10,7 @@ rc_packages=(
     libgtest-dev libgmock-dev libbenchmark-dev
     iproute2 ethtool python3 iputils-ping netcat-openbsd hping3 python3-scapy
     python3-prometheus-client python3-matplotlib
+    libnats-dev nats-server
 )
 
 rc_say() { printf '%s: %s\n' "${rc_prog:-ringcast}" "$*"; }

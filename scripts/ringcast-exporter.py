@@ -4,6 +4,7 @@ telemetry socket on every scrape.
 
     ringcast-exporter.py [--prefix PREFIX] [--listen ADDR:PORT]   serve /metrics
     ringcast-exporter.py --once [--prefix PREFIX]                 print once, exit
+    ringcast-exporter.py --bridge SOCKET [--listen ...|--once]     ringcast-bridge's counters instead
 
 Built on Debian's python3-prometheus-client (hence /usr/bin/python3, whose
 dist-packages hold it): a custom collector turns /ringcast/stats, /lcores and
@@ -350,6 +351,63 @@ class RingcastCollector:
         return out
 
 
+# ringcast-bridge's /bridge/stats (its [bridge] stats_socket): key -> help.
+BRIDGE_COUNTERS = {
+    "received": "NATS messages the bridge took from its subscriptions",
+    "forwarded": "Messages ringcastd ACKed (QoS 1, 2) or that were sent (QoS 0)",
+    "sent": "PUB frames sent to ringcastd, resends included",
+    "resent": "PUBs sent again for want of an ACK",
+    "refused": "PUBs ringcastd answered with ERR",
+    "unmappable": "NATS subjects with no ringcast topic",
+    "given_up": "Core NATS mode: PUBs dropped unACKed after appliance.attempts sends",
+    "send_failed": "QoS 0 PUBs the kernel refused to send",
+    "nats_dropped": "Core NATS mode: messages dropped with the bridge's queue full",
+    "redelivered": "JetStream deliveries of messages already sent",
+    "resyncs": "JetStream consumer made again at the resume point",
+    "nats_disconnects": "Connections to NATS lost",
+    "nats_reconnects": "Connections to NATS made again",
+    "appliance_reconnects": "TCP connections to ringcastd made again",
+}
+BRIDGE_GAUGES = {
+    "in_flight": "PUBs waiting for ringcastd's ACK",
+    "queued": "NATS messages waiting for the bridge thread",
+    "lag": "JetStream: messages the consumer has yet to deliver",
+    "acked_stream_seq": "JetStream: every stream seq up to this one is in ringcastd and acknowledged",
+}
+
+
+class BridgeCollector:
+    """ringcast-bridge's stats socket (the telemetry protocol) on every collect()."""
+
+    def __init__(self, path, timeout=DEFAULT_TIMEOUT):
+        self.path = path
+        self.timeout = timeout
+
+    def describe(self):
+        return []
+
+    def collect(self):
+        up = "1 when the bridge's stats socket answered this scrape"
+        try:
+            with Telemetry(self.path, self.timeout) as t:
+                st = t.query("/bridge/stats")
+            if not isinstance(st, dict):
+                raise TelemetryError(f"{self.path}: /bridge/stats: no answer (is this ringcast-bridge?)")
+        except TelemetryError:
+            yield GaugeMetricFamily("ringcast_bridge_up", up, value=0)
+            return
+        yield GaugeMetricFamily("ringcast_bridge_up", up, value=1)
+        info = InfoMetricFamily("ringcast_bridge", "How the bridge reads NATS")
+        info.add_metric([], {"mode": str(st.get("mode", ""))})
+        yield info
+        for key, doc in BRIDGE_COUNTERS.items():
+            if _num(st.get(key)) is not None:
+                yield CounterMetricFamily(f"ringcast_bridge_{key}", doc, value=st[key])
+        for key, doc in BRIDGE_GAUGES.items():
+            if _num(st.get(key)) is not None:
+                yield GaugeMetricFamily(f"ringcast_bridge_{key}", doc, value=st[key])
+
+
 def parse_listen(text):
     """ADDR:PORT, [IPv6]:PORT or PORT (on 127.0.0.1) -> (addr, port)."""
     addr, sep, port = text.rpartition(":")
@@ -374,6 +432,8 @@ def parse_args(argv):
     p.add_argument("-f", "--prefix", default=DEFAULT_PREFIX,
                    help=f"ringcastd's EAL file prefix (eal.file_prefix; default: {DEFAULT_PREFIX})")
     p.add_argument("-S", "--socket", help="telemetry socket path, instead of the one --prefix names")
+    p.add_argument("--bridge", metavar="SOCKET",
+                   help="export ringcast-bridge's counters from its stats socket instead of ringcastd's")
     p.add_argument("-l", "--listen", type=parse_listen, default=DEFAULT_LISTEN,
                    help=f"address to serve /metrics on (default: {DEFAULT_LISTEN})")
     p.add_argument("-t", "--timeout", type=float, default=DEFAULT_TIMEOUT,
@@ -394,9 +454,12 @@ def log(msg):
 
 def main(argv=None):
     args = parse_args(sys.argv[1:] if argv is None else argv)
-    path = args.socket or socket_path(args.prefix)
+    path = args.bridge or args.socket or socket_path(args.prefix)
     registry = CollectorRegistry(auto_describe=False)
-    registry.register(RingcastCollector(path, args.timeout, log=None if args.once else log))
+    if args.bridge:
+        registry.register(BridgeCollector(path, args.timeout))
+    else:
+        registry.register(RingcastCollector(path, args.timeout, log=None if args.once else log))
     if args.once:
         sys.stdout.write(generate_latest(registry).decode())
         return 0

@@ -234,6 +234,10 @@ public:
     [[nodiscard]] bool closed() const noexcept { return static_cast<bool>(_close_reason); }
     [[nodiscard]] std::error_code close_reason() const noexcept { return _close_reason; }
 
+    // The socket, for a caller that polls it with other descriptors and then
+    // calls receive() with no wait when it is readable; -1 once closed.
+    [[nodiscard]] int native_handle() const noexcept { return _fd; }
+
     // Seq of the last frame sent.
     [[nodiscard]] uint64_t last_seq() const noexcept { return _next_seq - 1; }
 

@@ -209,11 +209,12 @@ public:
         return true;
     }
 
-    // Non-empty strings: an empty one would end EAL's option parsing.
-    void strings(std::string_view key, std::vector<std::string>& out) {
+    // Non-empty strings: an empty one would end EAL's option parsing. True
+    // when `out` took the array.
+    bool strings(std::string_view key, std::vector<std::string>& out) {
         const toml::array* a = array(key);
         if (a == nullptr) {
-            return;
+            return false;
         }
         std::vector<std::string> values;
         for (size_t i = 0; i < a->size(); ++i) {
@@ -226,9 +227,11 @@ public:
                 values.push_back(e.as_string()->get());
             }
         }
-        if (values.size() == a->size()) {
-            out = std::move(values);
+        if (values.size() != a->size()) {
+            return false;
         }
+        out = std::move(values);
+        return true;
     }
 
     // A non-empty list of distinct lcore ids.

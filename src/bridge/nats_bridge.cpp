@@ -1,0 +1,483 @@
+#include <ringcast/bridge/forward_window.hpp>
+#include <ringcast/bridge/nats_bridge.hpp>
+#include <ringcast/bridge/subject_map.hpp>
+#include <ringcast/client/client.hpp>
+
+#include <nats/nats.h>
+#include <poll.h>
+#include <sys/eventfd.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <cstdio>
+#include <deque>
+#include <mutex>
+#include <stdexcept>
+#include <string>
+#include <unordered_map>
+#include <utility>
+#include <vector>
+
+namespace ringcast {
+
+namespace {
+
+using clock_type = std::chrono::steady_clock;
+using namespace std::chrono_literals;
+
+void check(natsStatus s, const char* what) {
+    if (s != NATS_OK) {
+        throw std::runtime_error(std::string(what) + ": " + natsStatus_GetText(s) + " (" + nats_GetLastError(nullptr) +
+                                 ")");
+    }
+}
+
+std::span<const std::byte> payload_of(natsMsg* m) {
+    return {reinterpret_cast<const std::byte*>(natsMsg_GetData(m)), static_cast<size_t>(natsMsg_GetDataLength(m))};
+}
+
+void relaxed_add(std::atomic<uint64_t>& c, uint64_t n = 1) { c.fetch_add(n, std::memory_order_relaxed); }
+void relaxed_set(std::atomic<uint64_t>& c, uint64_t v) { c.store(v, std::memory_order_relaxed); }
+
+// A bridge restarted within a microsecond of the last start is not a case:
+// core-mode seqs start from the clock, so a restart never repeats one that
+// the QoS 2 dedup window still holds from the previous run.
+uint64_t first_core_seq() {
+    const auto us = std::chrono::duration_cast<std::chrono::microseconds>(
+        std::chrono::system_clock::now().time_since_epoch());
+    return static_cast<uint64_t>(us.count()) * 1000;
+}
+
+} // namespace
+
+struct nats_bridge::impl {
+    struct queued {
+        natsMsg* msg;
+        size_t rule;
+    };
+    struct held {
+        natsMsg* msg;
+        std::string topic;
+    };
+    struct sub_ctx {
+        impl* self;
+        size_t rule;
+    };
+
+    bridge_config cfg;
+    bridge_counters c;
+    natsOptions* opts = nullptr;
+    natsConnection* nc = nullptr;
+    jsCtx* js = nullptr;
+    std::vector<natsSubscription*> subs; // every one made, destroyed at the end (messages point at them)
+    std::deque<sub_ctx> ctxs;
+    std::unique_ptr<client> rcp;
+    forward_window window;
+    std::unordered_map<uint64_t, held> pending; // by PUB seq, while in the window
+    uint64_t next_seq = first_core_seq();
+    std::string deliver_subject;
+    clock_type::time_point next_appliance_try{};
+
+    std::mutex mu;
+    std::deque<queued> queue;
+    int wake_fd = -1;
+    std::atomic<bool> reconnected{false};
+
+    explicit impl(const bridge_config& config)
+        : cfg(config),
+          window(cfg.appliance.qos == 0 ? 1 : cfg.appliance.max_in_flight,
+                 resend_policy{std::chrono::milliseconds(cfg.appliance.ack_timeout_ms), 2000ms,
+                               cfg.jetstream ? 0 : cfg.appliance.attempts}) {
+        wake_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+        if (wake_fd < 0) {
+            throw std::runtime_error("eventfd failed");
+        }
+        connect_appliance();
+        connect_nats();
+        if (cfg.jetstream) {
+            resync(0);
+        } else {
+            for (size_t i = 0; i < cfg.forward.size(); ++i) {
+                ctxs.push_back(sub_ctx{this, i});
+                natsSubscription* sub = nullptr;
+                check(natsConnection_Subscribe(&sub, nc, cfg.forward[i].filter.c_str(), &on_msg, &ctxs.back()),
+                      "natsConnection_Subscribe");
+                subs.push_back(sub);
+                check(natsSubscription_SetPendingLimits(sub, static_cast<int>(cfg.nats.pending_messages),
+                                                        256 * 1024 * 1024),
+                      "natsSubscription_SetPendingLimits");
+            }
+            check(natsConnection_Flush(nc), "natsConnection_Flush");
+        }
+    }
+
+    ~impl() {
+        for (auto& [seq, h] : pending) {
+            natsMsg_Destroy(h.msg); // unacknowledged: JetStream delivers it again
+        }
+        for (const queued& q : queue) {
+            natsMsg_Destroy(q.msg);
+        }
+        for (natsSubscription* s : subs) {
+            natsSubscription_Unsubscribe(s);
+            natsSubscription_Destroy(s);
+        }
+        jsCtx_Destroy(js);
+        if (nc != nullptr) {
+            natsConnection_Close(nc);
+            natsConnection_Destroy(nc);
+        }
+        natsOptions_Destroy(opts);
+        if (wake_fd >= 0) {
+            ::close(wake_fd);
+        }
+    }
+
+    void wake() {
+        const uint64_t one = 1;
+        (void)!::write(wake_fd, &one, sizeof(one));
+    }
+
+    // NATS's threads: queue the message for the bridge thread.
+    static void on_msg(natsConnection*, natsSubscription*, natsMsg* m, void* closure) {
+        auto* ctx = static_cast<sub_ctx*>(closure);
+        impl& self = *ctx->self;
+        bool was_empty = false;
+        {
+            const std::lock_guard lock(self.mu);
+            if (self.queue.size() >= self.cfg.nats.pending_messages) {
+                relaxed_add(self.c.nats_dropped);
+                natsMsg_Destroy(m);
+                return;
+            }
+            was_empty = self.queue.empty();
+            self.queue.push_back(queued{m, ctx->rule});
+            relaxed_set(self.c.queued, self.queue.size());
+        }
+        if (was_empty) {
+            self.wake();
+        }
+    }
+    static void on_disconnected(natsConnection*, void* closure) {
+        relaxed_add(static_cast<impl*>(closure)->c.nats_disconnects);
+    }
+    static void on_reconnected(natsConnection*, void* closure) {
+        auto* self = static_cast<impl*>(closure);
+        relaxed_add(self->c.nats_reconnects);
+        self->reconnected = true;
+        self->wake();
+    }
+
+    void connect_nats() {
+        check(natsOptions_Create(&opts), "natsOptions_Create");
+        std::vector<const char*> urls;
+        for (const std::string& s : cfg.nats.servers) {
+            urls.push_back(s.c_str());
+        }
+        check(natsOptions_SetServers(opts, urls.data(), static_cast<int>(urls.size())), "natsOptions_SetServers");
+        check(natsOptions_SetName(opts, cfg.nats.name.c_str()), "natsOptions_SetName");
+        check(natsOptions_SetTimeout(opts, cfg.nats.connect_timeout_ms), "natsOptions_SetTimeout");
+        check(natsOptions_SetMaxReconnect(opts, -1), "natsOptions_SetMaxReconnect"); // forever
+        check(natsOptions_SetReconnectWait(opts, cfg.nats.reconnect_wait_ms), "natsOptions_SetReconnectWait");
+        check(natsOptions_SetRetryOnFailedConnect(opts, true, nullptr, nullptr), "natsOptions_SetRetryOnFailedConnect");
+        check(natsOptions_SetDisconnectedCB(opts, &on_disconnected, this), "natsOptions_SetDisconnectedCB");
+        check(natsOptions_SetReconnectedCB(opts, &on_reconnected, this), "natsOptions_SetReconnectedCB");
+        const natsStatus s = natsConnection_Connect(&nc, opts);
+        // With retry on failed connect, NOT_YET_CONNECTED means it keeps trying in the background.
+        if (s != NATS_NOT_YET_CONNECTED) {
+            check(s, "natsConnection_Connect");
+        }
+        if (cfg.jetstream) {
+            check(natsConnection_JetStream(&js, nc, nullptr), "natsConnection_JetStream");
+        }
+    }
+
+    void connect_appliance() {
+        client_options o;
+        o.transport = cfg.appliance.transport == bridge_transport::tcp ? transport_kind::tcp : transport_kind::udp;
+        o.local_port = cfg.appliance.local_port;
+        o.lease = std::chrono::seconds(cfg.appliance.lease_s);
+        o.token = cfg.appliance.token;
+        rcp = std::make_unique<client>(cfg.appliance.address, cfg.appliance.port, o);
+    }
+
+    // TCP: a connection ringcastd closed is made again, no sooner than the
+    // reconnect wait after the last try; what is in the window goes again
+    // as it comes due.
+    void keep_appliance(clock_type::time_point now) {
+        if (!rcp->closed() || now < next_appliance_try) {
+            return;
+        }
+        next_appliance_try = now + std::chrono::milliseconds(cfg.nats.reconnect_wait_ms);
+        try {
+            rcp.reset();
+            connect_appliance();
+            relaxed_add(c.appliance_reconnects);
+        } catch (const std::exception& e) {
+            std::fprintf(stderr, "ringcast-bridge: reconnecting to ringcastd: %s\n", e.what());
+        }
+    }
+
+    // JetStream: (re)makes the durable consumer at `from` (0: where the
+    // existing consumer's acknowledgements end, else as jetstream.deliver
+    // says) and subscribes to it. What the old consumer had delivered and
+    // the window still holds comes again and is matched by seq.
+    void resync(uint64_t from) {
+        const bridge_jetstream_config& j = *cfg.jetstream;
+        jsErrCode jerr{};
+        if (from == 0) {
+            jsConsumerInfo* ci = nullptr;
+            if (js_GetConsumerInfo(&ci, js, j.stream.c_str(), j.durable.c_str(), nullptr, &jerr) == NATS_OK) {
+                if (ci->Delivered.Stream > 0) {
+                    from = ci->AckFloor.Stream + 1;
+                }
+                jsConsumerInfo_Destroy(ci);
+            }
+        }
+        if (!subs.empty()) {
+            natsSubscription_Unsubscribe(subs.back());
+        }
+        (void)js_DeleteConsumer(js, j.stream.c_str(), j.durable.c_str(), nullptr, &jerr); // absent is fine
+        deliver_subject = "_INBOX.ringcast-bridge." + j.durable + "." + std::to_string(next_seq + subs.size());
+        jsConsumerConfig cc;
+        jsConsumerConfig_Init(&cc);
+        cc.Durable = j.durable.c_str();
+        cc.DeliverSubject = deliver_subject.c_str();
+        cc.FilterSubject = cfg.forward[0].filter.c_str();
+        cc.AckPolicy = js_AckExplicit;
+        cc.AckWait = static_cast<int64_t>(j.ack_wait_ms) * 1'000'000;
+        cc.MaxAckPending = static_cast<int64_t>(cfg.appliance.max_in_flight) * 2;
+        if (from != 0) {
+            cc.DeliverPolicy = js_DeliverByStartSequence;
+            cc.OptStartSeq = from;
+        } else {
+            cc.DeliverPolicy = j.deliver == jetstream_deliver::all    ? js_DeliverAll
+                               : j.deliver == jetstream_deliver::last ? js_DeliverLast
+                                                                      : js_DeliverNew;
+        }
+        jsConsumerInfo* ci = nullptr;
+        check(js_AddConsumer(&ci, js, j.stream.c_str(), &cc, nullptr, &jerr), "js_AddConsumer");
+        jsConsumerInfo_Destroy(ci);
+        jsSubOptions so;
+        jsSubOptions_Init(&so);
+        so.Stream = j.stream.c_str();
+        so.Consumer = j.durable.c_str();
+        so.ManualAck = true;
+        if (ctxs.empty()) {
+            ctxs.push_back(sub_ctx{this, 0});
+        }
+        natsSubscription* sub = nullptr;
+        check(js_Subscribe(&sub, js, cfg.forward[0].filter.c_str(), &on_msg, &ctxs.front(), nullptr, &so, &jerr),
+              "js_Subscribe");
+        subs.push_back(sub);
+        relaxed_add(c.resyncs);
+    }
+
+    void finish(uint64_t seq) {
+        const auto it = pending.find(seq);
+        if (it == pending.end()) {
+            return;
+        }
+        if (js != nullptr) {
+            (void)natsMsg_Ack(it->second.msg, nullptr);
+        }
+        natsMsg_Destroy(it->second.msg);
+        pending.erase(it);
+    }
+
+    void retire(const std::vector<uint64_t>& seqs) {
+        for (const uint64_t s : seqs) {
+            finish(s);
+        }
+        if (js != nullptr && !seqs.empty()) {
+            relaxed_set(c.acked_stream_seq, window.resume_seq() - 1);
+        }
+    }
+
+    // Takes what NATS queued and sends it, as far as the window has room.
+    void forward_queued(clock_type::time_point now, std::vector<outgoing>& out, std::vector<natsMsg*>& sent_once,
+                        std::vector<std::string>& topics) {
+        const size_t room = cfg.appliance.qos == 0 ? 1024 : cfg.appliance.max_in_flight - window.size();
+        std::vector<queued> batch;
+        {
+            const std::lock_guard lock(mu);
+            while (!queue.empty() && batch.size() < room) {
+                batch.push_back(queue.front());
+                queue.pop_front();
+            }
+            relaxed_set(c.queued, queue.size());
+        }
+        topics.reserve(batch.size()); // QoS 0: out's topics point into it
+        const uint8_t qos = cfg.appliance.qos;
+        std::string topic;
+        for (const queued& q : batch) {
+            relaxed_add(c.received);
+            const map_status st = map_subject(cfg.forward[q.rule], natsMsg_GetSubject(q.msg), topic);
+            if (st != map_status::ok) {
+                relaxed_add(c.unmappable);
+                if (js != nullptr) {
+                    (void)natsMsg_Ack(q.msg, nullptr); // nothing would ever take it
+                }
+                natsMsg_Destroy(q.msg);
+                continue;
+            }
+            uint64_t seq = 0;
+            if (js != nullptr) {
+                jsMsgMetaData* meta = nullptr;
+                if (natsMsg_GetMetaData(&meta, q.msg) != NATS_OK) {
+                    natsMsg_Destroy(q.msg);
+                    continue;
+                }
+                seq = meta->Sequence.Stream;
+                relaxed_set(c.lag, meta->NumPending);
+                jsMsgMetaData_Destroy(meta);
+                uint64_t old = 0;
+                const forward_window::seen s = window.redelivered(seq, seq, old);
+                if (s != forward_window::seen::fresh) {
+                    relaxed_add(c.redelivered);
+                    if (s == forward_window::seen::retired) {
+                        (void)natsMsg_Ack(q.msg, nullptr);
+                        natsMsg_Destroy(q.msg);
+                    } else {
+                        held& h = pending.at(seq);
+                        natsMsg_Destroy(h.msg);
+                        h.msg = q.msg; // acknowledged through the delivery that is current
+                    }
+                    continue;
+                }
+            } else if (qos != 0) {
+                seq = next_seq++;
+            }
+            if (qos == 0) {
+                topics.push_back(topic);
+                out.push_back(outgoing{topics.back(), payload_of(q.msg), 0, 0});
+                sent_once.push_back(q.msg);
+                continue;
+            }
+            window.add(seq, seq, now);
+            held& h = pending.emplace(seq, held{q.msg, topic}).first->second;
+            out.push_back(outgoing{h.topic, payload_of(q.msg), qos, seq});
+        }
+    }
+
+    void send(const std::vector<outgoing>& out, bool resend) {
+        if (out.empty()) {
+            return;
+        }
+        const std::error_code ec = rcp->publish_batch(out);
+        relaxed_add(c.sent, out.size());
+        if (resend) {
+            relaxed_add(c.resent, out.size());
+        }
+        if (ec && cfg.appliance.qos == 0) {
+            relaxed_add(c.send_failed, out.size()); // at most: the datagrams before the failure went
+        } else if (!ec && cfg.appliance.qos == 0) {
+            relaxed_add(c.forwarded, out.size());
+        }
+    }
+
+    void read_replies(std::vector<uint64_t>& retired) {
+        while (auto m = rcp->receive(0ms)) {
+            if (m->code == op::ack) {
+                if (window.ack(m->seq, retired)) {
+                    relaxed_add(c.forwarded);
+                }
+            } else if (m->code == op::err && pending.contains(m->seq)) {
+                // Refused for good (ACL, a limit): resending would change nothing.
+                if (window.ack(m->seq, retired)) {
+                    relaxed_add(c.refused);
+                }
+            }
+        }
+    }
+
+    void expire(clock_type::time_point now) {
+        std::vector<uint64_t> resend, given_up, retired;
+        window.expire(now, resend, given_up, retired);
+        for (const uint64_t s : given_up) {
+            relaxed_add(c.given_up);
+            const auto it = pending.find(s);
+            if (it != pending.end()) {
+                natsMsg_Destroy(it->second.msg);
+                pending.erase(it);
+            }
+        }
+        retire(retired);
+        std::vector<outgoing> out;
+        for (const uint64_t s : resend) {
+            const held& h = pending.at(s);
+            out.push_back(outgoing{h.topic, payload_of(h.msg), cfg.appliance.qos, s});
+        }
+        send(out, true);
+    }
+
+    // One pass: what came from NATS, the replies, resends, keep-alive; then
+    // sleep until a descriptor is readable or a resend is due.
+    void pass(bool draining) {
+        const auto now = clock_type::now();
+        keep_appliance(now);
+        if (js != nullptr && reconnected.exchange(false)) {
+            try {
+                resync(window.resume_seq());
+            } catch (const std::exception& e) {
+                std::fprintf(stderr, "ringcast-bridge: %s; trying again\n", e.what());
+                reconnected = true;
+            }
+        }
+        std::vector<outgoing> out;
+        std::vector<natsMsg*> sent_once;
+        std::vector<std::string> topics;
+        if (!draining) {
+            forward_queued(now, out, sent_once, topics);
+        }
+        send(out, false);
+        for (natsMsg* m : sent_once) {
+            natsMsg_Destroy(m);
+        }
+        std::vector<uint64_t> retired;
+        read_replies(retired);
+        retire(retired);
+        expire(now);
+        relaxed_set(c.in_flight, window.size());
+        (void)rcp->keepalive(now);
+
+        bool more = false;
+        {
+            const std::lock_guard lock(mu);
+            more = !queue.empty() && (cfg.appliance.qos == 0 || !window.full());
+        }
+        if (more) {
+            return;
+        }
+        pollfd fds[2] = {{wake_fd, POLLIN, 0}, {rcp->native_handle(), POLLIN, 0}};
+        const nfds_t n = fds[1].fd >= 0 ? 2 : 1;
+        const int wait_ms = window.empty() ? 100 : 5;
+        if (::poll(fds, n, wait_ms) > 0 && (fds[0].revents & POLLIN) != 0) {
+            uint64_t v = 0;
+            (void)!::read(wake_fd, &v, sizeof(v));
+        }
+    }
+};
+
+nats_bridge::nats_bridge(const bridge_config& cfg) : _impl(std::make_unique<impl>(cfg)) {}
+nats_bridge::~nats_bridge() = default;
+
+const bridge_counters& nats_bridge::counters() const noexcept { return _impl->c; }
+
+int nats_bridge::run(const std::atomic<bool>& stop, uint32_t drain_ms) {
+    try {
+        while (!stop.load(std::memory_order_relaxed)) {
+            _impl->pass(false);
+        }
+        const auto until = clock_type::now() + std::chrono::milliseconds(drain_ms);
+        while (!_impl->window.empty() && clock_type::now() < until) {
+            _impl->pass(true);
+        }
+    } catch (const std::exception& e) {
+        std::fprintf(stderr, "ringcast-bridge: %s\n", e.what());
+        return 1;
+    }
+    return 0;
+}
+
+} // namespace ringcast

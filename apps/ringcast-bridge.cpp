@@ -107,9 +107,11 @@ int main(int argc, char** argv) {
             stats = std::make_unique<ringcast::stats_socket>(
                 loaded.cfg.stats_socket, [&bridge, js] { return stats_json(bridge.counters(), js); });
         }
-        std::fprintf(stderr, "ringcast-bridge: forwarding (%s mode) to %s:%u\n",
-                     loaded.cfg.jetstream ? "JetStream" : "core NATS", loaded.cfg.appliance.address.c_str(),
-                     loaded.cfg.appliance.port);
+        for (const ringcast::forward_rule& r : loaded.cfg.forward) {
+            std::fprintf(stderr, "ringcast-bridge: forwarding %s as %s (%s mode) to %s:%u\n", r.filter.c_str(),
+                         ringcast::topic_filter_of(r).c_str(), loaded.cfg.jetstream ? "JetStream" : "core NATS",
+                         loaded.cfg.appliance.address.c_str(), loaded.cfg.appliance.port);
+        }
         const int rc = bridge.run(g_quit);
         if (rc == 0) {
             std::fprintf(stderr, "ringcast-bridge: stopped\n");

@@ -9,10 +9,10 @@
 # crashed, leaked or timed out.
 #
 # usage: scripts/fuzz.sh [--seconds N] [--jobs N] [--dir DIR] [TARGET...]
-#   --seconds N  per target (default 75: five minutes for the four targets)
+#   --seconds N  per target (default 75)
 #   --jobs N     fuzzing processes per target, 1 or 2 (default 2)
 #   --dir DIR    working corpora and artifacts (default /var/tmp/ringcast-fuzz)
-#   TARGET       frame_fuzz, topic_fuzz, config_fuzz, classify_fuzz, tcp_fuzz, stream_fuzz (default all)
+#   TARGET       frame_fuzz, topic_fuzz, config_fuzz, classify_fuzz, tcp_fuzz, stream_fuzz, bridge_fuzz (default all)
 #
 # Replay a crash: build-san/tests/fuzz/TARGET DIR/artifacts/TARGET-crash-...
 set -euo pipefail
@@ -22,7 +22,7 @@ rc_prog=fuzz.sh
 # shellcheck source=scripts/lib.sh
 source "$top/scripts/lib.sh"
 
-all_targets=(frame_fuzz topic_fuzz config_fuzz classify_fuzz tcp_fuzz stream_fuzz)
+all_targets=(frame_fuzz topic_fuzz config_fuzz classify_fuzz tcp_fuzz stream_fuzz bridge_fuzz)
 seconds=75 jobs=2 dir=/var/tmp/ringcast-fuzz targets=()
 while (( $# )); do
     case $1 in

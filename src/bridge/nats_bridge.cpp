@@ -145,7 +145,10 @@ struct nats_bridge::impl {
         bool was_empty = false;
         {
             const std::lock_guard lock(self.mu);
-            if (self.queue.size() >= self.cfg.nats.pending_messages) {
+            // JetStream is never dropped here: a message skipped would look
+            // done once a later one retired. The consumer's max ack pending
+            // bounds the queue instead.
+            if (self.js == nullptr && self.queue.size() >= self.cfg.nats.pending_messages) {
                 relaxed_add(self.c.nats_dropped);
                 natsMsg_Destroy(m);
                 return;

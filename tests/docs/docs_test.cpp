@@ -1,9 +1,10 @@
 // The docs against the code: docs/config.md names exactly the keys the
-// parser accepts, config/*.toml use only those, docs/operations.md
-// explains every counter and drop reason, and docs/architecture.md places
-// every module. The lists come from the code (known_config_keys,
-// drop_names, metric_names, the headers under include/ringcast/), never
-// from a copy here.
+// parsers accept (ringcastd's and ringcast-bridge's), config/*.toml use only
+// those, docs/operations.md explains every counter and drop reason, and
+// docs/architecture.md places every module. The lists come from the code
+// (known_config_keys, known_bridge_config_keys, drop_names, metric_names,
+// the headers under include/ringcast/), never from a copy here.
+#include <ringcast/bridge/bridge_config.hpp>
 #include <ringcast/core/config.hpp>
 #include <ringcast/core/counters.hpp>
 
@@ -76,9 +77,9 @@ struct doc_key {
 };
 
 // The first cell of every row of every table whose header's first cell is
-// "key": docs/config.md's key tables. Other tables (examples, commands) are
-// not keys and are skipped.
-std::vector<doc_key> key_table_rows(std::string_view text) {
+// `header`: docs/config.md's key tables ("key" for ringcastd's, "bridge key"
+// for ringcast-bridge's). Other tables (examples, commands) are skipped.
+std::vector<doc_key> key_table_rows(std::string_view text, std::string_view header = "key") {
     std::vector<doc_key> out;
     bool in_table = false;
     bool key_table = false;
@@ -95,7 +96,7 @@ std::vector<doc_key> key_table_rows(std::string_view text) {
         const auto row = cells(line);
         if (!in_table) {
             in_table = true;
-            key_table = row.front() == "key";
+            key_table = row.front() == header;
             continue;
         }
         if (!key_table || row.front().starts_with("---") || row.front().starts_with(":-")) {
@@ -116,18 +117,18 @@ bool contains(const std::vector<std::string>& v, std::string_view s) {
 
 // "table.key" for every value in a TOML document; [[port]] tables count as
 // "port", whatever their index, as known_config_keys() names them. A table
-// that is itself a key (retention.prefixes, whose keys are topic prefixes)
-// is one value.
-void flatten(const toml::table& t, const std::string& prefix, std::vector<std::string>& out) {
-    static const std::vector<std::string> known = known_config_keys();
+// that is itself a key in `known` (retention.prefixes, whose keys are topic
+// prefixes) is one value.
+void flatten(const toml::table& t, const std::string& prefix, std::vector<std::string>& out,
+             const std::vector<std::string>& known) {
     for (const auto& [k, node] : t) {
         const std::string name = prefix.empty() ? std::string(k.str()) : prefix + "." + std::string(k.str());
         if (const toml::table* sub = node.as_table(); sub != nullptr && !contains(known, name)) {
-            flatten(*sub, name, out);
+            flatten(*sub, name, out, known);
         } else if (const toml::array* a = node.as_array();
                    a != nullptr && !a->empty() && a->is_array_of_tables()) {
             for (const toml::node& e : *a) {
-                flatten(*e.as_table(), name, out);
+                flatten(*e.as_table(), name, out, known);
             }
         } else {
             out.push_back(name);
@@ -135,10 +136,19 @@ void flatten(const toml::table& t, const std::string& prefix, std::vector<std::s
     }
 }
 
+std::vector<std::string> keys_used_in(const fs::path& file, const std::vector<std::string>& known) {
+    std::vector<std::string> used;
+    flatten(toml::parse_file(file.string()), "", used, known);
+    return used;
+}
+
+bool is_bridge_config(const fs::path& p) { return p.filename().string().starts_with("bridge"); }
+
+// ringcastd's examples: config/*.toml but ringcast-bridge's (bridge*.toml).
 std::vector<fs::path> example_configs() {
     std::vector<fs::path> files;
     for (const auto& e : fs::directory_iterator(source_root() / "config")) {
-        if (e.path().extension() == ".toml") {
+        if (e.path().extension() == ".toml" && !is_bridge_config(e.path())) {
             files.push_back(e.path());
         }
     }
@@ -188,7 +198,7 @@ TEST(docs, example_configs_use_only_parsed_keys) {
     for (const fs::path& f : files) {
         std::vector<std::string> used;
         try {
-            flatten(toml::parse_file(f.string()), "", used);
+            used = keys_used_in(f, known);
         } catch (const toml::parse_error& e) {
             ADD_FAILURE() << f << ": " << e.description();
             continue;
@@ -201,10 +211,36 @@ TEST(docs, example_configs_use_only_parsed_keys) {
 
 // README.md promises that config/testbed.toml lists every key.
 TEST(docs, testbed_toml_lists_every_parsed_key) {
-    std::vector<std::string> used;
-    flatten(toml::parse_file((source_root() / "config/testbed.toml").string()), "", used);
+    const std::vector<std::string> used =
+        keys_used_in(source_root() / "config/testbed.toml", known_config_keys());
     for (const std::string& k : known_config_keys()) {
         EXPECT_TRUE(contains(used, k)) << "config/testbed.toml: `" << k << "` missing";
+    }
+}
+
+TEST(docs, config_md_has_a_row_for_every_bridge_key_and_no_other) {
+    const auto known = known_bridge_config_keys();
+    const auto rows = key_table_rows(read_text(source_root() / "docs/config.md"), "bridge key");
+    ASSERT_FALSE(rows.empty()) << "docs/config.md: no ringcast-bridge key table (header `| bridge key | ...`)";
+    for (const std::string& k : known) {
+        const bool found = std::any_of(rows.begin(), rows.end(), [&](const doc_key& r) { return r.key == k; });
+        EXPECT_TRUE(found) << "docs/config.md: no row for bridge key `" << k << "`";
+    }
+    for (const doc_key& r : rows) {
+        EXPECT_TRUE(contains(known, r.key))
+            << "docs/config.md:" << r.line << ": `" << r.key << "` is not a key ringcast-bridge parses";
+    }
+}
+
+// config/bridge.toml promises every key with its default.
+TEST(docs, bridge_toml_lists_every_bridge_key_and_no_other) {
+    const auto known = known_bridge_config_keys();
+    const std::vector<std::string> used = keys_used_in(source_root() / "config/bridge.toml", known);
+    for (const std::string& k : known) {
+        EXPECT_TRUE(contains(used, k)) << "config/bridge.toml: `" << k << "` missing";
+    }
+    for (const std::string& k : used) {
+        EXPECT_TRUE(contains(known, k)) << "config/bridge.toml: `" << k << "` is not parsed";
     }
 }
 
@@ -234,7 +270,7 @@ TEST(docs, operations_md_explains_every_metric) {
 TEST(docs, architecture_md_places_every_module) {
     const std::string text = read_text(source_root() / "docs/architecture.md");
     size_t modules = 0;
-    for (const char* lib : {"core", "client", "datapath", "control"}) {
+    for (const char* lib : {"core", "client", "datapath", "control", "bridge"}) {
         for (const auto& e : fs::directory_iterator(source_root() / "include/ringcast" / lib)) {
             if (e.path().extension() != ".hpp") {
                 continue;

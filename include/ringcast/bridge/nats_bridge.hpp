@@ -36,7 +36,7 @@ struct bridge_counters {
     std::atomic<uint64_t> unmappable{0};      // subjects with no ringcast topic (subject_map)
     std::atomic<uint64_t> given_up{0};        // core mode: unACKed after appliance.attempts sends
     std::atomic<uint64_t> send_failed{0};     // QoS 0 PUBs the kernel refused to send
-    std::atomic<uint64_t> nats_dropped{0};    // core mode: dropped by the NATS client, its buffer full
+    std::atomic<uint64_t> nats_dropped{0};    // core mode: dropped, nats.pending_messages waiting already
     std::atomic<uint64_t> redelivered{0};     // JetStream: messages delivered again that were already sent
     std::atomic<uint64_t> resyncs{0};         // JetStream: the consumer made again at the resume seq
     std::atomic<uint64_t> nats_disconnects{0};

@@ -18,6 +18,8 @@ import subprocess
 import sys
 import tempfile
 
+from systemd_unit import check, environment, expand, parse_unit, program_of, results, skip
+
 INSTALL_ROOT = "/opt/ringcast"
 BIN_DIR = INSTALL_ROOT + "/build/apps"
 CONFIG = "/etc/ringcast/ringcastd.toml"
@@ -25,65 +27,6 @@ CONFIG = "/etc/ringcast/ringcastd.toml"
 root = sys.argv[1]
 ringcastd = os.path.abspath(sys.argv[2]) if len(sys.argv) > 2 else ""
 unit_path = os.path.join(root, "config", "ringcastd.service")
-
-results = []
-
-
-def check(desc, ok, detail=""):
-    results.append(bool(ok))
-    n = len(results)
-    print(f"{'ok' if ok else 'not ok'} {n} - {desc}")
-    if not ok and detail:
-        for line in str(detail).splitlines():
-            print(f"# {line}")
-
-
-def skip(desc, why):
-    results.append(True)
-    print(f"ok {len(results)} - {desc} # SKIP {why}")
-
-
-def parse_unit(text):
-    """systemd's own reading: a key may repeat (ExecStartPre=), a trailing
-    backslash continues the line, # and ; start comments."""
-    sections, current, pending = {}, None, ""
-    for raw in text.splitlines():
-        line = pending + raw.strip()
-        pending = ""
-        if line.endswith("\\"):
-            pending = line[:-1] + " "
-            continue
-        if not line or line[0] in "#;":
-            continue
-        if line.startswith("[") and line.endswith("]"):
-            current = sections.setdefault(line[1:-1], {})
-            continue
-        key, sep, value = line.partition("=")
-        if current is None or not sep:
-            raise ValueError(f"not a section or key=value line: {raw!r}")
-        current.setdefault(key.strip(), []).append(value.strip())
-    return sections
-
-
-def program_of(cmdline):
-    """ExecStart= value -> (program, args), without systemd's prefixes."""
-    words = shlex.split(cmdline)
-    prog = words[0].lstrip("-+!@:")
-    return prog, words[1:]
-
-
-def environment(svc):
-    env = {}
-    for value in svc.get("Environment", []):
-        for word in shlex.split(value):
-            k, _, v = word.partition("=")
-            env[k] = v
-    return env
-
-
-def expand(args, env):
-    return [re.sub(r"\$\{(\w+)\}", lambda m: env.get(m.group(1), ""), a) for a in args]
-
 
 def repo_path(installed):
     """/opt/ringcast/scripts/x -> ROOT/scripts/x."""

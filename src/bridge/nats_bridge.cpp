@@ -328,6 +328,7 @@ struct nats_bridge::impl {
             if (js != nullptr) {
                 jsMsgMetaData* meta = nullptr;
                 if (natsMsg_GetMetaData(&meta, q.msg) != NATS_OK) {
+                    relaxed_add(c.unmappable); // no stream seq: nothing to order or resume it by
                     natsMsg_Destroy(q.msg);
                     continue;
                 }
@@ -434,6 +435,7 @@ struct nats_bridge::impl {
             forward_queued(now, out, sent_once, topics);
         }
         send(out, false);
+        relaxed_set(c.in_flight, window.size()); // before the replies: never 0 with a batch just sent
         for (natsMsg* m : sent_once) {
             natsMsg_Destroy(m);
         }

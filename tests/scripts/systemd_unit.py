@@ -1,23 +1,7 @@
-"""What the systemd unit tests share: TAP results, and a unit file read as
-systemd reads it (repeated keys, continuations, comments)."""
+"""A systemd unit file read as systemd reads it (repeated keys,
+continuations, comments), for the unit tests."""
 import re
 import shlex
-
-results = []
-
-
-def check(desc, ok, detail=""):
-    results.append(bool(ok))
-    n = len(results)
-    print(f"{'ok' if ok else 'not ok'} {n} - {desc}")
-    if not ok and detail:
-        for line in str(detail).splitlines():
-            print(f"# {line}")
-
-
-def skip(desc, why):
-    results.append(True)
-    print(f"ok {len(results)} - {desc} # SKIP {why}")
 
 
 def parse_unit(text):

@@ -15,7 +15,8 @@ import subprocess
 import sys
 import tempfile
 
-from systemd_unit import check, parse_unit, program_of, results, skip
+from systemd_unit import parse_unit, program_of
+from tap import check, results, skip
 
 BIN = "/opt/ringcast/build/apps/ringcast-bridge"
 CONFIG = "/etc/ringcast/bridge.toml"

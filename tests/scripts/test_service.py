@@ -18,7 +18,8 @@ import subprocess
 import sys
 import tempfile
 
-from systemd_unit import check, environment, expand, parse_unit, program_of, results, skip
+from systemd_unit import environment, expand, parse_unit, program_of
+from tap import check, results, skip
 
 INSTALL_ROOT = "/opt/ringcast"
 BIN_DIR = INSTALL_ROOT + "/build/apps"

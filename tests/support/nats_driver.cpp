@@ -51,6 +51,7 @@ struct args {
     uint64_t count = 1000, first = 1, rate = 10000, replicas = 1;
     size_t size = 64;
     bool js = false;
+    bool async = false; // --js --async: JetStream publishes with PubAcks outstanding
     bool paced = false; // --rate given
 };
 
@@ -91,6 +92,8 @@ args parse(int argc, char** argv) {
             a.replicas = std::stoull(val());
         } else if (k == "--js") {
             a.js = true;
+        } else if (k == "--async") {
+            a.async = true;
         } else {
             die("unknown argument " + k);
         }
@@ -158,13 +161,22 @@ int stream(const args& a) {
     return 0;
 }
 
+void on_async_error(jsCtx*, jsPubAckErr* pae, void* closure) {
+    static_cast<std::atomic<uint64_t>*>(closure)->fetch_add(1);
+    (void)pae;
+}
+
 int pub(const args& a) {
     natsConnection* nc = connect(a.servers);
     jsCtx* js = nullptr;
+    std::atomic<uint64_t> async_errors{0};
     if (a.js) {
         jsOptions jo;
         jsOptions_Init(&jo);
         jo.Wait = 2000;
+        jo.PublishAsync.MaxPending = 4096;
+        jo.PublishAsync.ErrHandler = &on_async_error;
+        jo.PublishAsync.ErrHandlerClosure = &async_errors;
         check(natsConnection_JetStream(&js, nc, &jo), "natsConnection_JetStream");
     }
     uint64_t retries = 0;
@@ -179,6 +191,11 @@ int pub(const args& a) {
         if (js == nullptr) {
             check(natsConnection_Publish(nc, a.subject.c_str(), p.data(), static_cast<int>(p.size())),
                   "natsConnection_Publish");
+            continue;
+        }
+        if (a.async) {
+            check(js_PublishAsync(js, a.subject.c_str(), p.data(), static_cast<int>(p.size()), nullptr),
+                  "js_PublishAsync");
             continue;
         }
         // Until stored: a node dying mid-stream costs a retry, never a message
@@ -198,6 +215,15 @@ int pub(const args& a) {
             }
             ++retries;
             std::this_thread::sleep_for(50ms);
+        }
+    }
+    if (js != nullptr && a.async) {
+        jsPubOptions po;
+        jsPubOptions_Init(&po);
+        po.MaxWait = 60000;
+        check(js_PublishAsyncComplete(js, &po), "js_PublishAsyncComplete");
+        if (async_errors.load() != 0) {
+            die(std::to_string(async_errors.load()) + " asynchronous publishes failed");
         }
     }
     check(natsConnection_FlushTimeout(nc, 10000), "natsConnection_Flush");

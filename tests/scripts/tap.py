@@ -1,0 +1,17 @@
+"""TAP output for the script tests: one line per check, the plan at the end."""
+
+results = []
+
+
+def check(desc, ok, detail=""):
+    results.append(bool(ok))
+    n = len(results)
+    print(f"{'ok' if ok else 'not ok'} {n} - {desc}")
+    if not ok and detail:
+        for line in str(detail).splitlines():
+            print(f"# {line}")
+
+
+def skip(desc, why):
+    results.append(True)
+    print(f"ok {len(results)} - {desc} # SKIP {why}")

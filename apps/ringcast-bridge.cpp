@@ -4,6 +4,7 @@
 #include <ringcast/bridge/bridge_config.hpp>
 #include <ringcast/bridge/nats_bridge.hpp>
 #include <ringcast/bridge/stats_socket.hpp>
+#include <ringcast/core/config_command.hpp>
 
 #include <atomic>
 #include <csignal>
@@ -63,36 +64,13 @@ std::string stats_json(const ringcast::bridge_counters& c, bool jetstream) {
 } // namespace
 
 int main(int argc, char** argv) {
-    std::string path;
-    bool check = false;
-    for (int i = 1; i < argc; ++i) {
-        const std::string a = argv[i];
-        if ((a == "-c" || a == "--config") && i + 1 < argc) {
-            path = argv[++i];
-        } else if (a == "--check") {
-            check = true;
-        } else if (a == "-h" || a == "--help") {
-            std::fputs(usage, stdout);
-            return 0;
-        } else {
-            std::fprintf(stderr, "ringcast-bridge: unknown argument '%s'\n%s", a.c_str(), usage);
-            return 2;
-        }
+    ringcast::config_command cmd;
+    if (const auto stop = ringcast::parse_config_command("ringcast-bridge", argc, argv, usage, cmd)) {
+        return *stop;
     }
-    if (path.empty()) {
-        std::fprintf(stderr, "ringcast-bridge: -c FILE.toml is required\n%s", usage);
-        return 2;
-    }
-    const auto loaded = ringcast::load_bridge_config(path);
-    if (!loaded.ok()) {
-        for (const auto& e : loaded.errors) {
-            std::fprintf(stderr, "%s\n", e.to_string().c_str());
-        }
-        return 1;
-    }
-    if (check) {
-        std::printf("%s: ok\n", path.c_str());
-        return 0;
+    const auto loaded = ringcast::load_bridge_config(cmd.path);
+    if (const auto stop = ringcast::finish_config_check(cmd, loaded.errors)) {
+        return *stop;
     }
     struct sigaction sa {};
     sa.sa_handler = on_signal;

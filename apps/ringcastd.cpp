@@ -3,6 +3,7 @@
 #include <ringcast/control/appliance.hpp>
 #include <ringcast/control/telemetry.hpp>
 #include <ringcast/core/config.hpp>
+#include <ringcast/core/config_command.hpp>
 #include <ringcast/core/eal_args.hpp>
 
 #include <rte_eal.h>
@@ -109,36 +110,13 @@ int serve(const ringcast::config& cfg) {
 } // namespace
 
 int main(int argc, char** argv) {
-    std::string path;
-    bool check = false;
-    for (int i = 1; i < argc; ++i) {
-        const std::string a = argv[i];
-        if ((a == "-c" || a == "--config") && i + 1 < argc) {
-            path = argv[++i];
-        } else if (a == "--check") {
-            check = true;
-        } else if (a == "-h" || a == "--help") {
-            std::fputs(usage, stdout);
-            return 0;
-        } else {
-            std::fprintf(stderr, "ringcastd: unknown argument '%s'\n%s", a.c_str(), usage);
-            return 2;
-        }
+    ringcast::config_command cmd;
+    if (const auto stop = ringcast::parse_config_command("ringcastd", argc, argv, usage, cmd)) {
+        return *stop;
     }
-    if (path.empty()) {
-        std::fprintf(stderr, "ringcastd: -c FILE.toml is required\n%s", usage);
-        return 2;
-    }
-    const auto loaded = ringcast::load_config(path);
-    if (!loaded.ok()) {
-        for (const auto& e : loaded.errors) {
-            std::fprintf(stderr, "%s\n", e.to_string().c_str());
-        }
-        return 1;
-    }
-    if (check) {
-        std::printf("%s: ok\n", path.c_str());
-        return 0;
+    const auto loaded = ringcast::load_config(cmd.path);
+    if (const auto stop = ringcast::finish_config_check(cmd, loaded.errors)) {
+        return *stop;
     }
     try {
         return serve(loaded.cfg);

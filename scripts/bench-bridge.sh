@@ -95,19 +95,9 @@ trap 'exit 130' INT TERM
 # never through a function: $! must be the process itself, to stop it.
 cli() { ip netns exec "$RC_NS_CLI" "$@"; }
 
-# ringcastd: the test bed's config on this bed, on core 1, nothing retained,
-# io -> worker rings of 65536 (a datagram of batched PUBs is many ring items).
-sed -e "s/^file_prefix = \"[^\"]*\"/file_prefix = \"$prefix\"/" \
-    -e "s/iface=rc0/iface=$RC_IF_APP/" \
-    -e 's/^main_lcore = 0 /main_lcore = 1 /' \
-    -e 's/^io = \[0\]/io = [1]/' -e 's/^worker = \[0\]/worker = [1]/' \
-    -e 's/^keep = 1024$/keep = 0/' \
-    -e 's/^size = 4096 /size = 65536 /' \
-    config/testbed.toml >"$work/ringcastd.toml"
-for key in "file_prefix = \"$prefix\"" "iface=$RC_IF_APP" "main_lcore = 1" "io = \[1\]" "worker = \[1\]" "^keep = 0" \
-    "^size = 65536"; do
-    grep -q "$key" "$work/ringcastd.toml" || rc_die "config/testbed.toml changed: cannot set '$key'"
-done
+# ringcastd: rc_bench_config (core 1, nothing retained, rings of 65536: a
+# datagram of batched PUBs is many ring items).
+rc_bench_config "$prefix" "$RC_IF_APP" >"$work/ringcastd.toml"
 bed_up=1
 "$top/scripts/testbed.sh" up >/dev/null
 

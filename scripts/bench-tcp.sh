@@ -87,28 +87,15 @@ trap 'exit 130' INT TERM
 app() { ip netns exec "$RC_NS_APP" "$@"; }
 cli() { ip netns exec "$RC_NS_CLI" "$@"; }
 
-# ringcastd's config: the test bed's, on this bed's interface, every lcore
-# on core 1, nothing retained (NATS core and Redis pub/sub keep nothing),
-# and a send queue of 16 MiB per connection (default 1 MiB): the driver's
-# window keeps at least 4096 deliveries in flight, 4 MiB of 1 KB messages on
-# one connection, and NATS and Redis buffer that much in user space; with
-# 1 MiB ringcastd drops them (tcp_slow_consumer) and the driver's window
-# then stalls a second before writing them off. The io -> worker rings get
-# 65536 slots (default 4096): a burst of TCP segments full of 64 B PUBs
-# overflows 4096 (ring_full), and those PUBs are lost although TCP-lite has
-# acknowledged them.
-sed -e "s/^file_prefix = \"[^\"]*\"/file_prefix = \"$prefix\"/" \
-    -e "s/iface=rc0/iface=$RC_IF_APP/" \
-    -e 's/^main_lcore = 0 /main_lcore = 1 /' \
-    -e 's/^io = \[0\]/io = [1]/' -e 's/^worker = \[0\]/worker = [1]/' \
-    -e 's/^keep = 1024$/keep = 0/' \
-    -e 's/^send_queue = 1048576 /send_queue = 16777216 /' \
-    -e 's/^size = 4096 /size = 65536 /' \
-    config/testbed.toml >"$work/ringcastd.toml"
-for key in "file_prefix = \"$prefix\"" "iface=$RC_IF_APP" "main_lcore = 1" "io = \[1\]" "worker = \[1\]" "^keep = 0" \
-    "^send_queue = 16777216" "^size = 65536"; do
-    grep -q "$key" "$work/ringcastd.toml" || rc_die "config/testbed.toml changed: cannot set '$key'"
-done
+# ringcastd's config (rc_bench_config: core 1, nothing retained, rings of
+# 65536, as TCP-lite's 64 B bursts need), and a send queue of 16 MiB per
+# connection (default 1 MiB): the driver's window keeps at least 4096
+# deliveries in flight, 4 MiB of 1 KB messages on one connection, and NATS
+# and Redis buffer that much in user space; with 1 MiB ringcastd drops them
+# (tcp_slow_consumer) and the driver's window then stalls a second before
+# writing them off.
+rc_bench_config "$prefix" "$RC_IF_APP" 's/^send_queue = 1048576 /send_queue = 16777216 /' '^send_queue = 16777216' \
+    >"$work/ringcastd.toml"
 bed_up=1
 "$top/scripts/testbed.sh" up >/dev/null
 "$ringcastd" -c "$work/ringcastd.toml" --check >/dev/null || rc_die "ringcastd --check refused the bench config"

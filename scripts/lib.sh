@@ -95,3 +95,34 @@ rc_configure_san() {
         CXX=clang++ meson setup "$dir" "${rc_san_options[@]}"
     fi
 }
+
+# ringcastd's config for a benchmark's private bed, on stdout: the test
+# bed's (config/testbed.toml, from the current folder) with EAL file prefix
+# PREFIX, net_af_packet on IFACE, every lcore on core 1, nothing retained
+# (the peers keep nothing either) and io -> worker rings of 65536 slots (a
+# burst of datagrams or segments full of 64 B PUBs overflows the default
+# 4096: ring_full); then the caller's own SED_EXPR CHECK pairs. Dies when the
+# file no longer has a line this rewrites.
+# usage: rc_bench_config PREFIX IFACE [SED_EXPR CHECK]...
+rc_bench_config() {
+    local prefix=$1 iface=$2 text e
+    shift 2
+    local -a exprs=(
+        "s/^file_prefix = \"[^\"]*\"/file_prefix = \"$prefix\"/" "s/iface=rc0/iface=$iface/"
+        's/^main_lcore = 0 /main_lcore = 1 /' 's/^io = \[0\]/io = [1]/' 's/^worker = \[0\]/worker = [1]/'
+        's/^keep = 1024$/keep = 0/' 's/^size = 4096 /size = 65536 /')
+    local -a checks=("file_prefix = \"$prefix\"" "iface=$iface" "main_lcore = 1" "io = \[1\]" "worker = \[1\]"
+        "^keep = 0" "^size = 65536")
+    while (( $# >= 2 )); do
+        exprs+=("$1")
+        checks+=("$2")
+        shift 2
+    done
+    local -a args=()
+    for e in "${exprs[@]}"; do args+=(-e "$e"); done
+    text=$(sed "${args[@]}" config/testbed.toml) || rc_die "cannot read config/testbed.toml"
+    for e in "${checks[@]}"; do
+        grep -q -- "$e" <<<"$text" || rc_die "config/testbed.toml changed: cannot set '$e'"
+    done
+    printf '%s\n' "$text"
+}

@@ -3,6 +3,8 @@ continuations, comments), for the unit tests."""
 import re
 import shlex
 
+from tap import check
+
 
 def parse_unit(text):
     """systemd's own reading: a key may repeat (ExecStartPre=), a trailing
@@ -44,3 +46,16 @@ def environment(svc):
 
 def expand(args, env):
     return [re.sub(r"\$\{(\w+)\}", lambda m: env.get(m.group(1), ""), a) for a in args]
+
+
+def one(unit, section, key):
+    """The value a key ends up with: the last one given."""
+    values = unit.get(section, {}).get(key, [])
+    return values[-1] if values else None
+
+
+def check_values(unit, wanted):
+    """One check per (section, key, value) the unit must set."""
+    for section, key, want in wanted:
+        got = one(unit, section, key)
+        check(f"{section}: {key}={want}", got == want, f"got {got!r}")

@@ -18,7 +18,7 @@ import subprocess
 import sys
 import tempfile
 
-from systemd_unit import environment, expand, parse_unit, program_of
+from systemd_unit import check_values, environment, expand, parse_unit, program_of
 from tap import check, results, skip
 
 INSTALL_ROOT = "/opt/ringcast"
@@ -58,13 +58,7 @@ check("has [Unit], [Service] and [Install]",
       all(s in unit for s in ("Unit", "Service", "Install")), sorted(unit))
 svc = unit.get("Service", {})
 
-
-def one(section, key):
-    values = unit.get(section, {}).get(key, [])
-    return values[-1] if values else None
-
-
-for section, key, want in [
+check_values(unit, [
     ("Service", "Restart", "on-failure"),
     ("Service", "RestartSec", "2"),
     ("Service", "KillSignal", "SIGTERM"),
@@ -72,9 +66,7 @@ for section, key, want in [
     ("Service", "LimitMEMLOCK", "infinity"),
     ("Service", "User", "root"),
     ("Install", "WantedBy", "multi-user.target"),
-]:
-    got = one(section, key)
-    check(f"{section}: {key}={want}", got == want, f"got {got!r}")
+])
 after = " ".join(unit.get("Unit", {}).get("After", []))
 check("Unit: After= has network-pre.target", "network-pre.target" in after.split(), after)
 check("the unit says how to run without root (AmbientCapabilities)", "AmbientCapabilities" in text)

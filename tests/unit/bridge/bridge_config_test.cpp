@@ -1,10 +1,9 @@
 #include <ringcast/bridge/bridge_config.hpp>
 
+#include <config_errors.hpp>
 #include <gtest/gtest.h>
 
 #include <algorithm>
-#include <cstdlib>
-#include <filesystem>
 
 namespace ringcast {
 namespace {
@@ -15,21 +14,6 @@ constexpr const char* file = "bridge.toml";
 // numbers count from the top of its own text.
 std::string with_forward(std::string_view text) {
     return std::string(text) + "\n[[forward]]\nsubject = \"md.>\"\ntopic_prefix = \"market\"\n";
-}
-
-std::string all_errors(const bridge_config_result& r) {
-    std::string s;
-    for (const config_error& e : r.errors) {
-        s += e.to_string() + "\n";
-    }
-    return s;
-}
-
-std::filesystem::path source_root() {
-    if (const char* root = std::getenv("RINGCAST_SOURCE_ROOT")) {
-        return root;
-    }
-    return std::filesystem::path(__FILE__).parent_path().parent_path().parent_path().parent_path();
 }
 
 TEST(bridge_config, reads_every_field) {
@@ -63,7 +47,7 @@ subject = "md.eq.>"
 topic_prefix = "eq"
 )",
                                                        file);
-    ASSERT_TRUE(r.ok()) << all_errors(r);
+    ASSERT_TRUE(r.ok()) << test::all_errors(r.errors);
     const bridge_config& c = r.cfg;
     EXPECT_EQ(c.stats_socket, "/tmp/b.sock");
     EXPECT_EQ(c.nats.servers, (std::vector<std::string>{"nats://10.0.0.1:4222", "10.0.0.2:4222"}));
@@ -92,7 +76,7 @@ topic_prefix = "eq"
 
 TEST(bridge_config, keeps_defaults_and_core_nats_mode_without_jetstream) {
     const bridge_config_result r = parse_bridge_config(with_forward(""), file);
-    ASSERT_TRUE(r.ok()) << all_errors(r);
+    ASSERT_TRUE(r.ok()) << test::all_errors(r.errors);
     bridge_config expected;
     expected.forward = {forward_rule{"md.>", "market"}};
     expected.path = file;
@@ -106,30 +90,17 @@ TEST(bridge_config, takes_several_disjoint_forwards_in_core_mode) {
         "[[forward]]\nsubject = \"md.fx.>\"\ntopic_prefix = \"fx\"\n"
         "[[forward]]\nsubject = \"news\"\n",
         file);
-    ASSERT_TRUE(r.ok()) << all_errors(r);
+    ASSERT_TRUE(r.ok()) << test::all_errors(r.errors);
     ASSERT_EQ(r.cfg.forward.size(), 3u);
     EXPECT_EQ(r.cfg.forward[2], (forward_rule{"news", ""}));
 }
 
-struct error_case {
-    std::string name; // the behaviour, as the test's name
-    std::string text;
-    uint32_t line;      // 0: the error has no position
-    std::string key;    // full key the message must name
-    std::string reason; // part of the message
-};
-
-class bridge_config_error_test : public testing::TestWithParam<error_case> {};
+class bridge_config_error_test : public testing::TestWithParam<test::error_case> {};
 
 TEST_P(bridge_config_error_test, reports_file_line_key_and_reason) {
-    const error_case& c = GetParam();
+    const test::error_case& c = GetParam();
     const bridge_config_result r = parse_bridge_config(c.text, file);
-    ASSERT_EQ(r.errors.size(), 1u) << all_errors(r);
-    const std::string e = r.errors[0].to_string();
-    const std::string where = std::string(file) + (c.line == 0 ? ": " : ":" + std::to_string(c.line) + ":");
-    EXPECT_TRUE(e.starts_with(where)) << e << "\nexpected it to start with " << where;
-    EXPECT_NE(e.find(c.key + ": "), std::string::npos) << e;
-    EXPECT_NE(e.find(c.reason), std::string::npos) << e;
+    test::expect_one_error(r.errors, c, file);
 }
 
 // JetStream mode with what it needs, so a case breaks one thing.
@@ -138,7 +109,7 @@ std::string js(std::string_view appliance, std::string_view forwards = "[[forwar
            std::string(forwards);
 }
 
-const std::vector<error_case> error_cases = {
+const std::vector<test::error_case> error_cases = {
     // Unknown names, by position.
     {"rejects_an_unknown_key", with_forward("[appliance]\nport = 7700\nspeed = 10\n"), 3, "appliance.speed",
      "unknown key"},
@@ -201,24 +172,24 @@ const std::vector<error_case> error_cases = {
 };
 
 INSTANTIATE_TEST_SUITE_P(bridge_config, bridge_config_error_test, testing::ValuesIn(error_cases),
-                         [](const testing::TestParamInfo<error_case>& p) { return p.param.name; });
+                         [](const testing::TestParamInfo<test::error_case>& p) { return p.param.name; });
 
 TEST(bridge_config, accepts_tcp_without_a_local_port_in_jetstream_mode) {
     const bridge_config_result r = parse_bridge_config(
         "[appliance]\ntransport = \"tcp\"\n[jetstream]\nstream = \"MD\"\n[[forward]]\nsubject = \"md.>\"\n", file);
-    EXPECT_TRUE(r.ok()) << all_errors(r);
+    EXPECT_TRUE(r.ok()) << test::all_errors(r.errors);
 }
 
 TEST(bridge_config, reports_every_error_in_one_pass) {
     const bridge_config_result r =
         parse_bridge_config("[appliance]\nport = 0\nqos = 9\n[[forward]]\nsubject = \"\"\n", file);
-    EXPECT_EQ(r.errors.size(), 3u) << all_errors(r);
+    EXPECT_EQ(r.errors.size(), 3u) << test::all_errors(r.errors);
 }
 
 TEST(bridge_config, never_echoes_a_token) {
     const bridge_config_result r = parse_bridge_config(with_forward("[appliance]\ntoken = 12345678\n"), file);
     ASSERT_EQ(r.errors.size(), 1u);
-    EXPECT_EQ(all_errors(r).find("12345678"), std::string::npos) << all_errors(r);
+    EXPECT_EQ(test::all_errors(r.errors).find("12345678"), std::string::npos) << test::all_errors(r.errors);
 }
 
 TEST(bridge_config, knows_every_key_once) {
@@ -243,8 +214,8 @@ TEST(bridge_config, load_reports_a_missing_file) {
 
 // Scripts, the docs and the systemd unit point at it.
 TEST(bridge_config, accepts_the_shipped_config) {
-    const bridge_config_result r = load_bridge_config((source_root() / "config/bridge.toml").string());
-    ASSERT_TRUE(r.ok()) << all_errors(r);
+    const bridge_config_result r = load_bridge_config((test::source_root() / "config/bridge.toml").string());
+    ASSERT_TRUE(r.ok()) << test::all_errors(r.errors);
     ASSERT_TRUE(r.cfg.jetstream.has_value());
     EXPECT_EQ(r.cfg.jetstream->stream, "MD");
     EXPECT_EQ(topic_filter_of(r.cfg.forward.at(0)), "market/#");

@@ -1,9 +1,9 @@
 #include <ringcast/core/config.hpp>
 
+#include <config_errors.hpp>
 #include <gtest/gtest.h>
 
 #include <algorithm>
-#include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <unistd.h>
@@ -17,21 +17,6 @@ constexpr const char* file = "test.toml";
 // count from the top of its own text.
 std::string with_port(std::string_view text) {
     return std::string(text) + "\n[[port]]\ndevice = \"net_null0\"\nipv4 = \"192.0.2.1\"\n";
-}
-
-std::string all_errors(const config_result& r) {
-    std::string s;
-    for (const config_error& e : r.errors) {
-        s += e.to_string() + "\n";
-    }
-    return s;
-}
-
-std::filesystem::path source_root() {
-    if (const char* root = std::getenv("RINGCAST_SOURCE_ROOT")) {
-        return root;
-    }
-    return std::filesystem::path(__FILE__).parent_path().parent_path().parent_path().parent_path();
 }
 
 TEST(config, round_trips_every_field_of_a_full_config) {
@@ -120,7 +105,7 @@ copy_below = 0
 inject_loss = 0.05
 )",
                                          file);
-    ASSERT_TRUE(r.ok()) << all_errors(r);
+    ASSERT_TRUE(r.ok()) << test::all_errors(r.errors);
     const config& c = r.cfg;
     EXPECT_EQ(c.path, file);
 
@@ -200,7 +185,7 @@ inject_loss = 0.05
 TEST(config, keeps_struct_defaults_for_absent_keys) {
     const config_result r =
         parse_config(with_port("[eal]\n[lcores]\n[mempool]\n[retention]\n[qos]\n[repair]\n[tx]\n[debug]\n"), file);
-    ASSERT_TRUE(r.ok()) << all_errors(r);
+    ASSERT_TRUE(r.ok()) << test::all_errors(r.errors);
     const config defaults;
     EXPECT_EQ(r.cfg.eal, defaults.eal);
     EXPECT_EQ(r.cfg.lcores, defaults.lcores);
@@ -235,25 +220,12 @@ TEST(config, defaults_keep_nothing_and_inject_no_loss) {
     EXPECT_EQ(c.debug.inject_loss_ppm, 0u);
 }
 
-struct error_case {
-    std::string name; // the behaviour, as the test's name
-    std::string text;
-    uint32_t line;      // 0: the error has no position
-    std::string key;    // full key the message must name
-    std::string reason; // part of the message
-};
-
-class config_error_test : public testing::TestWithParam<error_case> {};
+class config_error_test : public testing::TestWithParam<test::error_case> {};
 
 TEST_P(config_error_test, reports_file_line_key_and_reason) {
-    const error_case& c = GetParam();
+    const test::error_case& c = GetParam();
     const config_result r = parse_config(c.text, file);
-    ASSERT_EQ(r.errors.size(), 1u) << all_errors(r);
-    const std::string e = r.errors[0].to_string();
-    const std::string where = std::string(file) + (c.line == 0 ? ": " : ":" + std::to_string(c.line) + ":");
-    EXPECT_TRUE(e.starts_with(where)) << e << "\nexpected it to start with " << where;
-    EXPECT_NE(e.find(" " + c.key + ": "), std::string::npos) << e;
-    EXPECT_NE(e.find(c.reason), std::string::npos) << e;
+    test::expect_one_error(r.errors, c, file);
 }
 
 // `n` valid [[port]] tables with distinct devices and addresses, three lines each.
@@ -266,7 +238,7 @@ std::string ports(int n) {
     return s;
 }
 
-const std::vector<error_case> error_cases = {
+const std::vector<test::error_case> error_cases = {
     // Unknown names.
     {"rejects_unknown_key_at_top_level", with_port("bogus = 1\n"), 1, "bogus", "unknown key"},
     {"rejects_unknown_key_in_table", with_port("[eal]\nmemory_mb = 512\nmemroy_mb = 64\n"), 3,
@@ -498,7 +470,7 @@ const std::vector<error_case> error_cases = {
 };
 
 INSTANTIATE_TEST_SUITE_P(config, config_error_test, testing::ValuesIn(error_cases),
-                         [](const testing::TestParamInfo<error_case>& p) { return p.param.name; });
+                         [](const testing::TestParamInfo<test::error_case>& p) { return p.param.name; });
 
 TEST(config, reads_the_tcp_table) {
     const config_result r = parse_config(with_port(R"([tcp]
@@ -517,7 +489,7 @@ delayed_ack_ms = 10
 time_wait_ms = 500
 )"),
                                          file);
-    ASSERT_TRUE(r.ok()) << all_errors(r);
+    ASSERT_TRUE(r.ok()) << test::all_errors(r.errors);
     const tcp_lite_config want{.enabled = false,
                                .port = 7800,
                                .connections = 100,
@@ -536,7 +508,7 @@ time_wait_ms = 500
 
 TEST(config, serves_tcp_lite_on_7700_by_default) {
     const config_result r = parse_config(with_port(""), file);
-    ASSERT_TRUE(r.ok()) << all_errors(r);
+    ASSERT_TRUE(r.ok()) << test::all_errors(r.errors);
     EXPECT_TRUE(r.cfg.tcp.enabled);
     EXPECT_EQ(r.cfg.tcp.port, 7700);
     EXPECT_EQ(r.cfg.tcp.slow_consumer, slow_consumer_policy::drop);
@@ -551,7 +523,7 @@ keep = 4
 "inject_loss" = 2
 )"),
                                          file);
-    ASSERT_TRUE(r.ok()) << all_errors(r);
+    ASSERT_TRUE(r.ok()) << test::all_errors(r.errors);
     EXPECT_EQ(r.cfg.retention.keep, 4u);
     // A prefix is a topic, not a config key: "inject_loss" is a fine one.
     std::vector<retention_prefix> prefixes = r.cfg.retention.prefixes;
@@ -563,21 +535,21 @@ keep = 4
 TEST(config, accepts_a_prefix_of_exactly_topic_len_bytes) {
     const config_result r =
         parse_config(with_port("[limits]\ntopic_len = 4\n[retention.prefixes]\n\"abcd\" = 1\n"), file);
-    ASSERT_TRUE(r.ok()) << all_errors(r);
+    ASSERT_TRUE(r.ok()) << test::all_errors(r.errors);
     EXPECT_EQ(r.cfg.retention.prefixes, (std::vector<retention_prefix>{{"abcd", 1}}));
 }
 
 TEST(config, reports_every_bad_prefix_and_keeps_none) {
     const config_result r =
         parse_config(with_port("[retention.prefixes]\n\"ok/\" = 1\n\"+\" = 1\n\"$x\" = 1\n"), file);
-    EXPECT_EQ(r.errors.size(), 2u) << all_errors(r);
+    EXPECT_EQ(r.errors.size(), 2u) << test::all_errors(r.errors);
     EXPECT_TRUE(r.cfg.retention.prefixes.empty());
 }
 
 TEST(config, allows_last_values_without_max_messages) {
     const config_result r =
         parse_config(with_port("[retention]\nmax_messages = 0\nlast_values = 100\n"), file);
-    ASSERT_TRUE(r.ok()) << all_errors(r);
+    ASSERT_TRUE(r.ok()) << test::all_errors(r.errors);
     EXPECT_EQ(r.cfg.retention.max_messages, 0u);
     EXPECT_EQ(r.cfg.retention.last_values, 100u);
 }
@@ -585,7 +557,7 @@ TEST(config, allows_last_values_without_max_messages) {
 TEST(config, refuses_retention_over_half_the_receive_pool) {
     const config_result r = parse_config(
         with_port("[mempool]\nmbufs = 4095\n[retention]\nmax_messages = 2000\nlast_values = 48\n"), file);
-    ASSERT_EQ(r.errors.size(), 1u) << all_errors(r);
+    ASSERT_EQ(r.errors.size(), 1u) << test::all_errors(r.errors);
     EXPECT_EQ(r.errors[0].to_string(),
               "test.toml:4:16: retention.max_messages + retention.last_values: 2048 is more than half of "
               "mempool.mbufs = 4095 (at most 2047): retained messages hold these mbufs, and the receive path "
@@ -595,13 +567,13 @@ TEST(config, refuses_retention_over_half_the_receive_pool) {
 TEST(config, accepts_retention_of_exactly_half_the_smallest_pool) {
     const config_result r = parse_config(
         with_port("[mempool]\nmbufs = 4095\n[retention]\nmax_messages = 2000\nlast_values = 47\n"), file);
-    ASSERT_TRUE(r.ok()) << all_errors(r);
+    ASSERT_TRUE(r.ok()) << test::all_errors(r.errors);
 }
 
 TEST(config, refuses_default_retention_over_half_a_small_indirect_pool_at_the_pool) {
     // No [retention]: its defaults (2048 + 1024) still have to fit.
     const config_result r = parse_config(with_port("[mempool]\nindirect = 4095\n"), file);
-    ASSERT_EQ(r.errors.size(), 1u) << all_errors(r);
+    ASSERT_EQ(r.errors.size(), 1u) << test::all_errors(r.errors);
     EXPECT_EQ(r.errors[0].to_string(),
               "test.toml:2:12: retention.max_messages + retention.last_values: 3072 is more than half of "
               "mempool.indirect = 4095 (at most 2047): retained messages hold these mbufs, and the receive "
@@ -611,11 +583,11 @@ TEST(config, refuses_default_retention_over_half_a_small_indirect_pool_at_the_po
 TEST(config, reports_retention_over_both_pools_twice) {
     const config_result r = parse_config(
         with_port("[mempool]\nmbufs = 1023\nindirect = 1023\n[retention]\nlast_values = 0\n"), file);
-    ASSERT_EQ(r.errors.size(), 2u) << all_errors(r);
+    ASSERT_EQ(r.errors.size(), 2u) << test::all_errors(r.errors);
     EXPECT_NE(r.errors[0].message.find("mempool.mbufs = 1023 (at most 511)"), std::string::npos)
-        << all_errors(r);
+        << test::all_errors(r.errors);
     EXPECT_NE(r.errors[1].message.find("mempool.indirect = 1023 (at most 511)"), std::string::npos)
-        << all_errors(r);
+        << test::all_errors(r.errors);
     EXPECT_EQ(r.errors[0].line, 5u); // at retention.last_values: max_messages is not written
 }
 
@@ -626,7 +598,7 @@ TEST(config, converts_inject_loss_to_parts_per_million) {
     };
     for (const auto& [text, ppm] : cases) {
         const config_result r = parse_config(with_port("[debug]\ninject_loss = " + text + "\n"), file);
-        ASSERT_TRUE(r.ok()) << text << "\n" << all_errors(r);
+        ASSERT_TRUE(r.ok()) << text << "\n" << test::all_errors(r.errors);
         EXPECT_EQ(r.cfg.debug.inject_loss_ppm, ppm) << text;
     }
 }
@@ -634,7 +606,7 @@ TEST(config, converts_inject_loss_to_parts_per_million) {
 TEST(config, refuses_inject_loss_outside_debug_even_when_debug_sets_it) {
     const config_result r =
         parse_config(with_port("[debug]\ninject_loss = 0.1\n[limits]\ninject_loss = 0.1\n"), file);
-    ASSERT_EQ(r.errors.size(), 1u) << all_errors(r);
+    ASSERT_EQ(r.errors.size(), 1u) << test::all_errors(r.errors);
     EXPECT_EQ(r.errors[0].to_string(),
               "test.toml:4:1: limits.inject_loss: only accepted in [debug] (a switch "
               "for tests and demos)");
@@ -656,7 +628,7 @@ TEST(config, knows_the_messaging_keys) {
 
 TEST(config, reports_line_and_column_of_the_value) {
     const config_result r = parse_config(with_port("[eal]\nmemory_mb = 3\n"), file);
-    ASSERT_EQ(r.errors.size(), 1u) << all_errors(r);
+    ASSERT_EQ(r.errors.size(), 1u) << test::all_errors(r.errors);
     EXPECT_EQ(r.errors[0].to_string(),
               "test.toml:2:13: eal.memory_mb: must be between 64 and 1048576, got 3");
 }
@@ -678,9 +650,9 @@ size = 100
     const std::vector<std::pair<uint32_t, std::string>> expected = {{2, "eal.memory_mb"}, {3, "eal.bogus"},
                                                                     {5, "lcores.io[1]"},  {8, "port[0].ipv4"},
                                                                     {10, "rings.size"},   {11, "extra"}};
-    ASSERT_EQ(r.errors.size(), expected.size()) << all_errors(r);
+    ASSERT_EQ(r.errors.size(), expected.size()) << test::all_errors(r.errors);
     for (size_t i = 0; i < expected.size(); ++i) {
-        EXPECT_EQ(r.errors[i].line, expected[i].first) << all_errors(r);
+        EXPECT_EQ(r.errors[i].line, expected[i].first) << test::all_errors(r.errors);
         EXPECT_TRUE(r.errors[i].message.starts_with(expected[i].second + ": ")) << r.errors[i].message;
     }
 }
@@ -693,7 +665,7 @@ TEST(config, names_duplicate_ports_by_their_index_in_the_file) {
 ]
 )",
                                          file);
-    ASSERT_EQ(r.errors.size(), 2u) << all_errors(r);
+    ASSERT_EQ(r.errors.size(), 2u) << test::all_errors(r.errors);
     EXPECT_EQ(r.errors[0].to_string(), "test.toml:2:5: port[0]: expected a table, got an integer");
     EXPECT_EQ(r.errors[1].to_string(),
               "test.toml:4:15: port[2].device: duplicate of port[1].device \"net_null0\"");
@@ -702,13 +674,13 @@ TEST(config, names_duplicate_ports_by_their_index_in_the_file) {
 TEST(config, never_echoes_a_token) {
     const std::string token(300, 'k');
     const config_result r = parse_config(with_port("[[identity]]\nname = \"a\"\ntoken = \"" + token + "\"\n"), file);
-    ASSERT_EQ(r.errors.size(), 1u) << all_errors(r);
+    ASSERT_EQ(r.errors.size(), 1u) << test::all_errors(r.errors);
     EXPECT_EQ(r.errors[0].to_string().find("kkk"), std::string::npos) << r.errors[0].to_string();
 }
 
 TEST(config, keeps_defaults_where_a_value_is_rejected) {
     const config_result r = parse_config(with_port("[eal]\nmemory_mb = 3\n[lcores]\nio = [1, 1]\n"), file);
-    EXPECT_EQ(r.errors.size(), 2u) << all_errors(r);
+    EXPECT_EQ(r.errors.size(), 2u) << test::all_errors(r.errors);
     EXPECT_EQ(r.cfg.eal.memory_mb, eal_config{}.memory_mb);
     EXPECT_EQ(r.cfg.lcores.io, lcore_config{}.io);
 }
@@ -743,15 +715,15 @@ TEST(config, load_parses_the_file_and_records_its_path) {
     std::ofstream(p) << with_port("[rings]\nsize = 128\n");
     const config_result r = load_config(p.string());
     std::filesystem::remove(p);
-    ASSERT_TRUE(r.ok()) << all_errors(r);
+    ASSERT_TRUE(r.ok()) << test::all_errors(r.errors);
     EXPECT_EQ(r.cfg.path, p.string());
     EXPECT_EQ(r.cfg.rings.size, 128u);
 }
 
 // The shipped examples must stay valid: scripts and integration tests use them.
 TEST(config, accepts_the_shipped_testbed_config) {
-    const config_result r = load_config((source_root() / "config/testbed.toml").string());
-    ASSERT_TRUE(r.ok()) << all_errors(r);
+    const config_result r = load_config((test::source_root() / "config/testbed.toml").string());
+    ASSERT_TRUE(r.ok()) << test::all_errors(r.errors);
     EXPECT_EQ(r.cfg.eal.file_prefix, "rc-testbed");
     EXPECT_EQ(r.cfg.eal.vdevs, std::vector<std::string>{"net_af_packet0,iface=rc0,qpairs=1,framecnt=8192"});
     ASSERT_EQ(r.cfg.ports.size(), 1u);
@@ -765,8 +737,8 @@ TEST(config, accepts_the_shipped_testbed_config) {
 }
 
 TEST(config, accepts_the_shipped_ringcastd_config) {
-    const config_result r = load_config((source_root() / "config/ringcastd.toml").string());
-    ASSERT_TRUE(r.ok()) << all_errors(r);
+    const config_result r = load_config((test::source_root() / "config/ringcastd.toml").string());
+    ASSERT_TRUE(r.ok()) << test::all_errors(r.errors);
     EXPECT_EQ(r.cfg.eal.hugepages, hugepage_mode::on);
     EXPECT_EQ(r.cfg.eal.allow, std::vector<std::string>{"0000:01:00.0"});
 }

@@ -14,6 +14,7 @@
 #include <mutex>
 #include <stdexcept>
 #include <string>
+#include <thread>
 #include <unordered_map>
 #include <utility>
 #include <vector>
@@ -77,6 +78,7 @@ struct nats_bridge::impl {
     uint64_t next_seq = first_core_seq();
     std::string deliver_subject;
     clock_type::time_point next_appliance_try{};
+    clock_type::time_point next_resync_try{};
 
     std::mutex mu;
     std::deque<queued> queue;
@@ -95,7 +97,7 @@ struct nats_bridge::impl {
         connect_appliance();
         connect_nats();
         if (cfg.jetstream) {
-            resync(0);
+            first_resync();
         } else {
             for (size_t i = 0; i < cfg.forward.size(); ++i) {
                 ctxs.push_back(sub_ctx{this, i});
@@ -230,17 +232,26 @@ struct nats_bridge::impl {
         jsErrCode jerr{};
         if (from == 0) {
             jsConsumerInfo* ci = nullptr;
-            if (js_GetConsumerInfo(&ci, js, j.stream.c_str(), j.durable.c_str(), nullptr, &jerr) == NATS_OK) {
+            const natsStatus s = js_GetConsumerInfo(&ci, js, j.stream.c_str(), j.durable.c_str(), nullptr, &jerr);
+            if (s == NATS_OK) {
                 if (ci->Delivered.Stream > 0) {
                     from = ci->AckFloor.Stream + 1;
                 }
                 jsConsumerInfo_Destroy(ci);
+            } else if (jerr != JSConsumerNotFoundErr) {
+                // Not knowing where it ended must never mean starting over from jetstream.deliver.
+                check(s, "js_GetConsumerInfo");
             }
         }
         if (!subs.empty()) {
             natsSubscription_Unsubscribe(subs.back());
         }
-        (void)js_DeleteConsumer(js, j.stream.c_str(), j.durable.c_str(), nullptr, &jerr); // absent is fine
+        // Absent is fine; any other failure (a cluster electing a leader)
+        // would leave the old consumer to refuse the new config: try again.
+        if (const natsStatus s = js_DeleteConsumer(js, j.stream.c_str(), j.durable.c_str(), nullptr, &jerr);
+            s != NATS_OK && jerr != JSConsumerNotFoundErr) {
+            check(s, "js_DeleteConsumer");
+        }
         deliver_subject = "_INBOX.ringcast-bridge." + j.durable + "." + std::to_string(next_seq + subs.size());
         jsConsumerConfig cc;
         jsConsumerConfig_Init(&cc);
@@ -274,6 +285,23 @@ struct nats_bridge::impl {
               "js_Subscribe");
         subs.push_back(sub);
         relaxed_add(c.resyncs);
+    }
+
+    // At start: the consumer, tried again for up to nats.connect_timeout_ms
+    // (a cluster may still be electing leaders), then given up (thrown).
+    void first_resync() {
+        const auto until = clock_type::now() + std::chrono::milliseconds(cfg.nats.connect_timeout_ms);
+        for (;;) {
+            try {
+                resync(0);
+                return;
+            } catch (const std::exception&) {
+                if (clock_type::now() >= until) {
+                    throw;
+                }
+                std::this_thread::sleep_for(100ms);
+            }
+        }
     }
 
     void finish(uint64_t seq) {
@@ -420,12 +448,13 @@ struct nats_bridge::impl {
     void pass(bool draining) {
         const auto now = clock_type::now();
         keep_appliance(now);
-        if (js != nullptr && reconnected.exchange(false)) {
+        if (js != nullptr && now >= next_resync_try && reconnected.exchange(false)) {
             try {
                 resync(window.resume_seq());
             } catch (const std::exception& e) {
                 std::fprintf(stderr, "ringcast-bridge: %s; trying again\n", e.what());
                 reconnected = true;
+                next_resync_try = now + std::chrono::milliseconds(cfg.nats.reconnect_wait_ms);
             }
         }
         std::vector<outgoing> out;

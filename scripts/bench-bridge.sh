@@ -59,11 +59,7 @@ rc_need_root
 
 rc_install_missing
 cd "$top"
-if [[ ! -f build-bench/build.ninja ]]; then
-    rc_configure build-bench >/dev/null
-fi
-ninja -C build-bench -j2 apps/ringcastd apps/ringcast apps/ringcast-bridge tests/support/nats_driver >/dev/null \
-    || rc_die "building ringcastd, ringcast, ringcast-bridge and nats_driver in build-bench failed"
+rc_bench_build apps/ringcastd apps/ringcast apps/ringcast-bridge tests/support/nats_driver
 bin=$top/build-bench
 mkdir -p "$outdir"
 outdir=$(cd "$outdir" && pwd)

@@ -51,11 +51,7 @@ rc_need_root
 
 rc_install_missing
 cd "$top"
-if [[ ! -f build-bench/build.ninja ]]; then
-    rc_configure build-bench >/dev/null
-fi
-ninja -C build-bench -j2 bench/peer_driver apps/ringcastd >/dev/null \
-    || rc_die "building bench/peer_driver and apps/ringcastd in build-bench failed"
+rc_bench_build bench/peer_driver apps/ringcastd
 driver=$top/build-bench/bench/peer_driver
 ringcastd=$top/build-bench/apps/ringcastd
 mkdir -p "$outdir"

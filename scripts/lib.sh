@@ -126,3 +126,13 @@ rc_bench_config() {
     done
     printf '%s\n' "$text"
 }
+
+# Builds TARGETs in build-bench (configured first when it is not), quietly;
+# dies naming them when the build fails. From the source root.
+# usage: rc_bench_build TARGET...
+rc_bench_build() {
+    if [[ ! -f build-bench/build.ninja ]]; then
+        rc_configure build-bench >/dev/null
+    fi
+    ninja -C build-bench -j2 "$@" >/dev/null || rc_die "building $* in build-bench failed"
+}

@@ -1,9 +1,12 @@
 """A systemd unit file read as systemd reads it (repeated keys,
 continuations, comments), for the unit tests."""
+import os
 import re
 import shlex
+import shutil
+import subprocess
 
-from tap import check
+from tap import check, skip
 
 
 def parse_unit(text):
@@ -59,3 +62,19 @@ def check_values(unit, wanted):
     for section, key, want in wanted:
         got = one(unit, section, key)
         check(f"{section}: {key}={want}", got == want, f"got {got!r}")
+
+
+def check_verify(text, name, tmp):
+    """systemd-analyze verify on `text` saved as `name` in `tmp`: nothing to
+    say about the unit, or skipped where systemd-analyze is not installed."""
+    analyze = shutil.which("systemd-analyze")
+    if not analyze:
+        skip("systemd-analyze verify", "systemd-analyze is not installed")
+        return
+    copy = os.path.join(tmp, name)
+    with open(copy, "w", encoding="utf-8") as f:
+        f.write(text)
+    p = subprocess.run([analyze, "verify", "--man=no", copy], capture_output=True, text=True, timeout=30)
+    about_unit = [l for l in (p.stdout + p.stderr).splitlines() if name in l]
+    check("systemd-analyze verify finds nothing to say", p.returncode == 0 and not about_unit,
+          f"exit {p.returncode}\n{p.stdout}{p.stderr}")

@@ -1,4 +1,5 @@
 """TAP output for the script tests: one line per check, the plan at the end."""
+import sys
 
 results = []
 
@@ -15,3 +16,9 @@ def check(desc, ok, detail=""):
 def skip(desc, why):
     results.append(True)
     print(f"ok {len(results)} - {desc} # SKIP {why}")
+
+
+def finish():
+    """The plan line, and the exit status: 0 when every check held."""
+    print(f"1..{len(results)}")
+    sys.exit(0 if all(results) else 1)

@@ -51,6 +51,7 @@ std::string stats_json(const ringcast::bridge_counters& c, bool jetstream) {
     add("nats_dropped", c.nats_dropped);
     add("redelivered", c.redelivered);
     add("resyncs", c.resyncs);
+    add("delivery_gaps", c.delivery_gaps);
     add("nats_disconnects", c.nats_disconnects);
     add("nats_reconnects", c.nats_reconnects);
     add("appliance_reconnects", c.appliance_reconnects);

@@ -364,6 +364,7 @@ BRIDGE_COUNTERS = {
     "nats_dropped": "Core NATS mode: messages dropped with the bridge's queue full",
     "redelivered": "JetStream deliveries of messages already sent",
     "resyncs": "JetStream consumer made again at the resume point",
+    "delivery_gaps": "JetStream deliveries found skipped, the consumer then made again at the resume point",
     "nats_disconnects": "Connections to NATS lost",
     "nats_reconnects": "Connections to NATS made again",
     "appliance_reconnects": "TCP connections to ringcastd made again",

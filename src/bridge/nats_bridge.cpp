@@ -1,3 +1,4 @@
+#include <ringcast/bridge/consumer_position.hpp>
 #include <ringcast/bridge/forward_window.hpp>
 #include <ringcast/bridge/nats_bridge.hpp>
 #include <ringcast/bridge/subject_map.hpp>
@@ -8,10 +9,12 @@
 #include <sys/eventfd.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <deque>
 #include <mutex>
+#include <optional>
 #include <stdexcept>
 #include <string>
 #include <thread>
@@ -63,6 +66,7 @@ struct nats_bridge::impl {
     struct sub_ctx {
         impl* self;
         size_t rule;
+        uint64_t generation; // JetStream: the consumer it reads; an older one's messages are dropped
     };
 
     bridge_config cfg;
@@ -79,9 +83,21 @@ struct nats_bridge::impl {
     std::string deliver_subject;
     clock_type::time_point next_appliance_try{};
     clock_type::time_point next_resync_try{};
+    delivery_sequence deliveries; // JetStream: the current consumer's
+    uint64_t consumer_from = 0;   // JetStream: the stream seq the current consumer was made at
+    bool gap = false;             // JetStream: deliveries were skipped; the consumer goes back
+
+    // One pass's working sets, kept so that a pass allocates nothing once warm.
+    std::vector<queued> batch;
+    std::vector<outgoing> out;
+    std::vector<natsMsg*> sent_once;
+    std::vector<std::string> topics; // QoS 0: out's topics point into it
+    std::vector<uint64_t> retired, resend, given_up;
+    std::string topic;
 
     std::mutex mu;
     std::deque<queued> queue;
+    uint64_t generation = 0; // under mu
     int wake_fd = -1;
     std::atomic<bool> reconnected{false};
 
@@ -100,7 +116,7 @@ struct nats_bridge::impl {
             first_resync();
         } else {
             for (size_t i = 0; i < cfg.forward.size(); ++i) {
-                ctxs.push_back(sub_ctx{this, i});
+                ctxs.push_back(sub_ctx{this, i, 0});
                 natsSubscription* sub = nullptr;
                 check(natsConnection_Subscribe(&sub, nc, cfg.forward[i].filter.c_str(), &on_msg, &ctxs.back()),
                       "natsConnection_Subscribe");
@@ -147,6 +163,10 @@ struct nats_bridge::impl {
         bool was_empty = false;
         {
             const std::lock_guard lock(self.mu);
+            if (ctx->generation != self.generation) {
+                natsMsg_Destroy(m); // a consumer moved since: all of it comes again from the new one
+                return;
+            }
             // JetStream is never dropped here: a message skipped would look
             // done once a later one retired. The consumer's max ack pending
             // bounds the queue instead.
@@ -223,67 +243,135 @@ struct nats_bridge::impl {
         }
     }
 
-    // JetStream: (re)makes the durable consumer at `from` (0: where the
-    // existing consumer's acknowledgements end, else as jetstream.deliver
-    // says) and subscribes to it. What the old consumer had delivered and
-    // the window still holds comes again and is matched by seq.
-    void resync(uint64_t from) {
-        const bridge_jetstream_config& j = *cfg.jetstream;
+    // JetStream: a consumer's state, or nothing when it does not exist.
+    // Any other failure throws: not knowing where the bridge ended must
+    // never mean starting over from jetstream.deliver.
+    std::optional<consumer_state> lookup(const std::string& name) {
+        jsConsumerInfo* ci = nullptr;
         jsErrCode jerr{};
-        if (from == 0) {
-            jsConsumerInfo* ci = nullptr;
-            const natsStatus s = js_GetConsumerInfo(&ci, js, j.stream.c_str(), j.durable.c_str(), nullptr, &jerr);
-            if (s == NATS_OK) {
-                if (ci->Delivered.Stream > 0) {
-                    from = ci->AckFloor.Stream + 1;
-                }
-                jsConsumerInfo_Destroy(ci);
-            } else if (jerr != JSConsumerNotFoundErr) {
-                // Not knowing where it ended must never mean starting over from jetstream.deliver.
-                check(s, "js_GetConsumerInfo");
+        const natsStatus s = js_GetConsumerInfo(&ci, js, cfg.jetstream->stream.c_str(), name.c_str(), nullptr, &jerr);
+        if (s != NATS_OK) {
+            if (jerr == JSConsumerNotFoundErr) {
+                return std::nullopt;
             }
+            check(s, "js_GetConsumerInfo");
         }
-        if (!subs.empty()) {
-            natsSubscription_Unsubscribe(subs.back());
+        consumer_state st;
+        if (ci->Config != nullptr && ci->Config->DeliverPolicy == js_DeliverByStartSequence) {
+            st.start_seq = ci->Config->OptStartSeq;
         }
-        // Absent is fine; any other failure (a cluster electing a leader)
-        // would leave the old consumer to refuse the new config: try again.
-        if (const natsStatus s = js_DeleteConsumer(js, j.stream.c_str(), j.durable.c_str(), nullptr, &jerr);
+        st.ack_floor_stream = ci->AckFloor.Stream;
+        jsConsumerInfo_Destroy(ci);
+        return st;
+    }
+
+    void remove_consumer(const std::string& name) {
+        jsErrCode jerr{};
+        if (const natsStatus s = js_DeleteConsumer(js, cfg.jetstream->stream.c_str(), name.c_str(), nullptr, &jerr);
             s != NATS_OK && jerr != JSConsumerNotFoundErr) {
             check(s, "js_DeleteConsumer");
         }
-        deliver_subject = "_INBOX.ringcast-bridge." + j.durable + "." + std::to_string(next_seq + subs.size());
+    }
+
+    // A durable consumer from stream seq `from`: push to `deliver` when
+    // given, else a pull consumer nobody pulls (the marker).
+    void add_consumer(const std::string& name, uint64_t from, const char* deliver) {
+        const bridge_jetstream_config& j = *cfg.jetstream;
         jsConsumerConfig cc;
         jsConsumerConfig_Init(&cc);
-        cc.Durable = j.durable.c_str();
-        cc.DeliverSubject = deliver_subject.c_str();
+        cc.Durable = name.c_str();
+        cc.DeliverSubject = deliver;
         cc.FilterSubject = cfg.forward[0].filter.c_str();
         cc.AckPolicy = js_AckExplicit;
         cc.AckWait = static_cast<int64_t>(j.ack_wait_ms) * 1'000'000;
         cc.MaxAckPending = static_cast<int64_t>(cfg.appliance.max_in_flight) * 2;
-        if (from != 0) {
-            cc.DeliverPolicy = js_DeliverByStartSequence;
-            cc.OptStartSeq = from;
-        } else {
-            cc.DeliverPolicy = j.deliver == jetstream_deliver::all    ? js_DeliverAll
-                               : j.deliver == jetstream_deliver::last ? js_DeliverLast
-                                                                      : js_DeliverNew;
-        }
+        cc.DeliverPolicy = js_DeliverByStartSequence;
+        cc.OptStartSeq = from;
         jsConsumerInfo* ci = nullptr;
+        jsErrCode jerr{};
         check(js_AddConsumer(&ci, js, j.stream.c_str(), &cc, nullptr, &jerr), "js_AddConsumer");
         jsConsumerInfo_Destroy(ci);
+    }
+
+    // The stream seq jetstream.deliver means now, for a consumer never made.
+    uint64_t deliver_policy_start() {
+        const bridge_jetstream_config& j = *cfg.jetstream;
+        jsStreamInfo* si = nullptr;
+        jsErrCode jerr{};
+        check(js_GetStreamInfo(&si, js, j.stream.c_str(), nullptr, &jerr), "js_GetStreamInfo");
+        const bool work_queue = si->Config != nullptr && si->Config->Retention == js_WorkQueuePolicy;
+        const uint64_t last = si->State.LastSeq;
+        jsStreamInfo_Destroy(si);
+        if (work_queue) {
+            // Its consumers may not overlap, and the resume marker would.
+            throw std::runtime_error("jetstream.stream " + j.stream + ": work-queue retention is not supported");
+        }
+        if (j.deliver == jetstream_deliver::all) {
+            return 1;
+        }
+        if (j.deliver == jetstream_deliver::last) {
+            natsMsg* m = nullptr;
+            const natsStatus s = js_GetLastMsg(&m, js, j.stream.c_str(), cfg.forward[0].filter.c_str(), nullptr, &jerr);
+            if (s == NATS_OK) {
+                const uint64_t seq = natsMsg_GetSequence(m);
+                natsMsg_Destroy(m);
+                return seq;
+            }
+            if (jerr != JSNoMessageFoundErr) {
+                check(s, "js_GetLastMsg");
+            }
+        }
+        return last + 1;
+    }
+
+    // JetStream: moves the durable consumer to stream seq `from` (0: where
+    // the consumers on the server say, see consumer_position) and reads it.
+    // What the old one delivered and the window holds comes again and is
+    // matched by seq; what it had queued is dropped, as it comes again too.
+    void resync(uint64_t from) {
+        const bridge_jetstream_config& j = *cfg.jetstream;
+        const std::string marker = resume_marker_name(j.durable);
+        if (from == 0) {
+            from = resume_point(lookup(j.durable), lookup(marker));
+            if (from == 0) {
+                from = deliver_policy_start();
+            }
+        }
+        uint64_t gen = 0;
+        {
+            const std::lock_guard lock(mu);
+            gen = ++generation;
+            for (const queued& q : queue) {
+                natsMsg_Destroy(q.msg);
+            }
+            queue.clear();
+            relaxed_set(c.queued, 0);
+        }
+        if (!subs.empty()) {
+            natsSubscription_Unsubscribe(subs.back());
+        }
+        // The marker holds `from` while the durable is gone: killed at any
+        // step, the next bridge finds one of the two.
+        remove_consumer(marker);
+        add_consumer(marker, from, nullptr);
+        remove_consumer(j.durable);
+        deliver_subject = "_INBOX.ringcast-bridge." + j.durable + "." + std::to_string(next_seq + gen);
+        add_consumer(j.durable, from, deliver_subject.c_str());
+        remove_consumer(marker);
         jsSubOptions so;
         jsSubOptions_Init(&so);
         so.Stream = j.stream.c_str();
         so.Consumer = j.durable.c_str();
         so.ManualAck = true;
-        if (ctxs.empty()) {
-            ctxs.push_back(sub_ctx{this, 0});
-        }
+        ctxs.push_back(sub_ctx{this, 0, gen});
         natsSubscription* sub = nullptr;
-        check(js_Subscribe(&sub, js, cfg.forward[0].filter.c_str(), &on_msg, &ctxs.front(), nullptr, &so, &jerr),
+        jsErrCode jerr{};
+        check(js_Subscribe(&sub, js, cfg.forward[0].filter.c_str(), &on_msg, &ctxs.back(), nullptr, &so, &jerr),
               "js_Subscribe");
         subs.push_back(sub);
+        deliveries.reset();
+        consumer_from = from;
+        gap = false;
         relaxed_add(c.resyncs);
     }
 
@@ -304,6 +392,31 @@ struct nats_bridge::impl {
         }
     }
 
+    // JetStream, each pass: after a gap, the consumer goes back to the
+    // oldest stream seq not known to be in ringcastd; after a reconnect, it
+    // is made again there only if the cluster lost it (a lost delivery shows
+    // as a gap, or comes again after jetstream.ack_wait_ms).
+    void keep_consumer(clock_type::time_point now) {
+        if (now < next_resync_try) {
+            return;
+        }
+        const bool reconnect = reconnected.exchange(false);
+        if (!gap && !reconnect) {
+            return;
+        }
+        try {
+            if (gap || !lookup(cfg.jetstream->durable)) {
+                resync(std::max(consumer_from, window.resume_seq()));
+            }
+        } catch (const std::exception& e) {
+            std::fprintf(stderr, "ringcast-bridge: %s; trying again\n", e.what());
+            if (reconnect) {
+                reconnected = true;
+            }
+            next_resync_try = now + std::chrono::milliseconds(cfg.nats.reconnect_wait_ms);
+        }
+    }
+
     void finish(uint64_t seq) {
         const auto it = pending.find(seq);
         if (it == pending.end()) {
@@ -316,20 +429,20 @@ struct nats_bridge::impl {
         pending.erase(it);
     }
 
-    void retire(const std::vector<uint64_t>& seqs) {
-        for (const uint64_t s : seqs) {
+    void retire() {
+        for (const uint64_t s : retired) {
             finish(s);
         }
-        if (js != nullptr && !seqs.empty()) {
+        if (js != nullptr && !retired.empty()) {
             relaxed_set(c.acked_stream_seq, window.resume_seq() - 1);
         }
+        retired.clear();
     }
 
-    // Takes what NATS queued and sends it, as far as the window has room.
-    void forward_queued(clock_type::time_point now, std::vector<outgoing>& out, std::vector<natsMsg*>& sent_once,
-                        std::vector<std::string>& topics) {
+    // Takes what NATS queued and fills `out` with it, as far as the window has room.
+    void forward_queued(clock_type::time_point now) {
         const size_t room = cfg.appliance.qos == 0 ? 1024 : cfg.appliance.max_in_flight - window.size();
-        std::vector<queued> batch;
+        batch.clear();
         {
             const std::lock_guard lock(mu);
             while (!queue.empty() && batch.size() < room) {
@@ -338,42 +451,56 @@ struct nats_bridge::impl {
             }
             relaxed_set(c.queued, queue.size());
         }
-        topics.reserve(batch.size()); // QoS 0: out's topics point into it
+        topics.reserve(batch.size()); // never reallocated below: out's QoS 0 topics point into it
         const uint8_t qos = cfg.appliance.qos;
-        std::string topic;
-        for (const queued& q : batch) {
-            relaxed_add(c.received);
-            const map_status st = map_subject(cfg.forward[q.rule], natsMsg_GetSubject(q.msg), topic);
-            if (st != map_status::ok) {
-                relaxed_add(c.unmappable);
-                if (js != nullptr) {
-                    (void)natsMsg_Ack(q.msg, nullptr); // nothing would ever take it
-                }
-                natsMsg_Destroy(q.msg);
-                continue;
-            }
+        for (size_t i = 0; i < batch.size(); ++i) {
+            natsMsg* m = batch[i].msg;
             uint64_t seq = 0;
             if (js != nullptr) {
                 jsMsgMetaData* meta = nullptr;
-                if (natsMsg_GetMetaData(&meta, q.msg) != NATS_OK) {
+                if (natsMsg_GetMetaData(&meta, m) != NATS_OK) {
+                    relaxed_add(c.received);
                     relaxed_add(c.unmappable); // no stream seq: nothing to order or resume it by
-                    natsMsg_Destroy(q.msg);
+                    natsMsg_Destroy(m);
                     continue;
                 }
                 seq = meta->Sequence.Stream;
+                const bool in_order = deliveries.next(meta->Sequence.Consumer);
                 relaxed_set(c.lag, meta->NumPending);
                 jsMsgMetaData_Destroy(meta);
+                if (!in_order) {
+                    // Deliveries before this one were lost: none after them
+                    // may go first. All of them come again from the resume seq.
+                    relaxed_add(c.delivery_gaps);
+                    gap = true;
+                    for (size_t k = i; k < batch.size(); ++k) {
+                        natsMsg_Destroy(batch[k].msg);
+                    }
+                    break;
+                }
+            }
+            relaxed_add(c.received);
+            const map_status st = map_subject(cfg.forward[batch[i].rule], natsMsg_GetSubject(m), topic);
+            if (st != map_status::ok) {
+                relaxed_add(c.unmappable);
+                if (js != nullptr) {
+                    (void)natsMsg_Ack(m, nullptr); // nothing would ever take it
+                }
+                natsMsg_Destroy(m);
+                continue;
+            }
+            if (js != nullptr) {
                 uint64_t old = 0;
                 const forward_window::seen s = window.redelivered(seq, seq, old);
                 if (s != forward_window::seen::fresh) {
                     relaxed_add(c.redelivered);
                     if (s == forward_window::seen::retired) {
-                        (void)natsMsg_Ack(q.msg, nullptr);
-                        natsMsg_Destroy(q.msg);
+                        (void)natsMsg_Ack(m, nullptr);
+                        natsMsg_Destroy(m);
                     } else {
                         held& h = pending.at(seq);
                         natsMsg_Destroy(h.msg);
-                        h.msg = q.msg; // acknowledged through the delivery that is current
+                        h.msg = m; // acknowledged through the delivery that is current
                     }
                     continue;
                 }
@@ -382,13 +509,13 @@ struct nats_bridge::impl {
             }
             if (qos == 0) {
                 topics.push_back(topic);
-                out.push_back(outgoing{topics.back(), payload_of(q.msg), 0, 0});
-                sent_once.push_back(q.msg);
+                out.push_back(outgoing{topics.back(), payload_of(m), 0, 0});
+                sent_once.push_back(m);
                 continue;
             }
             window.add(seq, seq, now);
-            held& h = pending.emplace(seq, held{q.msg, topic}).first->second;
-            out.push_back(outgoing{h.topic, payload_of(q.msg), qos, seq});
+            held& h = pending.emplace(seq, held{m, topic}).first->second;
+            out.push_back(outgoing{h.topic, payload_of(m), qos, seq});
         }
     }
 
@@ -408,7 +535,7 @@ struct nats_bridge::impl {
         }
     }
 
-    void read_replies(std::vector<uint64_t>& retired) {
+    void read_replies() {
         while (auto m = rcp->receive(0ms)) {
             if (m->code == op::ack) {
                 if (window.ack(m->seq, retired)) {
@@ -424,7 +551,6 @@ struct nats_bridge::impl {
     }
 
     void expire(clock_type::time_point now) {
-        std::vector<uint64_t> resend, given_up, retired;
         window.expire(now, resend, given_up, retired);
         for (const uint64_t s : given_up) {
             relaxed_add(c.given_up);
@@ -434,13 +560,16 @@ struct nats_bridge::impl {
                 pending.erase(it);
             }
         }
-        retire(retired);
-        std::vector<outgoing> out;
+        given_up.clear();
+        retire();
+        out.clear();
         for (const uint64_t s : resend) {
             const held& h = pending.at(s);
             out.push_back(outgoing{h.topic, payload_of(h.msg), cfg.appliance.qos, s});
         }
+        resend.clear();
         send(out, true);
+        out.clear();
     }
 
     // One pass: what came from NATS, the replies, resends, keep-alive; then
@@ -448,29 +577,22 @@ struct nats_bridge::impl {
     void pass(bool draining) {
         const auto now = clock_type::now();
         keep_appliance(now);
-        if (js != nullptr && now >= next_resync_try && reconnected.exchange(false)) {
-            try {
-                resync(window.resume_seq());
-            } catch (const std::exception& e) {
-                std::fprintf(stderr, "ringcast-bridge: %s; trying again\n", e.what());
-                reconnected = true;
-                next_resync_try = now + std::chrono::milliseconds(cfg.nats.reconnect_wait_ms);
-            }
+        if (js != nullptr) {
+            keep_consumer(now);
         }
-        std::vector<outgoing> out;
-        std::vector<natsMsg*> sent_once;
-        std::vector<std::string> topics;
+        out.clear();
+        sent_once.clear();
+        topics.clear();
         if (!draining) {
-            forward_queued(now, out, sent_once, topics);
+            forward_queued(now);
         }
         send(out, false);
         relaxed_set(c.in_flight, window.size()); // before the replies: never 0 with a batch just sent
         for (natsMsg* m : sent_once) {
             natsMsg_Destroy(m);
         }
-        std::vector<uint64_t> retired;
-        read_replies(retired);
-        retire(retired);
+        read_replies();
+        retire();
         expire(now);
         relaxed_set(c.in_flight, window.size());
         (void)rcp->keepalive(now);

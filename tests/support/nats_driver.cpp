@@ -10,6 +10,10 @@
 //       makes the JetStream stream NAME over subject filter S (file storage,
 //       R replicas); an existing one is fine. Fails while JetStream has no
 //       leader yet: callers retry.
+//   nats_driver consumer --servers URLS --name STREAM --subject S --consumer C --op info|delete|add [--first K]
+//       stands in for a bridge killed between its steps: info prints
+//       "absent" or "start=K ack_floor=F"; delete removes C (absent is
+//       fine); add makes C a pull durable on S from stream seq K.
 //   nats_driver lat --servers URLS --subject S --ringcast ADDR:PORT --topic T
 //                   [--count N] [--rate R] [--size B]
 //       publishes N messages at R per second carrying their send time, and
@@ -47,7 +51,7 @@ void check(natsStatus s, const char* what) {
 }
 
 struct args {
-    std::string mode, servers, subject, ringcast, topic, name;
+    std::string mode, servers, subject, ringcast, topic, name, consumer, op;
     uint64_t count = 1000, first = 1, rate = 10000, replicas = 1;
     size_t size = 64;
     bool js = false;
@@ -88,6 +92,10 @@ args parse(int argc, char** argv) {
             a.topic = val();
         } else if (k == "--name") {
             a.name = val();
+        } else if (k == "--consumer") {
+            a.consumer = val();
+        } else if (k == "--op") {
+            a.op = val();
         } else if (k == "--replicas") {
             a.replicas = std::stoull(val());
         } else if (k == "--js") {
@@ -98,7 +106,7 @@ args parse(int argc, char** argv) {
             die("unknown argument " + k);
         }
     }
-    if (a.servers.empty() || a.subject.empty() || (a.mode == "stream" && a.name.empty())) {
+    if (a.servers.empty() || a.subject.empty() || ((a.mode == "stream" || a.mode == "consumer") && a.name.empty())) {
         die("--servers and --subject are required");
     }
     return a;
@@ -158,6 +166,51 @@ int stream(const args& a) {
     jsCtx_Destroy(js);
     natsConnection_Destroy(nc);
     std::printf("stream %s ready\n", a.name.c_str());
+    return 0;
+}
+
+int consumer(const args& a) {
+    natsConnection* nc = connect(a.servers);
+    jsCtx* js = nullptr;
+    check(natsConnection_JetStream(&js, nc, nullptr), "natsConnection_JetStream");
+    jsErrCode jerr{};
+    natsStatus s = NATS_OK;
+    if (a.op == "info") {
+        jsConsumerInfo* ci = nullptr;
+        s = js_GetConsumerInfo(&ci, js, a.name.c_str(), a.consumer.c_str(), nullptr, &jerr);
+        if (s == NATS_OK) {
+            const bool by_seq = ci->Config->DeliverPolicy == js_DeliverByStartSequence;
+            std::printf("start=%llu ack_floor=%llu\n", static_cast<unsigned long long>(by_seq ? ci->Config->OptStartSeq : 0),
+                        static_cast<unsigned long long>(ci->AckFloor.Stream));
+            jsConsumerInfo_Destroy(ci);
+        } else if (jerr == JSConsumerNotFoundErr) {
+            std::printf("absent\n");
+            s = NATS_OK;
+        }
+    } else if (a.op == "delete") {
+        s = js_DeleteConsumer(js, a.name.c_str(), a.consumer.c_str(), nullptr, &jerr);
+        if (jerr == JSConsumerNotFoundErr) {
+            s = NATS_OK;
+        }
+    } else if (a.op == "add") {
+        jsConsumerConfig cc;
+        jsConsumerConfig_Init(&cc);
+        cc.Durable = a.consumer.c_str();
+        cc.FilterSubject = a.subject.c_str();
+        cc.AckPolicy = js_AckExplicit;
+        cc.DeliverPolicy = js_DeliverByStartSequence;
+        cc.OptStartSeq = a.first;
+        jsConsumerInfo* ci = nullptr;
+        s = js_AddConsumer(&ci, js, a.name.c_str(), &cc, nullptr, &jerr);
+        jsConsumerInfo_Destroy(ci);
+    } else {
+        die("--op must be info, delete or add");
+    }
+    if (s != NATS_OK) {
+        die("consumer " + a.op + ": " + natsStatus_GetText(s) + " (" + std::to_string(jerr) + ")");
+    }
+    jsCtx_Destroy(js);
+    natsConnection_Destroy(nc);
     return 0;
 }
 
@@ -327,6 +380,9 @@ int main(int argc, char** argv) {
     }
     if (a.mode == "stream") {
         return stream(a);
+    }
+    if (a.mode == "consumer") {
+        return consumer(a);
     }
     if (a.mode == "lat") {
         return lat(a);

@@ -12,9 +12,10 @@
 // message is acknowledged once ringcastd has ACKed its PUB, whose seq is the
 // message's stream seq, so a resend after a lost ACK, or after a restart
 // from the same UDP source port, is absorbed by the QoS 2 dedup window. At
-// start-up, and again whenever the NATS connection comes back, the consumer
-// is made again from the oldest stream seq not known to be in ringcastd, so
-// delivery resumes in order with no gap.
+// start-up, after deliveries were lost on the way (a gap in the consumer
+// seqs), and when a reconnect finds the consumer gone, the consumer is made
+// again from the oldest stream seq not known to be in ringcastd, so delivery
+// resumes in order with no gap (bridge/consumer_position).
 #pragma once
 
 #include <ringcast/bridge/bridge_config.hpp>
@@ -39,6 +40,7 @@ struct bridge_counters {
     std::atomic<uint64_t> nats_dropped{0};    // core mode: dropped, nats.pending_messages waiting already
     std::atomic<uint64_t> redelivered{0};     // JetStream: messages delivered again that were already sent
     std::atomic<uint64_t> resyncs{0};         // JetStream: the consumer made again at the resume seq
+    std::atomic<uint64_t> delivery_gaps{0};   // JetStream: deliveries found skipped (the consumer then goes back)
     std::atomic<uint64_t> nats_disconnects{0};
     std::atomic<uint64_t> nats_reconnects{0};
     std::atomic<uint64_t> appliance_reconnects{0}; // TCP: the connection to ringcastd made again

@@ -18,6 +18,11 @@ uint64_t resume_point(const std::optional<consumer_state>& durable,
     return marker ? marker->start_seq : 0;
 }
 
+bool marker_needs_rewrite(const std::optional<consumer_state>& durable, const std::optional<consumer_state>& marker,
+                          uint64_t from) noexcept {
+    return !marker || (durable && marker->start_seq != from);
+}
+
 std::string resume_marker_name(const std::string& durable) { return durable + "-resume"; }
 
 bool delivery_sequence::next(uint64_t consumer_seq) noexcept {

@@ -13,6 +13,7 @@
 #include <chrono>
 #include <cstdio>
 #include <deque>
+#include <condition_variable>
 #include <mutex>
 #include <optional>
 #include <stdexcept>
@@ -100,6 +101,11 @@ struct nats_bridge::impl {
     uint64_t generation = 0; // under mu
     int wake_fd = -1;
     std::atomic<bool> reconnected{false};
+    // The closed callback is libnats's last call into this object, made on
+    // its own thread after natsConnection_Close returns: waited for.
+    std::mutex closed_mu;
+    std::condition_variable closed_cv;
+    bool closed = false;
 
     explicit impl(const bridge_config& config)
         : cfg(config),
@@ -130,21 +136,29 @@ struct nats_bridge::impl {
     }
 
     ~impl() {
+        // First nothing more from NATS, then what it had handed over.
+        for (natsSubscription* s : subs) {
+            natsSubscription_Unsubscribe(s);
+        }
+        if (nc != nullptr) {
+            natsConnection_Close(nc);
+            std::unique_lock lock(closed_mu);
+            (void)closed_cv.wait_for(lock, 2s, [this] { return closed; });
+        }
         for (auto& [seq, h] : pending) {
             natsMsg_Destroy(h.msg); // unacknowledged: JetStream delivers it again
         }
-        for (const queued& q : queue) {
-            natsMsg_Destroy(q.msg);
+        {
+            const std::lock_guard lock(mu);
+            for (const queued& q : queue) {
+                natsMsg_Destroy(q.msg);
+            }
         }
         for (natsSubscription* s : subs) {
-            natsSubscription_Unsubscribe(s);
             natsSubscription_Destroy(s);
         }
         jsCtx_Destroy(js);
-        if (nc != nullptr) {
-            natsConnection_Close(nc);
-            natsConnection_Destroy(nc);
-        }
+        natsConnection_Destroy(nc);
         natsOptions_Destroy(opts);
         if (wake_fd >= 0) {
             ::close(wake_fd);
@@ -186,6 +200,12 @@ struct nats_bridge::impl {
     static void on_disconnected(natsConnection*, void* closure) {
         relaxed_add(static_cast<impl*>(closure)->c.nats_disconnects);
     }
+    static void on_closed(natsConnection*, void* closure) {
+        auto* self = static_cast<impl*>(closure);
+        const std::lock_guard lock(self->closed_mu);
+        self->closed = true;
+        self->closed_cv.notify_all();
+    }
     static void on_reconnected(natsConnection*, void* closure) {
         auto* self = static_cast<impl*>(closure);
         relaxed_add(self->c.nats_reconnects);
@@ -207,6 +227,7 @@ struct nats_bridge::impl {
         check(natsOptions_SetRetryOnFailedConnect(opts, true, nullptr, nullptr), "natsOptions_SetRetryOnFailedConnect");
         check(natsOptions_SetDisconnectedCB(opts, &on_disconnected, this), "natsOptions_SetDisconnectedCB");
         check(natsOptions_SetReconnectedCB(opts, &on_reconnected, this), "natsOptions_SetReconnectedCB");
+        check(natsOptions_SetClosedCB(opts, &on_closed, this), "natsOptions_SetClosedCB");
         const natsStatus s = natsConnection_Connect(&nc, opts);
         // With retry on failed connect, NOT_YET_CONNECTED means it keeps trying in the background.
         if (s != NATS_NOT_YET_CONNECTED) {
@@ -331,12 +352,19 @@ struct nats_bridge::impl {
     void resync(uint64_t from) {
         const bridge_jetstream_config& j = *cfg.jetstream;
         const std::string marker = resume_marker_name(j.durable);
+        const std::optional<consumer_state> durable = lookup(j.durable);
+        const std::optional<consumer_state> left = lookup(marker);
+        const char* why = "the resume point";
         if (from == 0) {
-            from = resume_point(lookup(j.durable), lookup(marker));
+            from = resume_point(durable, left);
+            why = durable ? "the durable's ack floor" : left ? "the marker left by a bridge stopped while moving it" : "";
             if (from == 0) {
                 from = deliver_policy_start();
+                why = "a new consumer, jetstream.deliver";
             }
         }
+        std::fprintf(stderr, "ringcast-bridge: consumer %s from stream seq %llu (%s)\n", j.durable.c_str(),
+                     static_cast<unsigned long long>(from), why);
         uint64_t gen = 0;
         {
             const std::lock_guard lock(mu);
@@ -350,11 +378,17 @@ struct nats_bridge::impl {
         if (!subs.empty()) {
             natsSubscription_Unsubscribe(subs.back());
         }
-        // The marker holds `from` while the durable is gone: killed at any
-        // step, the next bridge finds one of the two.
-        remove_consumer(marker);
-        add_consumer(marker, from, nullptr);
-        remove_consumer(j.durable);
+        // The marker holds the resume point while the durable is gone: killed
+        // at any step, the next bridge finds one of the two.
+        if (marker_needs_rewrite(durable, left, from)) {
+            if (left) {
+                remove_consumer(marker);
+            }
+            add_consumer(marker, from, nullptr);
+        }
+        if (durable) {
+            remove_consumer(j.durable);
+        }
         deliver_subject = "_INBOX.ringcast-bridge." + j.durable + "." + std::to_string(next_seq + gen);
         add_consumer(j.durable, from, deliver_subject.c_str());
         remove_consumer(marker);
@@ -383,10 +417,11 @@ struct nats_bridge::impl {
             try {
                 resync(0);
                 return;
-            } catch (const std::exception&) {
+            } catch (const std::exception& e) {
                 if (clock_type::now() >= until) {
                     throw;
                 }
+                std::fprintf(stderr, "ringcast-bridge: %s; trying again\n", e.what());
                 std::this_thread::sleep_for(100ms);
             }
         }

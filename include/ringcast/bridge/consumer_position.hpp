@@ -34,6 +34,14 @@ struct consumer_state {
 [[nodiscard]] uint64_t resume_point(const std::optional<consumer_state>& durable,
                                     const std::optional<consumer_state>& marker) noexcept;
 
+// Whether moving the durable to `from` first makes the marker say `from`
+// (removed and added again when it exists). Never while the durable is
+// already gone, as the marker is then the only record: one saying an older
+// seq stays, and a restart from it resends what ringcastd has (absorbed by
+// the QoS 2 dedup window) rather than skip anything.
+[[nodiscard]] bool marker_needs_rewrite(const std::optional<consumer_state>& durable,
+                                        const std::optional<consumer_state>& marker, uint64_t from) noexcept;
+
 // The marker's name for `durable`.
 [[nodiscard]] std::string resume_marker_name(const std::string& durable);
 

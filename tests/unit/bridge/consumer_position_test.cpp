@@ -42,6 +42,20 @@ TEST(resume_point, theMarkerStandsInForADeletedDurable) {
     EXPECT_EQ(resume_point(none, at(0, 0)), 0U) << "a marker someone else made: no start seq";
 }
 
+TEST(marker_needs_rewrite, aMissingMarkerIsMade) {
+    EXPECT_TRUE(marker_needs_rewrite(at(1, 41), none, 42));
+    EXPECT_TRUE(marker_needs_rewrite(none, none, 42)) << "a durable never made, or lost: record the start first";
+}
+
+TEST(marker_needs_rewrite, aMarkerIsMovedOnlyWhileTheDurableStandsIn) {
+    EXPECT_TRUE(marker_needs_rewrite(at(1, 41), at(10, 0), 42));
+    EXPECT_FALSE(marker_needs_rewrite(at(1, 41), at(42, 0), 42)) << "already says it";
+    // A move that failed after deleting the durable, tried again: deleting
+    // the marker now would leave neither.
+    EXPECT_FALSE(marker_needs_rewrite(none, at(10, 0), 42));
+    EXPECT_FALSE(marker_needs_rewrite(none, at(42, 0), 42));
+}
+
 TEST(resume_point, theMarkerIsNamedAfterTheDurable) { EXPECT_EQ(resume_marker_name("ringcast"), "ringcast-resume"); }
 
 TEST(delivery_sequence, consecutiveSeqsFromOneAreInOrder) {

@@ -86,6 +86,8 @@ struct nats_bridge::impl {
     clock_type::time_point next_resync_try{};
     delivery_sequence deliveries; // JetStream: the current consumer's
     uint64_t consumer_from = 0;   // JetStream: the stream seq the current consumer was made at
+    std::string consumer;         // JetStream: the current consumer's name
+    uint64_t consumer_generation_tried = 0;
     bool gap = false;             // JetStream: deliveries were skipped; the consumer goes back
 
     // One pass's working sets, kept so that a pass allocates nothing once warm.
@@ -294,8 +296,7 @@ struct nats_bridge::impl {
         }
     }
 
-    // A durable consumer from stream seq `from`: push to `deliver` when
-    // given, else a pull consumer nobody pulls (the marker).
+    // A durable push consumer from stream seq `from`, delivering to `deliver`.
     void add_consumer(const std::string& name, uint64_t from, const char* deliver) {
         const bridge_jetstream_config& j = *cfg.jetstream;
         jsConsumerConfig cc;
@@ -324,7 +325,7 @@ struct nats_bridge::impl {
         const uint64_t last = si->State.LastSeq;
         jsStreamInfo_Destroy(si);
         if (work_queue) {
-            // Its consumers may not overlap, and the resume marker would.
+            // Its consumers may not overlap, and the old and the new one do while the bridge moves.
             throw std::runtime_error("jetstream.stream " + j.stream + ": work-queue retention is not supported");
         }
         if (j.deliver == jetstream_deliver::all) {
@@ -345,26 +346,50 @@ struct nats_bridge::impl {
         return last + 1;
     }
 
-    // JetStream: moves the durable consumer to stream seq `from` (0: where
-    // the consumers on the server say, see consumer_position) and reads it.
-    // What the old one delivered and the window holds comes again and is
-    // matched by seq; what it had queued is dropped, as it comes again too.
+    // JetStream: the bridge's consumers on the stream (`<durable>-<n>`), by generation.
+    std::vector<std::pair<uint64_t, std::string>> own_consumers() {
+        const bridge_jetstream_config& j = *cfg.jetstream;
+        jsConsumerNamesList* list = nullptr;
+        jsErrCode jerr{};
+        const natsStatus s = js_ConsumerNames(&list, js, j.stream.c_str(), nullptr, &jerr);
+        std::vector<std::pair<uint64_t, std::string>> mine;
+        if (s == NATS_NOT_FOUND && jerr == 0) {
+            return mine; // the stream has no consumers
+        }
+        check(s, "js_ConsumerNames");
+        for (int i = 0; i < list->Count; ++i) {
+            if (const auto g = consumer_generation(j.durable, list->List[i])) {
+                mine.emplace_back(*g, list->List[i]);
+            }
+        }
+        jsConsumerNamesList_Destroy(list);
+        std::sort(mine.begin(), mine.end());
+        return mine;
+    }
+
+    // JetStream: moves the consumer to stream seq `from` (0: where the
+    // newest of the bridge's consumers ends, see consumer_position), reads
+    // it, and deletes the older ones. What the old one delivered and the
+    // window holds comes again and is matched by seq; what it had queued is
+    // dropped, as it comes again too.
     void resync(uint64_t from) {
         const bridge_jetstream_config& j = *cfg.jetstream;
-        const std::string marker = resume_marker_name(j.durable);
-        const std::optional<consumer_state> durable = lookup(j.durable);
-        const std::optional<consumer_state> left = lookup(marker);
+        const std::vector<std::pair<uint64_t, std::string>> mine = own_consumers();
         const char* why = "the resume point";
         if (from == 0) {
-            from = resume_point(durable, left);
-            why = durable ? "the durable's ack floor" : left ? "the marker left by a bridge stopped while moving it" : "";
+            if (!mine.empty()) {
+                const std::optional<consumer_state> last = lookup(mine.back().second);
+                if (!last) {
+                    throw std::runtime_error("consumer " + mine.back().second + " went while being read");
+                }
+                from = resume_point(*last);
+                why = "where the last consumer ended";
+            }
             if (from == 0) {
                 from = deliver_policy_start();
                 why = "a new consumer, jetstream.deliver";
             }
         }
-        std::fprintf(stderr, "ringcast-bridge: consumer %s from stream seq %llu (%s)\n", j.durable.c_str(),
-                     static_cast<unsigned long long>(from), why);
         uint64_t gen = 0;
         {
             const std::lock_guard lock(mu);
@@ -378,24 +403,18 @@ struct nats_bridge::impl {
         if (!subs.empty()) {
             natsSubscription_Unsubscribe(subs.back());
         }
-        // The marker holds the resume point while the durable is gone: killed
-        // at any step, the next bridge finds one of the two.
-        if (marker_needs_rewrite(durable, left, from)) {
-            if (left) {
-                remove_consumer(marker);
-            }
-            add_consumer(marker, from, nullptr);
-        }
-        if (durable) {
-            remove_consumer(j.durable);
-        }
-        deliver_subject = "_INBOX.ringcast-bridge." + j.durable + "." + std::to_string(next_seq + gen);
-        add_consumer(j.durable, from, deliver_subject.c_str());
-        remove_consumer(marker);
+        // A generation is never tried twice: an add that timed out may still
+        // take effect, and must not then rename what this one delivers to.
+        consumer_generation_tried = std::max(consumer_generation_tried, mine.empty() ? 0 : mine.back().first) + 1;
+        const std::string name = consumer_name(j.durable, consumer_generation_tried);
+        std::fprintf(stderr, "ringcast-bridge: consumer %s from stream seq %llu (%s)\n", name.c_str(),
+                     static_cast<unsigned long long>(from), why);
+        deliver_subject = "_INBOX.ringcast-bridge." + name + "." + std::to_string(next_seq);
+        add_consumer(name, from, deliver_subject.c_str());
         jsSubOptions so;
         jsSubOptions_Init(&so);
         so.Stream = j.stream.c_str();
-        so.Consumer = j.durable.c_str();
+        so.Consumer = name.c_str();
         so.ManualAck = true;
         ctxs.push_back(sub_ctx{this, 0, gen});
         natsSubscription* sub = nullptr;
@@ -403,10 +422,20 @@ struct nats_bridge::impl {
         check(js_Subscribe(&sub, js, cfg.forward[0].filter.c_str(), &on_msg, &ctxs.back(), nullptr, &so, &jerr),
               "js_Subscribe");
         subs.push_back(sub);
+        consumer = name;
         deliveries.reset();
         consumer_from = from;
         gap = false;
         relaxed_add(c.resyncs);
+        // The new consumer is the record now. An old one left by a failure
+        // here goes at the next move (a restart picks the newest anyway).
+        for (const auto& [g, old] : mine) {
+            try {
+                remove_consumer(old);
+            } catch (const std::exception& e) {
+                std::fprintf(stderr, "ringcast-bridge: deleting consumer %s: %s\n", old.c_str(), e.what());
+            }
+        }
     }
 
     // At start: the consumer, tried again for up to nats.connect_timeout_ms
@@ -440,7 +469,7 @@ struct nats_bridge::impl {
             return;
         }
         try {
-            if (gap || !lookup(cfg.jetstream->durable)) {
+            if (gap || !lookup(consumer)) {
                 resync(std::max(consumer_from, window.resume_seq()));
             }
         } catch (const std::exception& e) {

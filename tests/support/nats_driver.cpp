@@ -10,10 +10,11 @@
 //       makes the JetStream stream NAME over subject filter S (file storage,
 //       R replicas); an existing one is fine. Fails while JetStream has no
 //       leader yet: callers retry.
-//   nats_driver consumer --servers URLS --name STREAM --subject S --consumer C --op info|delete|add [--first K]
-//       stands in for a bridge killed between its steps: info prints
-//       "absent" or "start=K ack_floor=F"; delete removes C (absent is
-//       fine); add makes C a pull durable on S from stream seq K.
+//   nats_driver consumer --servers URLS --name STREAM --subject S --op list|info|delete|add [--consumer C] [--first K]
+//       the stream's consumers as a bridge left them, or as a server that
+//       lost track of them would: list prints their names, one a line;
+//       info prints C's "absent" or "start=K ack_floor=F"; delete removes
+//       C (absent is fine); add makes C a pull durable on S from stream seq K.
 //   nats_driver lat --servers URLS --subject S --ringcast ADDR:PORT --topic T
 //                   [--count N] [--rate R] [--size B]
 //       publishes N messages at R per second carrying their send time, and
@@ -175,7 +176,20 @@ int consumer(const args& a) {
     check(natsConnection_JetStream(&js, nc, nullptr), "natsConnection_JetStream");
     jsErrCode jerr{};
     natsStatus s = NATS_OK;
-    if (a.op == "info") {
+    if (a.op == "list") {
+        jsConsumerNamesList* list = nullptr;
+        s = js_ConsumerNames(&list, js, a.name.c_str(), nullptr, &jerr);
+        if (s == NATS_OK) {
+            std::vector<std::string> names(list->List, list->List + list->Count);
+            std::sort(names.begin(), names.end());
+            for (const std::string& n : names) {
+                std::printf("%s\n", n.c_str());
+            }
+            jsConsumerNamesList_Destroy(list);
+        } else if (s == NATS_NOT_FOUND && jerr == 0) {
+            s = NATS_OK; // none
+        }
+    } else if (a.op == "info") {
         jsConsumerInfo* ci = nullptr;
         s = js_GetConsumerInfo(&ci, js, a.name.c_str(), a.consumer.c_str(), nullptr, &jerr);
         if (s == NATS_OK) {
@@ -204,7 +218,7 @@ int consumer(const args& a) {
         s = js_AddConsumer(&ci, js, a.name.c_str(), &cc, nullptr, &jerr);
         jsConsumerInfo_Destroy(ci);
     } else {
-        die("--op must be info, delete or add");
+        die("--op must be list, info, delete or add");
     }
     if (s != NATS_OK) {
         die("consumer " + a.op + ": " + natsStatus_GetText(s) + " (" + std::to_string(jerr) + ")");

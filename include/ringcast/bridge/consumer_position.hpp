@@ -1,12 +1,15 @@
 // Where ringcast-bridge's JetStream consumer starts again, and when its
-// deliveries skipped some. No NATS: the consumers' state is passed in.
+// deliveries skipped some. No NATS: the consumers' names and state are
+// passed in.
 //
-// The bridge moves its durable consumer (to make the server deliver again
-// from a stream seq) by deleting it and adding it anew, as a consumer's
-// start cannot be changed in place. A second consumer, the marker
-// (`<durable>-resume`, never read), holds the start seq meanwhile: it is
-// added before the delete and removed after the add, so a bridge killed at
-// any step leaves one of the two saying where to resume.
+// A consumer's start cannot be changed, so the bridge moves its consumer to
+// a stream seq by adding a new one there and then deleting the old. Each
+// gets a name of its own, `<durable>-<n>`, n one higher each time: a name
+// is never used twice, because nats-server 2.9 can bring a deleted
+// consumer's state back under its name when a node that missed the delete
+// returns. Killed between the add and the delete, the bridge leaves both,
+// and the next one resumes from the newest (its start is where the old one
+// ended) and deletes the rest.
 //
 // A push consumer numbers its deliveries (the consumer seq, redeliveries
 // included) one by one, so a delivery that numbers past the next one means
@@ -19,31 +22,26 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <string_view>
 
 namespace ringcast {
 
 // What the bridge needs of a consumer's info.
 struct consumer_state {
-    uint64_t start_seq = 0;          // its start seq when made by start seq; 0 when by another policy
-    uint64_t ack_floor_stream = 0;   // every stream seq up to it is acknowledged
+    uint64_t start_seq = 0;        // its start seq when made by start seq; 0 when by another policy
+    uint64_t ack_floor_stream = 0; // every stream seq up to it is acknowledged
 };
 
-// The stream seq to make the durable consumer at, from the durable's state
-// and the marker's, either absent; 0 when neither says (a consumer never
-// made: jetstream.deliver decides).
-[[nodiscard]] uint64_t resume_point(const std::optional<consumer_state>& durable,
-                                    const std::optional<consumer_state>& marker) noexcept;
+// The stream seq a consumer says the bridge resumes at; 0 when it says
+// nothing (made by another policy, nothing acknowledged).
+[[nodiscard]] uint64_t resume_point(const consumer_state& c) noexcept;
 
-// Whether moving the durable to `from` first makes the marker say `from`
-// (removed and added again when it exists). Never while the durable is
-// already gone, as the marker is then the only record: one saying an older
-// seq stays, and a restart from it resends what ringcastd has (absorbed by
-// the QoS 2 dedup window) rather than skip anything.
-[[nodiscard]] bool marker_needs_rewrite(const std::optional<consumer_state>& durable,
-                                        const std::optional<consumer_state>& marker, uint64_t from) noexcept;
+// `<durable>-<generation>`.
+[[nodiscard]] std::string consumer_name(std::string_view durable, uint64_t generation);
 
-// The marker's name for `durable`.
-[[nodiscard]] std::string resume_marker_name(const std::string& durable);
+// The generation in `name` when it is one of `durable`'s consumers (digits
+// after `<durable>-`, from 1, no leading zero); nothing otherwise.
+[[nodiscard]] std::optional<uint64_t> consumer_generation(std::string_view durable, std::string_view name) noexcept;
 
 // One subscription's consumer seqs.
 class delivery_sequence {

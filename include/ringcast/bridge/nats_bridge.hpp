@@ -14,8 +14,9 @@
 // from the same UDP source port, is absorbed by the QoS 2 dedup window. At
 // start-up, after deliveries were lost on the way (a gap in the consumer
 // seqs), and when a reconnect finds the consumer gone, the consumer is made
-// again from the oldest stream seq not known to be in ringcastd, so delivery
-// resumes in order with no gap (bridge/consumer_position).
+// again (as the next generation, `<durable>-<n>`) from the oldest stream seq
+// not known to be in ringcastd, so delivery resumes in order with no gap
+// (bridge/consumer_position).
 #pragma once
 
 #include <ringcast/bridge/bridge_config.hpp>

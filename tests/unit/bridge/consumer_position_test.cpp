@@ -2,61 +2,50 @@
 
 #include <gtest/gtest.h>
 
-#include <optional>
-
 using namespace ringcast;
 
-namespace {
-
-const std::optional<consumer_state> none;
-
-std::optional<consumer_state> at(uint64_t start_seq, uint64_t ack_floor_stream) {
-    return consumer_state{start_seq, ack_floor_stream};
+TEST(resume_point, aConsumerResumesAfterItsAckFloor) {
+    EXPECT_EQ(resume_point({1, 41}), 42U);
+    EXPECT_EQ(resume_point({0, 41}), 42U) << "made by another policy, some acknowledged";
 }
 
-} // namespace
-
-TEST(resume_point, neitherConsumerLeavesItToTheDeliverPolicy) { EXPECT_EQ(resume_point(none, none), 0U); }
-
-TEST(resume_point, theDurableResumesAfterItsAckFloor) {
-    EXPECT_EQ(resume_point(at(1, 41), none), 42U);
-    EXPECT_EQ(resume_point(at(0, 41), none), 42U) << "made by another policy, some acknowledged";
+TEST(resume_point, aConsumerWithNothingAcknowledgedResumesAtItsStart) {
+    EXPECT_EQ(resume_point({500, 0}), 500U);
+    EXPECT_EQ(resume_point({500, 499}), 500U) << "the floor a fresh consumer reports";
 }
 
-TEST(resume_point, aDurableWithNothingAcknowledgedResumesAtItsStart) {
-    EXPECT_EQ(resume_point(at(500, 0), none), 500U);
-    EXPECT_EQ(resume_point(at(500, 499), none), 500U) << "the floor a fresh consumer reports";
-    EXPECT_EQ(resume_point(at(0, 0), none), 0U) << "made by another policy, nothing acknowledged";
+TEST(resume_point, aConsumerOfAnotherPolicyWithNothingAcknowledgedSaysNothing) {
+    EXPECT_EQ(resume_point({0, 0}), 0U);
 }
 
-TEST(resume_point, theDurableWinsOverALeftoverMarker) {
-    // Killed after the add and before the marker's removal: both exist, and
-    // the durable may have got further since.
-    EXPECT_EQ(resume_point(at(100, 250), at(100, 0)), 251U);
-    EXPECT_EQ(resume_point(at(100, 0), at(100, 0)), 100U);
+TEST(consumer_name, isTheDurableAndTheGeneration) { EXPECT_EQ(consumer_name("ringcast", 7), "ringcast-7"); }
+
+TEST(consumer_generation, readsBackWhatConsumerNameWrites) {
+    for (const uint64_t g : {1ULL, 9ULL, 10ULL, 123456789ULL, 18446744073709551615ULL}) {
+        EXPECT_EQ(consumer_generation("ringcast", consumer_name("ringcast", g)), g) << g;
+    }
 }
 
-TEST(resume_point, theMarkerStandsInForADeletedDurable) {
-    // Killed between the delete and the add.
-    EXPECT_EQ(resume_point(none, at(777, 0)), 777U);
-    EXPECT_EQ(resume_point(none, at(0, 0)), 0U) << "a marker someone else made: no start seq";
+TEST(consumer_generation, otherNamesAreNotTheBridges) {
+    const struct {
+        const char* name;
+        const char* why;
+    } cases[] = {
+        {"ringcast", "the bare durable name"},
+        {"ringcast-", "no generation"},
+        {"ringcast-0", "generations start at 1"},
+        {"ringcast-07", "a leading zero: not a name the bridge writes"},
+        {"ringcast-7x", "not all digits"},
+        {"ringcast-7-1", "another durable's (ringcast-7) consumer"},
+        {"ringcastx-7", "another prefix"},
+        {"ringcast_7", "another separator"},
+        {"other-7", "another durable"},
+        {"ringcast-99999999999999999999", "past 64 bits"},
+    };
+    for (const auto& c : cases) {
+        EXPECT_EQ(consumer_generation("ringcast", c.name), std::nullopt) << c.name << ": " << c.why;
+    }
 }
-
-TEST(marker_needs_rewrite, aMissingMarkerIsMade) {
-    EXPECT_TRUE(marker_needs_rewrite(at(1, 41), none, 42));
-    EXPECT_TRUE(marker_needs_rewrite(none, none, 42)) << "a durable never made, or lost: record the start first";
-}
-
-TEST(marker_needs_rewrite, aMarkerIsMovedOnlyWhileTheDurableStandsIn) {
-    EXPECT_TRUE(marker_needs_rewrite(at(1, 41), at(10, 0), 42));
-    EXPECT_FALSE(marker_needs_rewrite(at(1, 41), at(42, 0), 42)) << "already says it";
-    // A move that failed after deleting the durable, tried again: deleting
-    // the marker now would leave neither.
-    EXPECT_FALSE(marker_needs_rewrite(none, at(10, 0), 42));
-    EXPECT_FALSE(marker_needs_rewrite(none, at(42, 0), 42));
-}
-
-TEST(resume_point, theMarkerIsNamedAfterTheDurable) { EXPECT_EQ(resume_marker_name("ringcast"), "ringcast-resume"); }
 
 TEST(delivery_sequence, consecutiveSeqsFromOneAreInOrder) {
     delivery_sequence d;

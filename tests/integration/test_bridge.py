@@ -311,6 +311,8 @@ topic_prefix = "nats/md"
             self.js_bridge.proc.send_signal(signal.SIGCONT)
 
         def restart_bridge():
+            # Killed with PUBs in flight (not during a pause to move its consumer).
+            self.js_bridge.wait_stats(lambda s: s["in_flight"] > 0, 10)
             self.js_bridge.proc.send_signal(signal.SIGKILL)
             self.js_bridge.proc.wait()
             dups["at_kill"] = self.daemon.stats()["qos2_duplicates"]
@@ -327,7 +329,8 @@ topic_prefix = "nats/md"
         st = self.js_bridge.wait_stats(lambda s: s["in_flight"] == 0, 5)
         self.assertEqual(st["acked_stream_seq"], last, st)
         absorbed = self.daemon.stats()["qos2_duplicates"] - dups["at_kill"]
-        self.assertGreater(absorbed, 0, "the restart resent nothing already delivered: the dedup path went untested")
+        self.assertGreater(absorbed, 0, "the restart resent nothing already delivered: the dedup path went untested\n"
+                           + self.js_bridge.log_text()[-4000:])
         print(f"resent after the restart and absorbed by the dedup window: {absorbed}")
 
     def consumer(self, op, name="", first=1):

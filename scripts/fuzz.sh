@@ -12,7 +12,7 @@
 #   --seconds N  per target (default 75)
 #   --jobs N     fuzzing processes per target, 1 or 2 (default 2)
 #   --dir DIR    working corpora and artifacts (default /var/tmp/ringcast-fuzz)
-#   TARGET       frame_fuzz, topic_fuzz, config_fuzz, classify_fuzz, tcp_fuzz, stream_fuzz, bridge_fuzz (default all)
+#   TARGET       frame_fuzz, topic_fuzz, config_fuzz, classify_fuzz, tcp_fuzz, stream_fuzz, bridge_fuzz, mqtt_fuzz (default all)
 #
 # Replay a crash: build-san/tests/fuzz/TARGET DIR/artifacts/TARGET-crash-...
 set -euo pipefail
@@ -22,7 +22,7 @@ rc_prog=fuzz.sh
 # shellcheck source=scripts/lib.sh
 source "$top/scripts/lib.sh"
 
-all_targets=(frame_fuzz topic_fuzz config_fuzz classify_fuzz tcp_fuzz stream_fuzz bridge_fuzz)
+all_targets=(frame_fuzz topic_fuzz config_fuzz classify_fuzz tcp_fuzz stream_fuzz bridge_fuzz mqtt_fuzz)
 seconds=75 jobs=2 dir=/var/tmp/ringcast-fuzz targets=()
 while (( $# )); do
     case $1 in

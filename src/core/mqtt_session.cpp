@@ -1,0 +1,118 @@
+#include <ringcast/core/mqtt_session.hpp>
+
+#include <algorithm>
+#include <stdexcept>
+
+namespace ringcast::mqtt {
+
+session::session(const session_limits& limits) : _limits(limits) {
+    if (limits.max_in_flight == 0 || limits.max_queued == 0 || limits.max_inbound_qos2 == 0) {
+        throw std::invalid_argument("mqtt session: every limit must be at least 1");
+    }
+    _in_flight.reserve(limits.max_in_flight);
+    _queue.resize(limits.max_queued);
+    _inbound_qos2.reserve(limits.max_inbound_qos2);
+}
+
+in_flight_entry* session::find(uint16_t id) noexcept {
+    const auto it = std::find_if(_in_flight.begin(), _in_flight.end(), [id](const in_flight_entry& e) { return e.id == id; });
+    return it == _in_flight.end() ? nullptr : &*it;
+}
+
+void session::erase(uint16_t id) noexcept {
+    std::erase_if(_in_flight, [id](const in_flight_entry& e) { return e.id == id; });
+}
+
+// The next id not in flight, 1..65535 in turn (2.3.1: an id is reusable
+// once its exchange is done). At most max_in_flight are in use, so a free
+// one is found within max_in_flight + 1 steps.
+uint16_t session::take_id() noexcept {
+    for (;;) {
+        const uint16_t id = _next_id;
+        _next_id = _next_id == 0xFFFF ? 1 : static_cast<uint16_t>(_next_id + 1);
+        if (find(id) == nullptr) {
+            return id;
+        }
+    }
+}
+
+session::offer_result session::offer(msg_ref msg, uint8_t qos, bool connected) {
+    offer_result r;
+    // Order per topic holds only if nothing overtakes what is queued.
+    if (connected && _queued_count == 0 && _in_flight.size() < _limits.max_in_flight) {
+        r.send = true;
+        r.id = take_id();
+        _in_flight.push_back(in_flight_entry{r.id, qos, qos == 1 ? out_state::wait_puback : out_state::wait_pubrec, msg});
+        return r;
+    }
+    if (_queued_count == _queue.size()) {
+        r.dropped = _queue[_queue_head].msg;
+        _queue_head = (_queue_head + 1) % _queue.size();
+        --_queued_count;
+    }
+    _queue[(_queue_head + _queued_count) % _queue.size()] = queued_msg{msg, qos};
+    ++_queued_count;
+    return r;
+}
+
+std::optional<msg_ref> session::on_puback(uint16_t id) {
+    const in_flight_entry* e = find(id);
+    if (e == nullptr || e->state != out_state::wait_puback) {
+        return std::nullopt;
+    }
+    const msg_ref m = e->msg;
+    erase(id);
+    return m;
+}
+
+std::optional<msg_ref> session::on_pubrec(uint16_t id) {
+    in_flight_entry* e = find(id);
+    if (e == nullptr || e->state != out_state::wait_pubrec) {
+        return std::nullopt;
+    }
+    e->state = out_state::wait_pubcomp;
+    return e->msg;
+}
+
+bool session::on_pubcomp(uint16_t id) {
+    const in_flight_entry* e = find(id);
+    if (e == nullptr || e->state != out_state::wait_pubcomp) {
+        return false;
+    }
+    erase(id);
+    return true;
+}
+
+std::optional<session::ready> session::next_queued() {
+    if (_queued_count == 0 || _in_flight.size() >= _limits.max_in_flight) {
+        return std::nullopt;
+    }
+    const queued_msg q = _queue[_queue_head];
+    _queue_head = (_queue_head + 1) % _queue.size();
+    --_queued_count;
+    const uint16_t id = take_id();
+    _in_flight.push_back(in_flight_entry{id, q.qos, q.qos == 1 ? out_state::wait_puback : out_state::wait_pubrec, q.msg});
+    return ready{id, q.qos, q.msg};
+}
+
+session::inbound session::on_publish_qos2(uint16_t id) {
+    if (std::find(_inbound_qos2.begin(), _inbound_qos2.end(), id) != _inbound_qos2.end()) {
+        return inbound::duplicate;
+    }
+    if (_inbound_qos2.size() >= _limits.max_inbound_qos2) {
+        return inbound::full;
+    }
+    _inbound_qos2.push_back(id);
+    return inbound::fresh;
+}
+
+void session::on_pubrel(uint16_t id) { std::erase(_inbound_qos2, id); }
+
+uint8_t check_client_id(std::string_view id, bool clean_session, size_t max_len) noexcept {
+    if ((id.empty() && !clean_session) || id.size() > max_len) {
+        return 2;
+    }
+    return 0;
+}
+
+} // namespace ringcast::mqtt

@@ -470,6 +470,7 @@ struct nats_bridge::impl {
         }
         try {
             if (gap || !lookup(consumer)) {
+                gap = true; // until a move succeeds: a failed one may have left no subscription
                 resync(std::max(consumer_from, window.resume_seq()));
             }
         } catch (const std::exception& e) {

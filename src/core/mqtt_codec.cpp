@@ -210,50 +210,46 @@ decode_status parse_packet_id(bytes body, uint16_t& id) noexcept {
     return decode_status::ok;
 }
 
-decode_status parse_subscribe(bytes body, subscribe_packet& out) noexcept {
+namespace {
+
+// SUBSCRIBE's and UNSUBSCRIBE's shape: a packet id, then one filter or
+// more (3.8.3-3, 3.10.3-2), each followed by a QoS byte when `with_qos`
+// (0..2, the upper bits 0: 3.8.3-4).
+decode_status parse_filter_list(bytes body, bool with_qos, uint16_t& id, bytes& entries) noexcept {
     if (body.size() < 2) {
         return decode_status::malformed;
     }
-    out.packet_id = be16(body.data());
-    if (out.packet_id == 0) {
+    id = be16(body.data());
+    if (id == 0) {
         return decode_status::zero_packet_id;
     }
-    out.entries = body.subspan(2);
-    if (out.entries.empty()) {
-        return decode_status::malformed; // at least one filter (3.8.3-3)
+    entries = body.subspan(2);
+    if (entries.empty()) {
+        return decode_status::malformed;
     }
-    for (size_t at = 0; at < out.entries.size();) {
+    for (size_t at = 0; at < entries.size();) {
         std::string_view filter;
-        if (const decode_status s = take_string(out.entries, at, filter); s != decode_status::ok) {
+        if (const decode_status s = take_string(entries, at, filter); s != decode_status::ok) {
             return s;
         }
-        if (at >= out.entries.size() || byte_at(out.entries, at) > 2) {
-            return decode_status::malformed; // a QoS byte, 0..2, upper bits 0 (3.8.3-4)
+        if (with_qos) {
+            if (at >= entries.size() || byte_at(entries, at) > 2) {
+                return decode_status::malformed;
+            }
+            ++at;
         }
-        ++at;
     }
     return decode_status::ok;
 }
 
+} // namespace
+
+decode_status parse_subscribe(bytes body, subscribe_packet& out) noexcept {
+    return parse_filter_list(body, true, out.packet_id, out.entries);
+}
+
 decode_status parse_unsubscribe(bytes body, unsubscribe_packet& out) noexcept {
-    if (body.size() < 2) {
-        return decode_status::malformed;
-    }
-    out.packet_id = be16(body.data());
-    if (out.packet_id == 0) {
-        return decode_status::zero_packet_id;
-    }
-    out.entries = body.subspan(2);
-    if (out.entries.empty()) {
-        return decode_status::malformed; // at least one filter (3.10.3-2)
-    }
-    for (size_t at = 0; at < out.entries.size();) {
-        std::string_view filter;
-        if (const decode_status s = take_string(out.entries, at, filter); s != decode_status::ok) {
-            return s;
-        }
-    }
-    return decode_status::ok;
+    return parse_filter_list(body, false, out.packet_id, out.entries);
 }
 
 size_t encode_connack(bool session_present, connack_code code, std::span<std::byte> out) noexcept {

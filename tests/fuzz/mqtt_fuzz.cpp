@@ -2,11 +2,15 @@
 // from a byte stream, as a connection would. Every field a decoder hands
 // back lies within its packet; strings are MQTT UTF-8; a PUBLISH written
 // again from what was read reads back the same; a refusal ends the stream.
+// Through core/mqtt_stream, the stream cut into segments anywhere (the first
+// input byte seeds where) gives the same packets and verdict as whole.
 #include "fuzz_check.hpp"
 
 #include <ringcast/core/mqtt_codec.hpp>
+#include <ringcast/core/mqtt_stream.hpp>
 
 #include <array>
+#include <string>
 #include <vector>
 
 namespace {
@@ -94,9 +98,36 @@ void check_body(const fixed_header& h, std::span<const std::byte> body) {
     }
 }
 
+struct run {
+    std::vector<std::string> packets;
+    decode_status verdict = decode_status::ok;
+};
+
+run feed(std::span<const std::byte> stream, uint8_t seed) {
+    mqtt_stream s(max_remaining + max_fixed_header);
+    run out;
+    uint32_t x = seed * 2654435761u + 1;
+    for (size_t at = 0; at < stream.size();) {
+        x = x * 1103515245u + 12345u;
+        const size_t len = seed == 0 ? stream.size() : std::min<size_t>(stream.size() - at, 1 + (x >> 16) % 13);
+        out.verdict = s.feed(stream.subspan(at, len), [&](const packet_view& p) {
+            RC_FUZZ_CHECK(p.body.size() == p.header.remaining);
+            out.packets.emplace_back(fuzz::text(p.body));
+        }).status;
+        at += len;
+    }
+    return out;
+}
+
 } // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
+    if (size >= 2) {
+        const auto cut_me = fuzz::input(data + 1, size - 1);
+        const run whole = feed(cut_me, 0);
+        const run cut = feed(cut_me, data[0] == 0 ? 1 : data[0]);
+        RC_FUZZ_CHECK(whole.packets == cut.packets && whole.verdict == cut.verdict);
+    }
     auto stream = fuzz::input(data, size);
     while (!stream.empty()) {
         fixed_header h;

@@ -81,7 +81,6 @@ struct nats_bridge::impl {
     forward_window window;
     std::unordered_map<uint64_t, held> pending; // by PUB seq, while in the window
     uint64_t next_seq = first_core_seq();
-    std::string deliver_subject;
     clock_type::time_point next_appliance_try{};
     clock_type::time_point next_resync_try{};
     delivery_sequence deliveries; // JetStream: the current consumer's
@@ -409,8 +408,8 @@ struct nats_bridge::impl {
         const std::string name = consumer_name(j.durable, consumer_generation_tried);
         std::fprintf(stderr, "ringcast-bridge: consumer %s from stream seq %llu (%s)\n", name.c_str(),
                      static_cast<unsigned long long>(from), why);
-        deliver_subject = "_INBOX.ringcast-bridge." + name + "." + std::to_string(next_seq);
-        add_consumer(name, from, deliver_subject.c_str());
+        const std::string deliver = "_INBOX.ringcast-bridge." + name + "." + std::to_string(next_seq);
+        add_consumer(name, from, deliver.c_str());
         jsSubOptions so;
         jsSubOptions_Init(&so);
         so.Stream = j.stream.c_str();

@@ -3,6 +3,7 @@
 // replays one.
 #pragma once
 
+#include <algorithm>
 #include <cstddef>
 #include <cstdint>
 #include <cstdio>
@@ -37,6 +38,23 @@ inline bool same(std::span<const std::byte> a, std::span<const std::byte> b) noe
 
 inline std::string_view text(std::span<const std::byte> s) noexcept {
     return {reinterpret_cast<const char*>(s.data()), s.size()};
+}
+
+// Feeds `stream` to a core/packet_stream in pieces of 1 to `max_piece`
+// bytes drawn from `seed` (0: all at once), as TCP segments would bring it;
+// returns the last piece's verdict.
+template <class Stream, class OnPacket>
+typename Stream::result feed_pieces(Stream& s, std::span<const std::byte> stream, uint8_t seed, size_t max_piece,
+                                    OnPacket&& on_packet) {
+    typename Stream::result last{};
+    uint32_t x = seed * 2654435761u + 1;
+    for (size_t at = 0; at < stream.size();) {
+        x = x * 1103515245u + 12345u;
+        const size_t len = seed == 0 ? stream.size() : std::min<size_t>(stream.size() - at, 1 + (x >> 16) % max_piece);
+        last = s.feed(stream.subspan(at, len), on_packet);
+        at += len;
+    }
+    return last;
 }
 
 } // namespace ringcast::fuzz

@@ -24,19 +24,13 @@ struct run {
 run feed(std::span<const std::byte> stream, uint8_t seed) {
     rcp_stream s(max_frame);
     run out;
-    uint32_t x = seed * 2654435761u + 1;
-    for (size_t at = 0; at < stream.size();) {
-        x = x * 1103515245u + 12345u;
-        const size_t len = seed == 0 ? stream.size() : std::min<size_t>(stream.size() - at, 1 + (x >> 16) % 97);
-        out.verdict = s.feed(stream.subspan(at, len), [&](const frame_view& f) {
-            RC_FUZZ_CHECK(f.size <= max_frame && f.size == frame_size(f.topic.size(), f.payload.size()));
-            // The frame's bytes: header up to the topic, then topic and payload.
-            const std::byte* start = f.topic.data() - frame_off::topic;
-            RC_FUZZ_CHECK(parse_frame(std::span(start, f.size), 0).status == parse_status::ok);
-            out.frames.emplace_back(reinterpret_cast<const char*>(start), f.size);
-        });
-        at += len;
-    }
+    out.verdict = fuzz::feed_pieces(s, stream, seed, 97, [&](const frame_view& f) {
+        RC_FUZZ_CHECK(f.size <= max_frame && f.size == frame_size(f.topic.size(), f.payload.size()));
+        // The frame's bytes: header up to the topic, then topic and payload.
+        const std::byte* start = f.topic.data() - frame_off::topic;
+        RC_FUZZ_CHECK(parse_frame(std::span(start, f.size), 0).status == parse_status::ok);
+        out.frames.emplace_back(reinterpret_cast<const char*>(start), f.size);
+    });
     return out;
 }
 

@@ -4,6 +4,8 @@
 // breaks framing dead.
 #include <ringcast/core/mqtt_stream.hpp>
 
+#include "stream_cuts.hpp"
+
 #include <gtest/gtest.h>
 
 #include <initializer_list>
@@ -37,17 +39,11 @@ struct seen {
 std::vector<seen> feed_cut(mqtt_stream& s, std::span<const std::byte> stream, const std::vector<size_t>& cuts,
                            stream_verdict* last = nullptr) {
     std::vector<seen> out;
-    size_t at = 0;
-    std::vector<size_t> ends = cuts;
-    ends.push_back(stream.size());
-    for (const size_t end : ends) {
-        const stream_verdict v = s.feed(stream.subspan(at, end - at), [&](const packet_view& p) {
-            out.push_back({p.header.type, std::string(reinterpret_cast<const char*>(p.body.data()), p.body.size())});
-        });
-        if (last != nullptr) {
-            *last = v;
-        }
-        at = end;
+    const stream_verdict v = test::feed_at_cuts(s, stream, cuts, [&](const packet_view& p) {
+        out.push_back({p.header.type, std::string(reinterpret_cast<const char*>(p.body.data()), p.body.size())});
+    });
+    if (last != nullptr) {
+        *last = v;
     }
     return out;
 }
@@ -92,12 +88,8 @@ TEST(mqtt_stream, everyCutOfTheStreamGivesTheSamePackets) {
 
 TEST(mqtt_stream, byteByByteGivesTheSamePackets) {
     const buf stream = four_packets();
-    std::vector<size_t> cuts;
-    for (size_t i = 1; i < stream.size(); ++i) {
-        cuts.push_back(i);
-    }
     mqtt_stream s(1024);
-    EXPECT_EQ(feed_cut(s, stream, cuts), four_seen);
+    EXPECT_EQ(feed_cut(s, stream, test::every_byte(stream.size())), four_seen);
 }
 
 TEST(mqtt_stream, aPacketBeyondTheLimitKillsTheStream) {

@@ -3,6 +3,8 @@
 // together in the bounded buffer, and a stream that breaks framing dead.
 #include <ringcast/core/rcp_stream.hpp>
 
+#include "stream_cuts.hpp"
+
 #include <gtest/gtest.h>
 
 #include <string>
@@ -29,18 +31,12 @@ struct seen {
 std::vector<seen> feed_cut(rcp_stream& s, std::span<const std::byte> stream, const std::vector<size_t>& cuts,
                            stream_result* last = nullptr) {
     std::vector<seen> out;
-    size_t at = 0;
-    std::vector<size_t> ends = cuts;
-    ends.push_back(stream.size());
-    for (const size_t end : ends) {
-        const stream_result r = s.feed(stream.subspan(at, end - at), [&](const frame_view& f) {
-            out.push_back({f.code, f.seq, std::string(f.topic_str()),
-                           std::string(reinterpret_cast<const char*>(f.payload.data()), f.payload.size())});
-        });
-        if (last != nullptr) {
-            *last = r;
-        }
-        at = end;
+    const stream_result r = test::feed_at_cuts(s, stream, cuts, [&](const frame_view& f) {
+        out.push_back({f.code, f.seq, std::string(f.topic_str()),
+                       std::string(reinterpret_cast<const char*>(f.payload.data()), f.payload.size())});
+    });
+    if (last != nullptr) {
+        *last = r;
     }
     return out;
 }
@@ -87,12 +83,8 @@ TEST(rcp_stream, a_stream_cut_anywhere_gives_the_same_frames) {
 
 TEST(rcp_stream, byte_by_byte) {
     const auto bytes = three_frames();
-    std::vector<size_t> cuts;
-    for (size_t i = 1; i < bytes.size(); ++i) {
-        cuts.push_back(i);
-    }
     rcp_stream s(1024);
-    EXPECT_EQ(feed_cut(s, bytes, cuts), three_seen);
+    EXPECT_EQ(feed_cut(s, bytes, test::every_byte(bytes.size())), three_seen);
 }
 
 TEST(rcp_stream, holds_a_partial_frame_until_the_rest_comes) {

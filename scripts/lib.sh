@@ -11,6 +11,7 @@ rc_packages=(
     iproute2 ethtool python3 iputils-ping netcat-openbsd hping3 python3-scapy
     python3-prometheus-client python3-matplotlib
     libnats-dev nats-server
+    mosquitto mosquitto-clients libmosquitto-dev python3-paho-mqtt
 )
 
 rc_say() { printf '%s: %s\n' "${rc_prog:-ringcast}" "$*"; }

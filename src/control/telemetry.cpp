@@ -328,6 +328,30 @@ void fill_tcp(const appliance& app, tel* d) {
     }
 }
 
+// MQTT: sessions and what they hold (levels, set every 100 ms) and events,
+// summed over io lcores.
+void fill_mqtt(const appliance& app, tel* d) {
+    std::array<uint64_t, mqtt_stat_count> stats{};
+    std::array<uint64_t, mqtt_gauge_count> levels{};
+    for (const auto& lc : app.lcores()) {
+        for (size_t i = 0; i < mqtt_stat_count; ++i) {
+            stats[i] += lc->counters.mqtt[i].get();
+        }
+        for (size_t i = 0; i < mqtt_gauge_count; ++i) {
+            levels[i] += lc->counters.mqtt_levels[i].get();
+        }
+    }
+    const config& c = app.cfg();
+    add_u64(d, "enabled", c.tcp.enabled && c.mqtt.enabled ? 1 : 0);
+    add_u64(d, "port", c.mqtt.port);
+    for (size_t i = 0; i < mqtt_gauge_count; ++i) {
+        add_u64(d, mqtt_gauge_names[i], levels[i]);
+    }
+    for (size_t i = 0; i < mqtt_stat_count; ++i) {
+        add_u64(d, mqtt_stat_names[i], stats[i]);
+    }
+}
+
 void fill_config(const appliance& app, tel* d) {
     const config& c = app.cfg();
     add_str(d, "path", c.path);
@@ -412,6 +436,8 @@ void attach_telemetry(const appliance* app) {
     rte_telemetry_register_cmd("/ringcast/config", command<fill_config>, "The running configuration");
     rte_telemetry_register_cmd("/ringcast/tcp", command<fill_tcp>,
                                "TCP-lite: connections by state, handshakes, retransmissions, resets, drops");
+    rte_telemetry_register_cmd("/ringcast/mqtt", command<fill_mqtt>,
+                               "MQTT: sessions connected and offline, in flight, queued, wills, errors");
 }
 
 } // namespace ringcast

@@ -405,6 +405,22 @@ void read_tcp(section& s, tcp_lite_config& t) {
     }
 }
 
+void read_mqtt(section& s, mqtt_config& m, const tcp_lite_config& tcp) {
+    s.boolean("enabled", m.enabled);
+    s.integer("port", m.port, 1, 65'535);
+    s.integer("sessions", m.sessions, 1, 65'535);
+    s.integer("max_packet", m.max_packet, 128, 65'536);
+    s.integer("client_id_max", m.client_id_max, 23, 256);
+    s.integer("max_filters", m.max_filters, 1, 1024);
+    s.integer("max_in_flight", m.max_in_flight, 1, 65'535);
+    s.integer("max_queued", m.max_queued, 1, 1 << 20);
+    s.integer("queued_total", m.queued_total, 1, 1 << 24);
+    s.integer("ack_timeout_ms", m.ack_timeout_ms, 100, 60'000);
+    if (m.enabled && m.port == tcp.port) {
+        s.fail("port", "must differ from tcp.port (" + std::to_string(tcp.port) + ")");
+    }
+}
+
 void read_debug(section& s, debug_config& d) {
     s.fraction_ppm(debug_only_key, d.inject_loss_ppm, max_inject_loss);
 }
@@ -509,6 +525,7 @@ void read_root(error_sink& sink, const toml::table& table, config& cfg) {
     root.table("repair", [&](section& s) { read_repair(s, cfg.repair); });
     root.table("tx", [&](section& s) { read_tx(s, cfg.tx); });
     root.table("tcp", [&](section& s) { read_tcp(s, cfg.tcp); });
+    root.table("mqtt", [&](section& s) { read_mqtt(s, cfg.mqtt, cfg.tcp); });
     root.table("debug", [&](section& s) { read_debug(s, cfg.debug); });
     root.reject_unknown();
     check_retention_fits_pools(sink, table, cfg);
@@ -569,6 +586,7 @@ std::string restart_needed(const config& a, const config& b) {
     differs(a.repair == b.repair, "[repair]");
     differs(a.tx == b.tx, "[tx]");
     differs(a.tcp == b.tcp, "[tcp]");
+    differs(a.mqtt == b.mqtt, "[mqtt]");
     differs(a.debug == b.debug, "[debug]");
     return out;
 }

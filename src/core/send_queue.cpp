@@ -9,14 +9,14 @@ send_queue_pool::send_queue_pool(uint32_t entries) : _entries(entries), _availab
     }
 }
 
-bool send_queue_pool::push(send_queue& q, void* buf, uint32_t len) noexcept {
+bool send_queue_pool::push(send_queue& q, void* buf, uint32_t len, uint32_t skip) noexcept {
     if (_free == no_id) {
         return false;
     }
     const uint32_t i = _free;
     _free = _entries[i].next;
     --_available;
-    _entries[i] = entry{buf, len, no_id};
+    _entries[i] = entry{buf, len, skip, no_id};
     if (q.tail == no_id) {
         q.head = i;
     } else {
@@ -29,7 +29,7 @@ bool send_queue_pool::push(send_queue& q, void* buf, uint32_t len) noexcept {
 }
 
 void send_queue_pool::give_back(uint32_t i) noexcept {
-    _entries[i] = entry{nullptr, 0, _free};
+    _entries[i] = entry{nullptr, 0, 0, _free};
     _free = i;
     ++_available;
 }

@@ -432,7 +432,8 @@ uint16_t io_poll(io_state& io, lcore_ctx& lc, uint64_t now) noexcept {
                 break;
             }
             case packet_kind::tcp:
-                if (io.tcp != nullptr && p.dst_port == io.tcp->port()) {
+                if (io.tcp != nullptr &&
+                    (p.dst_port == io.tcp->port() || (io.tcp->mqtt_port() != 0 && p.dst_port == io.tcp->mqtt_port()))) {
                     io.tcp->segment(io, lc, m, p, q.port, now);
                 } else if (!refuse_tcp(io, lc, m, p, q.port, now)) {
                     rte_pktmbuf_free(m);

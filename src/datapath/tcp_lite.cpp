@@ -82,6 +82,9 @@ tcp_lite_settings tcp_settings_for(const config& cfg, uint64_t hz) {
     // Held segments are receive mbufs: a sixteenth of the pool, the rest for new traffic.
     s.max_held = cfg.mempool.mbufs / 16;
     s.ticks_per_ms = std::max<uint64_t>(1, hz / 1000);
+    s.mqtt = cfg.tcp.enabled && cfg.mqtt.enabled;
+    s.mqtt_s = mqtt_settings_for(cfg);
+    s.mqtt_s.ticks_per_ms = s.ticks_per_ms;
     return s;
 }
 
@@ -91,11 +94,17 @@ tcp_lite::tcp_lite(const tcp_lite_settings& s, uint16_t io_index, rte_ring* inbo
       _indirect(indirect), _table(s.table), _queues(s.queue_entries),
       _wheel(s.table.connections * static_cast<uint32_t>(tcp_timer_kinds), 4096, now / s.ticks_per_ms) {
     _links.reserve(s.table.connections);
+    // An MQTT packet buffer only where MQTT is served.
+    const size_t max_packet = s.mqtt ? s.mqtt_s.max_packet : mqtt::max_fixed_header;
     for (uint32_t i = 0; i < s.table.connections; ++i) {
-        _links.emplace_back(s.max_frame);
+        _links.emplace_back(s.max_frame, max_packet);
     }
     _dirty.reserve(s.table.connections);
     _notices.reserve(s.table.connections);
+    _finished.reserve(s.table.connections);
+    if (s.mqtt) {
+        _mqtt = std::make_unique<mqtt_gateway>(s.mqtt_s, io_index, headers);
+    }
     // The secret only has to be unguessable from outside and live as long as
     // the process: the TSC at start-up, mixed, will do for cookies.
     const uint64_t seed = rte_rdtsc();
@@ -132,12 +141,14 @@ void tcp_lite::segment(io_state& io, lcore_ctx& lc, rte_mbuf* m, const packet_in
     const auto bytes = std::span<const std::byte>(mbuf_span(m)).subspan(p.payload_off, p.payload_len);
     tcp_segment_view seg;
     const uint32_t local_ip = lc.ports[port].id.ipv4;
-    if (parse_tcp(bytes, seg) != tcp_parse_status::ok || tcp_checksum(p.src.ip, local_ip, bytes) != 0) {
+    // Address 0 is no peer's: MQTT sessions' endpoints use it (mqtt_session_endpoint).
+    if (p.src.ip == 0 || parse_tcp(bytes, seg) != tcp_parse_status::ok ||
+        tcp_checksum(p.src.ip, local_ip, bytes) != 0) {
         c.count(drop::tcp_bad_segment);
         rte_pktmbuf_free(m);
         return;
     }
-    const tcp_tuple t{.peer_ip = p.src.ip, .local_ip = local_ip, .peer_port = p.src.port, .local_port = _s.port};
+    const tcp_tuple t{.peer_ip = p.src.ip, .local_ip = local_ip, .peer_port = p.src.port, .local_port = p.dst_port};
     const uint32_t id = _table.find(t);
     if (id == no_id) {
         listen(io, lc, m, seg, t, p, port, now);
@@ -162,6 +173,7 @@ void tcp_lite::segment(io_state& io, lcore_ctx& lc, rte_mbuf* m, const packet_in
     if (l.live && l.n_held != 0) {
         replay_held(io, lc, id, now);
     }
+    close_finished(io, lc, now);
 }
 
 bool tcp_lite::hold(tcp_link& l, rte_mbuf* m, uint32_t seq, const packet_info& p) noexcept {
@@ -251,7 +263,7 @@ void tcp_lite::open(io_state& io, lcore_ctx& lc, rte_mbuf* m, const tcp_segment_
     const uint32_t id = _table.insert(t, evicted);
     if (evicted != no_id) {
         lc.counters.count(tcp_stat::time_wait_evicted);
-        release(io, lc, evicted, false);
+        release(io, lc, evicted, false, now);
     }
     if (id == no_id) {
         send_rst(io, lc, m, seg, port, drop::tcp_table_full, now);
@@ -273,6 +285,9 @@ void tcp_lite::open(io_state& io, lcore_ctx& lc, rte_mbuf* m, const tcp_segment_
     l.dirty = false;
     l.in_time_wait = false;
     l.seen = {};
+    l.mqtt = _mqtt != nullptr && t.local_port == _mqtt->settings().port;
+    l.session = no_id;
+    l.packets.reset();
     l.live = true;
     lc.counters.count(tcp_stat::established);
     lc.counters.count(tcp_stat::segments_in);
@@ -288,6 +303,21 @@ void tcp_lite::deliver(io_state& io, lcore_ctx& lc, uint32_t id, rte_mbuf* m, co
     lc.counters.count(tcp_stat::bytes_in, data.size());
     if (l.broken) {
         // Framing is lost: what follows is read and ignored until the close.
+        _table.conn(id).consumed(_acts.deliver_len, ms(now), _acts);
+        return;
+    }
+    if (l.mqtt) {
+        const mqtt::stream_verdict v = l.packets.feed(data, [&](const mqtt::packet_view& p) {
+            if (!l.broken) { // a packet before may have ended it
+                _mqtt->packet(io, lc, *this, id, p, now);
+            }
+        });
+        if (!v.ok() && !l.broken) {
+            lc.counters.count(v.status == mqtt::decode_status::too_long ? mqtt_stat::too_large
+                                                                        : mqtt_stat::protocol_errors);
+            _mqtt->ended(io, lc, *this, id, mqtt::close_reason::protocol_error, now);
+            l.broken = true;
+        }
         _table.conn(id).consumed(_acts.deliver_len, ms(now), _acts);
         return;
     }
@@ -388,7 +418,7 @@ void tcp_lite::act(io_state& io, lcore_ctx& lc, uint32_t id, rte_mbuf* m, const 
             c.count(reason == tcp_close_reason::normal          ? tcp_stat::closed
                     : reason == tcp_close_reason::reset_by_peer ? tcp_stat::resets_received
                                                                 : tcp_stat::aborted);
-            release(io, lc, id, true);
+            release(io, lc, id, true, now);
             return;
         }
         if (!more) {
@@ -403,8 +433,18 @@ void tcp_lite::act(io_state& io, lcore_ctx& lc, uint32_t id, rte_mbuf* m, const 
         free_held(l);
         if (const uint32_t old = _table.entered_time_wait(id); old != no_id) {
             c.count(tcp_stat::time_wait_evicted);
-            release(io, lc, old, false);
+            release(io, lc, old, false, now);
         }
+    }
+    if ((peer_fin || l.broken) && !l.ending && l.mqtt) {
+        // An MQTT session outlives its connection: the gateway decides what
+        // stays. Nothing to wait for before our FIN.
+        l.ending = true;
+        _mqtt->ended(io, lc, *this, id, l.broken ? mqtt::close_reason::protocol_error : mqtt::close_reason::network,
+                     now);
+        conn.close(ms(now), _acts);
+        act(io, lc, id, nullptr, nullptr, now);
+        return;
     }
     if ((peer_fin || l.broken) && !l.ending) {
         // The peer has said all it will, or its stream lost framing. Its
@@ -504,6 +544,15 @@ rte_mbuf* tcp_lite::build(lcore_ctx& lc, uint32_t id, const tcp_out_segment& s) 
 void tcp_lite::queue(io_state& io, lcore_ctx& lc, const tcp_item& item, uint64_t now) noexcept {
     lcore_counters& c = lc.counters;
     const endpoint& ep = item.to;
+    if (is_mqtt_session(ep)) {
+        if (_mqtt != nullptr && item.m != nullptr) {
+            _mqtt->inbox(io, lc, *this, ep, item.m, now);
+        } else if (item.m != nullptr) {
+            c.count(drop::tcp_stale);
+            rte_pktmbuf_free(item.m);
+        }
+        return;
+    }
     const uint16_t port = port_index(ep);
     const uint32_t id =
         port < lc.ports.size()
@@ -551,10 +600,65 @@ void tcp_lite::queue(io_state& io, lcore_ctx& lc, const tcp_item& item, uint64_t
         return;
     }
     (void)conn.send(len);
-    if (!l.dirty) {
-        l.dirty = true;
+    mark_dirty(id);
+}
+
+void tcp_lite::mark_dirty(uint32_t id) noexcept {
+    if (!_links[id].dirty) {
+        _links[id].dirty = true;
         _dirty.push_back(id);
     }
+}
+
+bool tcp_lite::send(lcore_ctx& lc, uint32_t id, std::span<const tcp_piece> pieces) noexcept {
+    tcp_link& l = _links[id];
+    tcp_conn& conn = _table.conn(id);
+    uint32_t len = 0;
+    for (const tcp_piece& p : pieces) {
+        len += p.len;
+    }
+    const tcp_state st = conn.state();
+    drop why = drop::tcp_stale;
+    bool ok = l.live && (st == tcp_state::established || st == tcp_state::close_wait);
+    if (ok && len > _params.cfg.snd_queue - std::min(_params.cfg.snd_queue, conn.queued())) {
+        ok = false;
+        why = drop::tcp_slow_consumer;
+    } else if (ok && _queues.available() < pieces.size()) {
+        ok = false;
+        why = drop::tcp_queue_full;
+    }
+    if (!ok) {
+        lc.counters.count(why);
+        for (const tcp_piece& p : pieces) {
+            rte_pktmbuf_free(p.m);
+        }
+        return false;
+    }
+    for (const tcp_piece& p : pieces) {
+        (void)_queues.push(l.queue, p.m, p.len, p.skip); // room was checked
+    }
+    (void)conn.send(len);
+    mark_dirty(id);
+    return true;
+}
+
+void tcp_lite::finish(uint32_t id) noexcept {
+    tcp_link& l = _links[id];
+    if (l.live && !l.broken) {
+        l.broken = true;
+        _finished.push_back(id);
+    }
+}
+
+void tcp_lite::close_finished(io_state& io, lcore_ctx& lc, uint64_t now) noexcept {
+    // Closed here, never inside another connection's act(): its actions are one shared buffer.
+    for (size_t i = 0; i < _finished.size(); ++i) {
+        const uint32_t id = _finished[i];
+        if (_links[id].live && !_links[id].ending) {
+            act(io, lc, id, nullptr, nullptr, now);
+        }
+    }
+    _finished.clear();
 }
 
 uint32_t tcp_lite::poll(io_state& io, lcore_ctx& lc, uint64_t now) noexcept {
@@ -568,6 +672,7 @@ uint32_t tcp_lite::poll(io_state& io, lcore_ctx& lc, uint64_t now) noexcept {
         }
         work += n;
     }
+    close_finished(io, lc, now);
     for (const uint32_t id : _dirty) {
         _links[id].dirty = false;
         if (_links[id].live) {
@@ -592,7 +697,7 @@ void tcp_lite::release_queue(tcp_link& l) noexcept {
     _queues.clear(l.queue, free_ref);
 }
 
-void tcp_lite::release(io_state& io, lcore_ctx& lc, uint32_t id, bool erase) noexcept {
+void tcp_lite::release(io_state& io, lcore_ctx& lc, uint32_t id, bool erase, uint64_t now) noexcept {
     tcp_link& l = _links[id];
     release_queue(l);
     free_held(l);
@@ -601,7 +706,9 @@ void tcp_lite::release(io_state& io, lcore_ctx& lc, uint32_t id, bool erase) noe
         h = {};
     }
     l.stream.reset();
-    if (l.source.has_subs && !io_tell_workers(io, lc, l.from.ep, item_kind::lapsed)) {
+    if (l.mqtt) {
+        _mqtt->ended(io, lc, *this, id, mqtt::close_reason::network, now);
+    } else if (l.source.has_subs && !io_tell_workers(io, lc, l.from.ep, item_kind::lapsed)) {
         _notices.push_back(l.from.ep); // at most one per connection slot
     }
     l.source.has_subs = false;
@@ -619,6 +726,10 @@ void tcp_lite::housekeeping(io_state& io, lcore_ctx& lc, uint64_t now) noexcept 
     _last_housekeeping = now_ms;
     while (!_notices.empty() && io_tell_workers(io, lc, _notices.back(), item_kind::lapsed)) {
         _notices.pop_back();
+    }
+    if (_mqtt != nullptr) {
+        _mqtt->housekeeping(io, lc, *this, now);
+        close_finished(io, lc, now);
     }
     const auto cap = static_cast<uint32_t>(_links.size());
     std::array<uint64_t, tcp_state_count> states{};
@@ -653,6 +764,9 @@ void tcp_lite::housekeeping(io_state& io, lcore_ctx& lc, uint64_t now) noexcept 
 }
 
 void tcp_lite::drain() noexcept {
+    if (_mqtt != nullptr) {
+        _mqtt->drain();
+    }
     for (tcp_link& l : _links) {
         release_queue(l);
         free_held(l);

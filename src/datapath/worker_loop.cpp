@@ -328,7 +328,7 @@ std::span<sequenced_pub> worker_pass::sequence(std::span<const ring_item> pubs,
         topic_record& t = _w.table.topic(tid);
         const uint64_t seq = ++t.seq;
         // The frame becomes the MSG in place, once, for every subscriber.
-        rewrite_header({rte_pktmbuf_mtod(item.m, std::byte*), f.size}, op::msg, 0, seq);
+        rewrite_header({rte_pktmbuf_mtod(item.m, std::byte*), f.size}, op::msg, f.flags & flags::qos_mask, seq);
         // Recorded now, so a retry later in this same batch is caught.
         if (qos == 2 && _w.dedup.record(key, seq, _now)) {
             _c.count(metric::dedup_evicted);

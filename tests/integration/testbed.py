@@ -153,7 +153,9 @@ def main():
         signal.signal(sig, _on_signal)
     atexit.register(run_cleanups)
     try:
-        prog = unittest.main(argv=[sys.argv[0]], exit=False, verbosity=2, failfast=False)
+        # RC_TEST_K=PATTERN runs only the tests whose names hold it (unittest's -k).
+        only = ["-k", os.environ["RC_TEST_K"]] if os.environ.get("RC_TEST_K") else []
+        prog = unittest.main(argv=[sys.argv[0], *only], exit=False, verbosity=2, failfast=False)
     finally:
         run_cleanups()
     sys.exit(0 if prog.result.wasSuccessful() else 1)

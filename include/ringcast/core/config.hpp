@@ -175,6 +175,22 @@ struct tcp_lite_config {
     bool operator==(const tcp_lite_config&) const = default;
 };
 
+// MQTT 3.1.1 on TCP-lite: its own port beside tcp.port, the same topic tables.
+struct mqtt_config {
+    bool enabled = true;            // needs tcp.enabled
+    uint16_t port = 1883;
+    uint32_t sessions = 1024;       // per io lcore, connected and offline
+    uint32_t max_packet = 4096;     // bytes, fixed header included; a longer packet closes the connection
+    uint32_t client_id_max = 64;    // bytes (the spec lets a server take 23 or more)
+    uint32_t max_filters = 32;      // subscriptions one session holds
+    uint32_t max_in_flight = 32;    // QoS 1/2 messages sent to a client, not yet acknowledged
+    uint32_t max_queued = 256;      // per session behind them (and while offline), oldest dropped first
+    uint32_t queued_total = 4096;   // over all sessions of an io lcore; they hold receive mbufs
+    uint32_t ack_timeout_ms = 2000; // a PUBLISH or SUBSCRIBE not through the workers by then closes the connection
+
+    bool operator==(const mqtt_config&) const = default;
+};
+
 // Only for tests and demos; refused anywhere but [debug].
 struct debug_config {
     uint32_t inject_loss_ppm = 0; // live deliveries dropped, per million, deterministically
@@ -196,6 +212,7 @@ struct config {
     repair_config repair;
     tx_config tx;
     tcp_lite_config tcp;
+    mqtt_config mqtt;
     debug_config debug;
     std::string path; // file it came from
 

@@ -149,6 +149,46 @@ inline constexpr size_t metric_count = metric_names.size();
     X(out_of_order_kept, "of those, segments kept and taken once the hole was filled")                        \
     X(challenge_acks, "challenge ACKs sent (RFC 5961)")
 
+// X(name, what it counts) for /ringcast/mqtt: MQTT's events on an io lcore.
+#define RINGCAST_MQTT_STATS(X)                                                                               \
+    X(connects, "CONNECTs accepted (CONNACK 0)")                                                             \
+    X(connects_refused, "CONNECTs answered with a refusing CONNACK (protocol level, client id, credentials, no session slot)") \
+    X(sessions_resumed, "CONNECTs with clean session 0 that found their session (session present)")          \
+    X(takeovers, "connections closed by a new CONNECT with the same client id")                             \
+    X(disconnects, "connections ended by DISCONNECT")                                                        \
+    X(keep_alive_expiries, "connections closed after 1.5 times their keep-alive unheard")                    \
+    X(protocol_errors, "connections closed for a malformed or out-of-turn packet")                           \
+    X(too_large, "connections closed for a packet over mqtt.max_packet, or a PUBLISH that cannot leave in one MSG") \
+    X(ack_timeouts, "connections closed because a PUBLISH or SUBSCRIBE did not get through the workers in mqtt.ack_timeout_ms") \
+    X(wills_sent, "will messages published (the connection ended without DISCONNECT)")                       \
+    X(publish_in, "PUBLISH packets received and handed to the workers")                                      \
+    X(publish_refused, "PUBLISH packets acknowledged but not delivered: a $ topic, or outside the identity's ACL") \
+    X(publish_out, "PUBLISH packets sent to clients, redeliveries included")                                 \
+    X(redelivered, "PUBLISH (DUP) and PUBREL sent again on reconnect")                                       \
+    X(qos2_duplicates, "QoS 2 PUBLISH packets whose id was not yet released: answered PUBREC, not delivered again") \
+    X(subscribe_refused, "SUBSCRIBE filters answered 0x80: invalid, outside the ACL, or mqtt.max_filters held") \
+    X(queue_dropped, "QoS 1/2 messages dropped from a full session queue (mqtt.max_queued; the oldest first)") \
+    X(queue_full, "QoS 1/2 messages not queued: mqtt.queued_total were queued on the io lcore")             \
+    X(offline_dropped, "QoS 0 messages for a session whose client is not connected")                         \
+    X(not_sent, "PUBLISH packets that did not fit the connection's send queue (QoS 0 lost; QoS 1/2 sent again on reconnect)")
+
+enum class mqtt_stat : uint8_t { RINGCAST_MQTT_STATS(RINGCAST_ENUM_VALUE) };
+inline constexpr std::array mqtt_stat_names = {RINGCAST_MQTT_STATS(RINGCAST_NAME)};
+inline constexpr std::array mqtt_stat_docs = {RINGCAST_MQTT_STATS(RINGCAST_DOC)};
+inline constexpr size_t mqtt_stat_count = mqtt_stat_names.size();
+
+// X(name, what it holds) for /ringcast/mqtt: levels an io lcore sets.
+#define RINGCAST_MQTT_GAUGES(X)                                                                              \
+    X(sessions_connected, "sessions with a connected client")                                                \
+    X(sessions_offline, "sessions kept for a client not connected (clean session 0)")                        \
+    X(in_flight, "QoS 1/2 messages sent and not yet acknowledged")                                           \
+    X(queued, "QoS 1/2 messages queued behind them or for offline clients")
+
+enum class mqtt_gauge : uint8_t { RINGCAST_MQTT_GAUGES(RINGCAST_ENUM_VALUE) };
+inline constexpr std::array mqtt_gauge_names = {RINGCAST_MQTT_GAUGES(RINGCAST_NAME)};
+inline constexpr std::array mqtt_gauge_docs = {RINGCAST_MQTT_GAUGES(RINGCAST_DOC)};
+inline constexpr size_t mqtt_gauge_count = mqtt_gauge_names.size();
+
 enum class tcp_stat : uint8_t { RINGCAST_TCP_STATS(RINGCAST_ENUM_VALUE) };
 inline constexpr std::array tcp_stat_names = {RINGCAST_TCP_STATS(RINGCAST_NAME)};
 inline constexpr std::array tcp_stat_docs = {RINGCAST_TCP_STATS(RINGCAST_DOC)};
@@ -183,10 +223,14 @@ struct alignas(64) lcore_counters {
     std::array<counter, datagram_frame_bounds.size()> datagram_frames;
     std::array<counter, tcp_stat_count> tcp;          // set by an io lcore
     std::array<counter, tcp_state_count> tcp_states;  // connections per state, by an io lcore
+    std::array<counter, mqtt_stat_count> mqtt;        // by an io lcore
+    std::array<counter, mqtt_gauge_count> mqtt_levels; // by an io lcore
 
     void count(metric s, uint64_t n = 1) noexcept { stats[static_cast<size_t>(s)].add(n); }
     void count(drop d, uint64_t n = 1) noexcept { drops[static_cast<size_t>(d)].add(n); }
     void count(tcp_stat t, uint64_t n = 1) noexcept { tcp[static_cast<size_t>(t)].add(n); }
+    void count(mqtt_stat m, uint64_t n = 1) noexcept { mqtt[static_cast<size_t>(m)].add(n); }
+    void set(mqtt_gauge g, uint64_t n) noexcept { mqtt_levels[static_cast<size_t>(g)].set(n); }
     [[nodiscard]] uint64_t get(tcp_stat t) const noexcept { return tcp[static_cast<size_t>(t)].get(); }
     [[nodiscard]] uint64_t get(metric s) const noexcept { return stats[static_cast<size_t>(s)].get(); }
     void set(gauge g, uint64_t n) noexcept { gauges[static_cast<size_t>(g)].set(n); }

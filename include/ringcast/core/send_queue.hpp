@@ -36,12 +36,14 @@ class send_queue_pool {
 public:
     explicit send_queue_pool(uint32_t entries);
 
-    // Appends `len` bytes of `buf` (the queue owns that reference now);
-    // false when the pool has no entry left (the caller keeps it).
-    [[nodiscard]] bool push(send_queue& q, void* buf, uint32_t len) noexcept;
+    // Appends `len` bytes of `buf` from its byte `skip` on (the queue owns
+    // that reference now); false when the pool has no entry left (the
+    // caller keeps it). `skip` lets a part of a shared buffer ride alone.
+    [[nodiscard]] bool push(send_queue& q, void* buf, uint32_t len, uint32_t skip = 0) noexcept;
 
     // Calls piece(void* buf, uint32_t from, uint32_t n) for each piece of
-    // the queued bytes [off, off + len), in order; they must be queued.
+    // the queued bytes [off, off + len), in order (`from` counts the
+    // buffer's own bytes, its skip included); they must be queued.
     template <class F> void gather(send_queue& q, uint64_t off, uint32_t len, F&& piece) noexcept;
 
     // `bytes` from the head are acknowledged: free(void* buf) for every
@@ -58,6 +60,7 @@ private:
     struct entry {
         void* buf = nullptr;
         uint32_t len = 0;
+        uint32_t skip = 0;
         uint32_t next = no_id;
     };
     void give_back(uint32_t i) noexcept;
@@ -87,7 +90,7 @@ template <class F> void send_queue_pool::gather(send_queue& q, uint64_t off, uin
         const entry& e = _entries[i];
         const auto from = static_cast<uint32_t>(off - at);
         const uint32_t n = std::min(len, e.len - from);
-        piece(e.buf, from, n);
+        piece(e.buf, e.skip + from, n);
         off += n;
         len -= n;
         if (from + n == e.len && e.next != no_id) {

@@ -11,6 +11,7 @@
 
 #include <ringcast/core/config.hpp>
 #include <ringcast/core/lease_table.hpp>
+#include <ringcast/core/mqtt_stream.hpp>
 #include <ringcast/core/net.hpp>
 #include <ringcast/core/rcp_stream.hpp>
 #include <ringcast/core/send_queue.hpp>
@@ -19,12 +20,14 @@
 #include <ringcast/core/tcp_table.hpp>
 #include <ringcast/core/timer_wheel.hpp>
 #include <ringcast/datapath/lcore.hpp>
+#include <ringcast/datapath/mqtt_gateway.hpp>
 
 #include <rte_mbuf.h>
 #include <rte_ring.h>
 
 #include <array>
 #include <cstdint>
+#include <memory>
 #include <vector>
 
 namespace ringcast {
@@ -43,6 +46,8 @@ struct tcp_lite_settings {
     uint32_t loss_ppm = 0;        // debug.inject_loss: data segments not sent, per million
     uint32_t max_held = 1024;     // segments kept beyond holes, over all connections (receive mbufs)
     uint64_t ticks_per_ms = 1;    // TSC
+    bool mqtt = false;            // serve MQTT on mqtt.port too
+    mqtt_settings mqtt_s;
 };
 
 [[nodiscard]] tcp_lite_settings tcp_settings_for(const config& cfg, uint64_t hz);
@@ -59,9 +64,12 @@ inline constexpr size_t max_held_per_connection = 16;
 
 // One connection's glue beside its tcp_conn (same id in the tcp_table).
 struct tcp_link {
-    explicit tcp_link(size_t max_frame) : stream(max_frame) {}
+    tcp_link(size_t max_frame, size_t max_packet) : stream(max_frame), packets(max_packet) {}
     send_queue queue;
     rcp_stream stream;
+    mqtt::mqtt_stream packets;    // an MQTT connection's
+    uint32_t session = no_id;     // an MQTT connection's session in the gateway, once CONNECT made one
+    bool mqtt = false;            // came to mqtt.port
     source_record source;         // who HELLO made it, its ERR bucket
     reply_to from;                // its tcp_endpoint and MAC
     std::array<timer_handle, tcp_timer_kinds> timers{};
@@ -75,6 +83,13 @@ struct tcp_link {
     bool ending = false;          // workers told of its end: our FIN follows their answers
     bool in_time_wait = false;
     bool live = false;
+};
+
+// Bytes for a connection's stream: `len` bytes of `m` from byte `skip`.
+struct tcp_piece {
+    rte_mbuf* m;
+    uint32_t len;
+    uint32_t skip;
 };
 
 class tcp_lite {
@@ -99,6 +114,16 @@ public:
     void drain() noexcept;
 
     [[nodiscard]] const tcp_table& table() const noexcept { return _table; }
+    [[nodiscard]] uint16_t mqtt_port() const noexcept { return _mqtt != nullptr ? _mqtt->settings().port : 0; }
+
+    // For the MQTT gateway. Queues the pieces on connection `id` (each a
+    // reference it takes), all or none: false, and every piece freed and
+    // counted, when the connection cannot take them now.
+    bool send(lcore_ctx& lc, uint32_t id, std::span<const tcp_piece> pieces) noexcept;
+    // Closes connection `id` once the work at hand is done: the rest of its
+    // input is ignored, what is queued goes out before the FIN.
+    void finish(uint32_t id) noexcept;
+    [[nodiscard]] tcp_link& link(uint32_t id) noexcept { return _links[id]; }
 
 private:
     [[nodiscard]] uint64_t ms(uint64_t now) const noexcept { return now / _s.ticks_per_ms; }
@@ -113,11 +138,14 @@ private:
     void deliver(io_state& io, lcore_ctx& lc, uint32_t id, rte_mbuf* m, const tcp_segment_view& seg,
                  uint64_t now) noexcept;
     void queue(io_state& io, lcore_ctx& lc, const tcp_item& item, uint64_t now) noexcept;
+    void mark_dirty(uint32_t id) noexcept;
+    // The connections finish() was asked to close.
+    void close_finished(io_state& io, lcore_ctx& lc, uint64_t now) noexcept;
     [[nodiscard]] rte_mbuf* build(lcore_ctx& lc, uint32_t id, const tcp_out_segment& s) noexcept;
     // Releases the connection's slot: its references, timers, and the
     // workers' subscriptions (now, or from the pending list); `erase` when
     // the table still holds it.
-    void release(io_state& io, lcore_ctx& lc, uint32_t id, bool erase) noexcept;
+    void release(io_state& io, lcore_ctx& lc, uint32_t id, bool erase, uint64_t now) noexcept;
     void release_queue(tcp_link& l) noexcept;
     // Keeps `m` (the segment beyond a hole) when there is room; true then.
     bool hold(tcp_link& l, rte_mbuf* m, uint32_t seq, const packet_info& p) noexcept;
@@ -144,6 +172,8 @@ private:
     tcp_actions _acts;
     std::vector<uint32_t> _dirty;
     std::vector<endpoint> _notices; // closed connections the workers are yet to hear of
+    std::vector<uint32_t> _finished; // connections finish() asked to close
+    std::unique_ptr<mqtt_gateway> _mqtt; // null without MQTT
     uint32_t _idle_cursor = 0;
     uint64_t _next_gauges = 0; // ms
     uint64_t _last_housekeeping = 0;

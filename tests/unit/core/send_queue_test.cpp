@@ -18,9 +18,9 @@ struct fixture {
     std::vector<const std::string*> freed;
 
     fixture() { bufs.reserve(16); } // pointers into it stay valid
-    void push(std::string s) {
+    void push(std::string s, uint32_t skip = 0) {
         bufs.push_back(std::move(s));
-        ASSERT_TRUE(pool.push(q, &bufs.back(), static_cast<uint32_t>(bufs.back().size())));
+        ASSERT_TRUE(pool.push(q, &bufs.back(), static_cast<uint32_t>(bufs.back().size()) - skip, skip));
     }
     std::string gather(uint64_t off, uint32_t len) {
         std::string out;
@@ -45,6 +45,18 @@ TEST(SendQueue, GathersAcrossBuffersByOffset) {
     EXPECT_EQ(f.gather(8, 2), "ij");
     // Backwards (a retransmission) after the cursor moved on.
     EXPECT_EQ(f.gather(1, 3), "bcd");
+}
+
+TEST(SendQueue, ASkippedHeadOfABufferIsNeverSent) {
+    // An MQTT PUBLISH: a header of its own, then the payload part of a shared frame.
+    fixture f;
+    f.push("HD");
+    f.push("frame-header|payload", 13);
+    EXPECT_EQ(f.q.bytes(), 9u);
+    EXPECT_EQ(f.gather(0, 9), "HDpayload");
+    EXPECT_EQ(f.gather(3, 4), "aylo");
+    f.release(9);
+    EXPECT_EQ(f.freed.size(), 2u);
 }
 
 TEST(SendQueue, CursorFollowsDataPushedAfterAGatherReachedTheEnd) {

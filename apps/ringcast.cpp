@@ -650,7 +650,8 @@ int run_stats(const command_line& cl) {
                                         .ports = query_value(t, "/ringcast/ports"),
                                         .topics = query_value(t, "/ringcast/topics"),
                                         .subscribers = query_value(t, "/ringcast/subscribers"),
-                                        .tcp = query_value(t, "/ringcast/tcp")};
+                                        .tcp = query_value(t, "/ringcast/tcp"),
+                                        .mqtt = query_value(t, "/ringcast/mqtt")};
             if (!replies.stats.is_object()) {
                 throw std::runtime_error("telemetry /ringcast/stats: no answer (is this ringcastd?)");
             }
@@ -687,6 +688,7 @@ std::optional<top_sample> take_sample(telemetry_client& t) {
     s.ports = query_value(t, "/ringcast/ports");
     s.topics = query_value(t, "/ringcast/topics");
     s.tcp = query_value(t, "/ringcast/tcp");
+    s.mqtt = query_value(t, "/ringcast/mqtt");
     s.at = steady::now();
     return s;
 }

@@ -79,6 +79,36 @@ STATS_GAUGES = {
     "retained": "Messages retained for NACK and REPLAY",
     "last_values": "RETAIN values kept",
 }
+# /ringcast/mqtt levels and counters: key -> help; ringcast_mqtt_KEY and
+# ringcast_mqtt_KEY_total.
+MQTT_GAUGES = {
+    "sessions_connected": "MQTT sessions with a connected client",
+    "sessions_offline": "MQTT sessions kept for a client not connected (clean session 0)",
+    "in_flight": "MQTT QoS 1/2 messages sent and not yet acknowledged",
+    "queued": "MQTT QoS 1/2 messages queued behind them or for offline clients",
+}
+MQTT_COUNTERS = {
+    "connects": "MQTT CONNECTs accepted",
+    "connects_refused": "MQTT CONNECTs answered with a refusing CONNACK",
+    "sessions_resumed": "MQTT CONNECTs that found their session",
+    "takeovers": "MQTT connections closed by a new one with the same client id",
+    "disconnects": "MQTT connections ended by DISCONNECT",
+    "keep_alive_expiries": "MQTT connections closed after 1.5 times their keep-alive unheard",
+    "protocol_errors": "MQTT connections closed for a malformed or out-of-turn packet",
+    "too_large": "MQTT connections closed for a packet over mqtt.max_packet or a PUBLISH too large for one MSG",
+    "ack_timeouts": "MQTT connections closed because a PUBLISH or SUBSCRIBE was lost on the way to the workers",
+    "wills_sent": "MQTT will messages published",
+    "publish_in": "MQTT PUBLISH packets handed to the workers",
+    "publish_refused": "MQTT PUBLISH packets acknowledged but not delivered ($ topic, ACL)",
+    "publish_out": "MQTT PUBLISH packets sent to clients, redeliveries included",
+    "redelivered": "MQTT PUBLISH (DUP) and PUBREL sent again on reconnect",
+    "qos2_duplicates": "MQTT QoS 2 PUBLISH packets not delivered again",
+    "subscribe_refused": "MQTT SUBSCRIBE filters answered 0x80",
+    "queue_dropped": "MQTT QoS 1/2 messages dropped from a full session queue, oldest first",
+    "queue_full": "MQTT QoS 1/2 messages not queued: mqtt.queued_total reached",
+    "offline_dropped": "MQTT QoS 0 messages for a client not connected",
+    "not_sent": "MQTT PUBLISH packets that did not fit the connection's send queue",
+}
 # /ringcast/tcp counters: key -> help; ringcast_tcp_KEY_total (the drops
 # it repeats are in ringcast_drops already).
 TCP_COUNTERS = {
@@ -231,6 +261,7 @@ class RingcastCollector:
                 lcores = t.query("/ringcast/lcores")
                 ports = t.query("/ringcast/ports")
                 tcp = t.query("/ringcast/tcp")
+                mqtt = t.query("/ringcast/mqtt")
         except TelemetryError as e:
             self._note(str(e))
             yield GaugeMetricFamily("ringcast_up", "1 when the telemetry socket answered this scrape", value=0)
@@ -242,6 +273,7 @@ class RingcastCollector:
         yield from self._lcores(lcores if isinstance(lcores, dict) else {})
         yield from self._ports(ports if isinstance(ports, dict) else {})
         yield from self._tcp(tcp if isinstance(tcp, dict) else {})
+        yield from self._mqtt(mqtt if isinstance(mqtt, dict) else {})
         yield self._duration(started)
 
     def _note(self, error):
@@ -348,6 +380,17 @@ class RingcastCollector:
                 out.append(CounterMetricFamily(f"ringcast_tcp_{key}", doc, value=tcp[key]))
         out += _by_label(GaugeMetricFamily, "ringcast_tcp_connections", "TCP-lite connections by state", "state",
                          tcp.get("states"))
+        return out
+
+
+    @staticmethod
+    def _mqtt(mqtt):
+        if not mqtt or not mqtt.get("enabled"):
+            return []
+        out = [GaugeMetricFamily(f"ringcast_mqtt_{key}", doc, value=mqtt[key])
+               for key, doc in MQTT_GAUGES.items() if _num(mqtt.get(key)) is not None]
+        out += [CounterMetricFamily(f"ringcast_mqtt_{key}", doc, value=mqtt[key])
+                for key, doc in MQTT_COUNTERS.items() if _num(mqtt.get(key)) is not None]
         return out
 
 

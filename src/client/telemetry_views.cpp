@@ -329,6 +329,27 @@ void summarize_tcp(std::string& out, const json_value& tcp) {
            num(tcp["slow_consumer_closes"]) + " closed\n";
 }
 
+std::string mqtt_sessions_line(const json_value& m) {
+    return "mqtt sessions " + num(m["sessions_connected"]) + " connected, " + num(m["sessions_offline"]) +
+           " offline  in flight " + num(m["in_flight"]) + "  queued " + num(m["queued"]);
+}
+
+void summarize_mqtt(std::string& out, const json_value& m) {
+    if (!m.is_object() || m["enabled"].as_u64() == 0) {
+        return;
+    }
+    out += "\nMQTT on port " + num(m["port"]) + "\n  " + mqtt_sessions_line(m) + "\n";
+    out += "  connects " + num(m["connects"]) + " (refused " + num(m["connects_refused"]) + ", resumed " +
+           num(m["sessions_resumed"]) + ")  takeovers " + num(m["takeovers"]) + "  disconnects " +
+           num(m["disconnects"]) + "  wills sent " + num(m["wills_sent"]) + "\n";
+    out += "  publish in " + num(m["publish_in"]) + " (refused " + num(m["publish_refused"]) + ")  out " +
+           num(m["publish_out"]) + " (redelivered " + num(m["redelivered"]) + ", not sent " + num(m["not_sent"]) +
+           ")  queue drops " + num(m["queue_dropped"]) + " + " + num(m["queue_full"]) + " full\n";
+    out += "  closed for: keep-alive " + num(m["keep_alive_expiries"]) + "  protocol errors " +
+           num(m["protocol_errors"]) + "  too large " + num(m["too_large"]) + "  answer timeouts " +
+           num(m["ack_timeouts"]) + "\n";
+}
+
 } // namespace
 
 std::string stats_summary(const stats_replies& r) {
@@ -347,6 +368,7 @@ std::string stats_summary(const stats_replies& r) {
     summarize_topics(out, r.topics);
     summarize_subscribers(out, r.subscribers);
     summarize_tcp(out, r.tcp);
+    summarize_mqtt(out, r.mqtt);
     return out;
 }
 
@@ -403,6 +425,14 @@ std::string top_frame(const top_sample& cur, const top_sample* prev, std::string
         out += tcp_connections_line(cur.tcp) + "  syns " + tcp_rate("syns") + "/s  retransmits " +
                tcp_rate("retransmits") + "/s  resets sent " + tcp_rate("resets_sent") + "/s  slow-consumer drops " +
                tcp_rate("tcp_slow_consumer") + "/s\n";
+    }
+    if (cur.mqtt.is_object() && cur.mqtt["enabled"].as_u64() != 0) {
+        const json_value* prev_mqtt = prev != nullptr ? &prev->mqtt : nullptr;
+        const auto mqtt_rate = [&](std::string_view key) {
+            return rate_text(per_second(cur.mqtt[key], member(prev_mqtt, key), dt));
+        };
+        out += mqtt_sessions_line(cur.mqtt) + "  publish in " + mqtt_rate("publish_in") + "/s  out " +
+               mqtt_rate("publish_out") + "/s  connects " + mqtt_rate("connects") + "/s\n";
     }
     const json_value& pools = st["mempools"];
     if (pools.size() > 0) {

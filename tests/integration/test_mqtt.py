@@ -10,6 +10,7 @@ with DUP, takeover, keep-alive)."""
 import os
 import socket
 import struct
+import subprocess
 import sys
 import threading
 import time
@@ -612,13 +613,37 @@ class Mqtt(tb.DaemonTestCase):
         last.send(packet(14, 0, b""))
         self.settled()
 
-    def test_88_telemetry_and_exporter_name_the_mqtt_counters(self):
+    def test_88_stats_top_and_exporter_show_mqtt(self):
         m = mqtt(self.daemon)
-        for key in ("enabled", "port", "sessions_connected", "sessions_offline", "in_flight", "queued",
-                    "connects", "wills_sent", "keep_alive_expiries", "protocol_errors"):
-            self.assertIn(key, m)
         self.assertEqual((m["enabled"], m["port"]), (1, MQTT_PORT))
-        self.assertGreater(m["connects"], 0)
+        s = self.paho("shown", clean_session=False)
+        s.connect()
+        s.subscribe(("mq/shown", 1))
+        wait_mqtt(self.daemon, lambda m: m["sessions_connected"] == 1)
+        r = subprocess.run([tb.Paths.ringcast, "stats", "-f", self.daemon.prefix], capture_output=True, text=True,
+                           timeout=30)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertIn("MQTT on port 1883", r.stdout)
+        self.assertIn("mqtt sessions 1 connected, 0 offline", r.stdout)
+        r = subprocess.run([tb.Paths.ringcast, "top", "-f", self.daemon.prefix, "-n", "2", "-i", "0.2"],
+                           capture_output=True, text=True, timeout=30)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertRegex(r.stdout, r"(?m)^mqtt sessions 1 connected, 0 offline .*publish in ")
+        exporter = os.path.join(tb.Paths.source_root, "scripts", "ringcast-exporter.py")
+        r = subprocess.run([DEBIAN_PYTHON, exporter, "--once", "--prefix", self.daemon.prefix],
+                           capture_output=True, text=True, timeout=30)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertRegex(r.stdout, r"(?m)^ringcast_mqtt_sessions_connected 1\.0$")
+        self.assertRegex(r.stdout, r"(?m)^ringcast_mqtt_connects_total [1-9]")
+        promtool = subprocess.run(["sh", "-c", "command -v promtool"], capture_output=True, text=True)
+        if promtool.returncode == 0:
+            p = subprocess.run(["promtool", "check", "metrics"], input=r.stdout, capture_output=True, text=True)
+            self.assertEqual(p.returncode, 0, p.stdout + p.stderr)
+        s.disconnect()
+        clean = self.paho("shown", clean_session=True)
+        clean.connect()
+        clean.disconnect()
+        self.settled()
 
 
 if __name__ == "__main__":

@@ -21,10 +21,11 @@ struct stats_replies {
     json_value topics;      // /ringcast/topics
     json_value subscribers; // /ringcast/subscribers
     json_value tcp;         // /ringcast/tcp
+    json_value mqtt;        // /ringcast/mqtt
 };
 
 // Totals, drops by reason with their meaning, mempools, lcores, ports, top
-// topics and top subscribers, TCP-lite, as aligned text sections.
+// topics and top subscribers, TCP-lite, MQTT, as aligned text sections.
 [[nodiscard]] std::string stats_summary(const stats_replies& r);
 
 // One look at the appliance for `ringcast top`; rates come from two of them.
@@ -35,10 +36,11 @@ struct top_sample {
     json_value ports;
     json_value topics;
     json_value tcp;
+    json_value mqtt;
 };
 
 // One screen of `ringcast top`: totals and their rates since `prev` (none on
-// the first frame), TCP-lite connections, lcores, ports, topics by message
+// the first frame), TCP-lite connections, MQTT sessions, lcores, ports, topics by message
 // rate, drops by rate.
 // `prefix`, `interval_s` and `clock` (the time of day) go in its first line.
 [[nodiscard]] std::string top_frame(const top_sample& cur, const top_sample* prev, std::string_view prefix,

@@ -53,7 +53,8 @@ stats_replies canned(int topics = 3) {
                          .ports = parse_json(ports_json),
                          .topics = parse_json(topics_json(topics)),
                          .subscribers = parse_json(subscribers_json),
-                         .tcp = json_value{}};
+                         .tcp = json_value{},
+                         .mqtt = json_value{}};
 }
 
 std::vector<std::string> lines_of(const std::string& text) {
@@ -250,6 +251,36 @@ TEST(telemetry_views, top_frame_shows_tcp_connections_and_their_rates) {
                             "retransmits 2.0/s"}),
               "")
         << f;
+}
+
+std::string mqtt_json(uint64_t publish_in) {
+    return R"({"enabled": 1, "port": 1883, "sessions_connected": 4, "sessions_offline": 2, "in_flight": 7,
+      "queued": 30, "connects": 9, "connects_refused": 1, "sessions_resumed": 3, "takeovers": 1, "disconnects": 5,
+      "wills_sent": 2, "publish_in": )" + std::to_string(publish_in) + R"(, "publish_refused": 1, "publish_out": 40,
+      "redelivered": 6, "not_sent": 0, "queue_dropped": 8, "queue_full": 0, "keep_alive_expiries": 1,
+      "protocol_errors": 2, "too_large": 0, "ack_timeouts": 0})";
+}
+
+TEST(telemetry_views, summary_shows_mqtt_sessions_and_why_connections_closed) {
+    stats_replies r = canned(3);
+    EXPECT_EQ(stats_summary(r).find("MQTT"), std::string::npos);
+    r.mqtt = parse_json(mqtt_json(20));
+    const std::string s = stats_summary(r);
+    EXPECT_NE(s.find("MQTT on port 1883"), std::string::npos) << s;
+    EXPECT_NE(s.find("mqtt sessions 4 connected, 2 offline  in flight 7  queued 30"), std::string::npos) << s;
+    EXPECT_NE(line_with(s, {"connects 9 (refused 1, resumed 3)", "takeovers 1", "wills sent 2"}), "") << s;
+    EXPECT_NE(line_with(s, {"publish in 20 (refused 1)", "redelivered 6", "queue drops 8"}), "") << s;
+    EXPECT_NE(line_with(s, {"keep-alive 1", "protocol errors 2"}), "") << s;
+}
+
+TEST(telemetry_views, top_frame_shows_mqtt_sessions_and_publish_rates) {
+    const auto t0 = std::chrono::steady_clock::time_point{} + 10s;
+    top_sample a = sample(t0, 1000, 100, 1000, 10, 0);
+    top_sample b = sample(t0 + 2s, 1000, 100, 1000, 10, 0);
+    a.mqtt = parse_json(mqtt_json(20));
+    b.mqtt = parse_json(mqtt_json(60));
+    const std::string f = top_frame(b, &a, "p", 2.0, "00:00:00");
+    EXPECT_NE(line_with(f, {"mqtt sessions 4 connected, 2 offline", "publish in 20.0/s"}), "") << f;
 }
 
 TEST(telemetry_views, display_shows_printable_text_and_hex_otherwise) {

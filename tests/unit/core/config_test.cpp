@@ -269,6 +269,10 @@ const std::vector<test::error_case> error_cases = {
     // Out of range.
     {"rejects_tcp_time_wait_above_connections", with_port("[tcp]\nconnections = 8\ntime_wait = 9\n"), 3,
      "tcp.time_wait", "must not exceed tcp.connections (8)"},
+    {"rejects_an_mqtt_port_that_is_tcp_lites", with_port("[mqtt]\nport = 7700\n"), 2, "mqtt.port",
+     "must differ from tcp.port (7700)"},
+    {"rejects_a_client_id_limit_below_the_specs_23", with_port("[mqtt]\nclient_id_max = 8\n"), 2,
+     "mqtt.client_id_max", "must be between 23 and 256, got 8"},
     {"rejects_an_unknown_slow_consumer_policy", with_port("[tcp]\nslow_consumer = \"block\"\n"), 2,
      "tcp.slow_consumer", "\"drop\" or \"close\""},
     {"rejects_an_rto_below_200_ms", with_port("[tcp]\nrto_initial_ms = 100\n"), 2, "tcp.rto_initial_ms",

@@ -65,13 +65,20 @@ def packet(kind, flags, body):
     return bytes([kind << 4 | flags]) + remaining_length(len(body)) + body
 
 
-def connect_packet(client_id, clean=True, keep_alive=60, will=None, level=4, name=b"MQTT"):
+def connect_packet(client_id, clean=True, keep_alive=60, will=None, level=4, name=b"MQTT", user=None,
+                   password=None):
     flags = 0x02 if clean else 0
     payload = utf8(client_id)
     if will is not None:
         topic, message, qos, retain = will
         flags |= 0x04 | qos << 3 | (0x20 if retain else 0)
         payload += utf8(topic) + utf8(message)
+    if user is not None:
+        flags |= 0x80
+        payload += utf8(user)
+    if password is not None:
+        flags |= 0x40
+        payload += utf8(password)
     return packet(1, 0, utf8(name) + bytes([level, flags]) + struct.pack(">H", keep_alive) + payload)
 
 
@@ -137,9 +144,9 @@ class RawMqtt:
                 return None
             self.buf += data
 
-    def connect(self, client_id, clean=True, keep_alive=60, will=None):
+    def connect(self, client_id, clean=True, keep_alive=60, will=None, user=None, password=None):
         """CONNECT; returns (session_present, return_code)."""
-        self.send(connect_packet(client_id, clean, keep_alive, will))
+        self.send(connect_packet(client_id, clean, keep_alive, will, user=user, password=password))
         p = self.read()
         assert p is not None and p[0] == 2, f"no CONNACK: {p}"
         return bool(p[2][0] & 1), p[2][1]
@@ -644,6 +651,50 @@ class Mqtt(tb.DaemonTestCase):
         clean.connect()
         clean.disconnect()
         self.settled()
+
+
+class MqttCredentials(tb.DaemonTestCase):
+    """With rcp.require_auth the CONNECT password is an identity's token
+    (config/testbed.toml's), and the identity's ACL holds for MQTT too."""
+
+    settings = {"rcp.require_auth": "true"}
+
+    def test_10_connect_needs_a_known_token_and_a_matching_user_name(self):
+        for user, password, code in ((None, None, 5), ("testbed-feed", "wrong", 4),
+                                     ("someone", "testbed-feed-token", 4), ("testbed-feed", "testbed-feed-token", 0),
+                                     ("testbed-reader", "testbed-reader-token", 0)):
+            with self.subTest(user=user, password=password):
+                c = RawMqtt(self.bed)
+                self.assertEqual(c.connect("who", user=user, password=password), (False, code))
+                if code:
+                    self.assertTrue(c.closed_by_peer())
+                else:
+                    c.send(packet(14, 0, b""))
+                    c.closed_by_peer()
+        # A password without a user name breaks 3.1.2-22: closed, no CONNACK.
+        c = RawMqtt(self.bed)
+        c.send(connect_packet("who", password="testbed-feed-token"))
+        self.assertIsNone(c.read())
+
+    def test_20_the_identitys_acl_holds_for_subscribe_and_publish(self):
+        reader = RawMqtt(self.bed)
+        reader.connect("reader", user="testbed-reader", password="testbed-reader-token")
+        self.assertEqual(reader.subscribe(1, ("md/#", 1), ("secret/#", 1)), [1, 128])
+        feed = RawMqtt(self.bed)
+        feed.connect("feed", user="testbed-feed", password="testbed-feed-token")
+        before = mqtt(self.daemon)
+        feed.send(publish_packet("md/x", b"allowed", qos=1, pid=1))
+        self.assertEqual(feed.read()[:3], (PUBACK, 0, struct.pack(">H", 1)))
+        feed.send(publish_packet("other/x", b"denied", qos=1, pid=2))  # acknowledged, not delivered
+        self.assertEqual(feed.read()[:3], (PUBACK, 0, struct.pack(">H", 2)))
+        got = reader.publishes(1)
+        self.assertEqual([(p["topic"], p["payload"]) for p in got], [("md/x", b"allowed")])
+        reader.send(ack_packet(PUBACK, got[0]["pid"]))
+        self.assertEqual(reader.publishes(1, timeout=0.5), [])
+        self.assertEqual(tb.delta(mqtt(self.daemon), before, "publish_refused"), 1)
+        for c in (reader, feed):
+            c.send(packet(14, 0, b""))
+            c.closed_by_peer()
 
 
 if __name__ == "__main__":

@@ -1,6 +1,9 @@
 #include <ringcast/core/mqtt_session.hpp>
 
+#include <ringcast/core/topic.hpp>
+
 #include <algorithm>
+#include <cstring>
 #include <stdexcept>
 
 namespace ringcast::mqtt {
@@ -113,6 +116,86 @@ uint8_t check_client_id(std::string_view id, bool clean_session, size_t max_len)
         return 2;
     }
     return 0;
+}
+
+subscription_set::subscription_set(size_t max_filters) : _max(max_filters) {
+    _filters.reserve(max_filters);
+}
+
+subscription_set::add_result subscription_set::add(std::string_view filter, uint8_t qos) {
+    auto it = std::find_if(_filters.begin(), _filters.end(), [&](const entry& e) { return e.view() == filter; });
+    const bool fresh = it == _filters.end();
+    if (fresh) {
+        if (_filters.size() == _max || filter.size() > entry{}.text.size()) {
+            return add_result::full;
+        }
+        it = _filters.emplace(_filters.end());
+        std::memcpy(it->text.data(), filter.data(), filter.size());
+        it->len = static_cast<uint8_t>(filter.size());
+    }
+    it->qos = qos; // a SUBSCRIBE of a filter held replaces its QoS (3.8.4-3)
+    recount();
+    return fresh ? add_result::added : add_result::updated;
+}
+
+bool subscription_set::remove(std::string_view filter) noexcept {
+    const auto n = std::erase_if(_filters, [&](const entry& e) { return e.view() == filter; });
+    recount();
+    return n != 0;
+}
+
+void subscription_set::clear() noexcept {
+    _filters.clear();
+    recount();
+}
+
+void subscription_set::recount() noexcept {
+    _low = 2;
+    _high = 0;
+    for (const entry& e : _filters) {
+        _low = std::min(_low, e.qos);
+        _high = std::max(_high, e.qos);
+    }
+}
+
+std::optional<uint8_t> subscription_set::granted(std::span<const std::byte> topic) const noexcept {
+    if (_filters.empty()) {
+        return std::nullopt;
+    }
+    if (_low == _high) {
+        return _high;
+    }
+    std::optional<uint8_t> best;
+    for (const entry& e : _filters) {
+        const std::string_view f = e.view();
+        if (filter_matches({reinterpret_cast<const std::byte*>(f.data()), f.size()}, topic)) {
+            best = std::max(best.value_or(0), e.qos);
+        }
+    }
+    return best;
+}
+
+owed_answer* answer_queue::push(uint32_t serial, packet_type type, uint16_t id, uint64_t now_ms) noexcept {
+    if (_n == capacity) {
+        return nullptr;
+    }
+    owed_answer& a = at(_n++);
+    a = owed_answer{.serial = serial, .type = type, .id = id, .since_ms = now_ms};
+    return &a;
+}
+
+owed_answer* answer_queue::find(uint32_t serial) noexcept {
+    for (size_t i = 0; i < _n; ++i) {
+        if (at(i).serial == serial) {
+            return &at(i);
+        }
+    }
+    return nullptr;
+}
+
+bool answer_queue::stalled(uint64_t now_ms, uint64_t timeout_ms) const noexcept {
+    const owed_answer& head = _ring[_head];
+    return _n != 0 && head.waiting != 0 && now_ms - head.since_ms > timeout_ms;
 }
 
 } // namespace ringcast::mqtt

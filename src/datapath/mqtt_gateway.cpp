@@ -19,8 +19,6 @@ using mqtt::packet_type;
 
 // Sessions looked at per housekeeping call.
 constexpr uint32_t session_slice = 256;
-// No filter of the session matches: the delivery is stale (an UNSUBSCRIBE crossed it).
-constexpr uint8_t no_match = 0xff;
 
 std::span<const std::byte> bytes_of(std::string_view s) noexcept {
     return {reinterpret_cast<const std::byte*>(s.data()), s.size()};
@@ -73,8 +71,7 @@ mqtt_gateway::mqtt_gateway(const mqtt_settings& s, uint16_t io_index, rte_mempoo
     _slots.reserve(s.sessions);
     _free.reserve(s.sessions);
     for (uint32_t i = 0; i < s.sessions; ++i) {
-        _slots.emplace_back(s.limits);
-        _slots.back().filters.reserve(s.max_filters);
+        _slots.emplace_back(s.limits, s.max_filters);
     }
     for (uint32_t i = s.sessions; i-- > 0;) {
         _free.push_back(i);
@@ -178,81 +175,40 @@ void mqtt_gateway::route(io_state& io, lcore_ctx& lc, uint32_t sid, op code, uin
     }
 }
 
-mqtt_gateway::answer* mqtt_gateway::owe(uint32_t sid, packet_type type, uint16_t id, uint64_t now) noexcept {
-    slot& sl = _slots[sid];
-    if (sl.answers_n == max_answers) {
-        return nullptr;
-    }
-    answer& a = sl.answers[(sl.answers_head + sl.answers_n++) % max_answers];
+mqtt::owed_answer* mqtt_gateway::owe(uint32_t sid, packet_type type, uint16_t id, uint64_t now) noexcept {
     if (++_serial == 0) {
         _serial = 1; // 0 is the seq of what wants no answer (the will)
     }
-    a = answer{.serial = _serial, .type = type, .id = id, .since_ms = ms(now)};
-    return &a;
+    return _slots[sid].answers.push(_serial, type, id, ms(now));
 }
 
 void mqtt_gateway::send_answers(lcore_ctx& lc, tcp_lite& tcp, uint32_t sid) noexcept {
     slot& sl = _slots[sid];
-    while (sl.answers_n != 0 && sl.answers[sl.answers_head].waiting == 0) {
-        const answer& a = sl.answers[sl.answers_head];
-        std::array<std::byte, 4 + max_filters_per_request> out;
+    sl.answers.pop_due([&](const mqtt::owed_answer& a) {
+        std::array<std::byte, 4 + mqtt::max_filters_per_request> out;
         const size_t n = a.type == packet_type::suback
                              ? mqtt::encode_suback(a.id, std::span{a.codes.data(), a.n_codes}, out)
                              : mqtt::encode_packet_id(a.type, a.id, out);
         (void)send_small(lc, tcp, sl.link, std::span{out.data(), n});
-        sl.answers_head = (sl.answers_head + 1) % max_answers;
-        --sl.answers_n;
-    }
+    });
 }
 
 void mqtt_gateway::answered(lcore_ctx& lc, tcp_lite& tcp, uint32_t sid, uint64_t seq, bool refused) noexcept {
     slot& sl = _slots[sid];
     const auto serial = static_cast<uint32_t>(seq >> 8);
+    mqtt::owed_answer* a = serial != 0 && sl.link != no_id ? sl.answers.find(serial) : nullptr;
+    if (a == nullptr) {
+        return; // the will's, or owed to a connection gone since
+    }
     const auto index = static_cast<size_t>(seq & 0xff);
-    if (serial == 0 || sl.link == no_id) {
-        return;
+    if (refused && a->type == packet_type::suback && index < a->n_codes && a->codes[index] != mqtt::suback_failure) {
+        a->codes[index] = mqtt::suback_failure;
+        lc.counters.count(mqtt_stat::subscribe_refused);
     }
-    for (uint32_t i = 0; i < sl.answers_n; ++i) {
-        answer& a = sl.answers[(sl.answers_head + i) % max_answers];
-        if (a.serial != serial) {
-            continue;
-        }
-        if (refused && a.type == packet_type::suback && index < a.n_codes && a.codes[index] != mqtt::suback_failure) {
-            a.codes[index] = mqtt::suback_failure;
-            lc.counters.count(mqtt_stat::subscribe_refused);
-        }
-        if (a.waiting != 0) {
-            --a.waiting;
-        }
-        send_answers(lc, tcp, sid);
-        return;
+    if (a->waiting != 0) {
+        --a->waiting;
     }
-}
-
-void mqtt_gateway::recount_qos(slot& sl) noexcept {
-    sl.qos_low = 2;
-    sl.qos_high = 0;
-    for (const filter_entry& f : sl.filters) {
-        sl.qos_low = std::min(sl.qos_low, f.qos);
-        sl.qos_high = std::max(sl.qos_high, f.qos);
-    }
-}
-
-uint8_t mqtt_gateway::granted_qos(const slot& sl, std::span<const std::byte> topic) const noexcept {
-    if (sl.filters.empty()) {
-        return no_match;
-    }
-    if (sl.qos_low == sl.qos_high) {
-        return sl.qos_high; // the worker matched; every filter grants the same
-    }
-    // Overlapping filters at several QoS: the message once, at the highest that matches (3.3.5).
-    uint8_t best = no_match;
-    for (const filter_entry& f : sl.filters) {
-        if (filter_matches(bytes_of(f.view()), topic)) {
-            best = best == no_match ? f.qos : std::max(best, f.qos);
-        }
-    }
-    return best;
+    send_answers(lc, tcp, sid);
 }
 
 void mqtt_gateway::packet(io_state& io, lcore_ctx& lc, tcp_lite& tcp, uint32_t link, const mqtt::packet_view& p,
@@ -414,8 +370,7 @@ void mqtt_gateway::connect(io_state& io, lcore_ctx& lc, tcp_lite& tcp, uint32_t 
         sl.used = true;
         sl.indexed = true;
         sl.notice_pending = false;
-        sl.filters.clear();
-        recount_qos(sl);
+        sl.subs.clear();
         sl.source = source_record{.ep = mqtt_session_endpoint(sid, _io_index),
                                   .err_bucket = token_bucket(policy.err_per_s, policy.err_per_s, io.settings.hz, now)};
         _by_id.insert(topic_hash(bytes_of(client_id)), sid);
@@ -424,8 +379,7 @@ void mqtt_gateway::connect(io_state& io, lcore_ctx& lc, tcp_lite& tcp, uint32_t 
     sl.clean = c.clean_session;
     sl.link = link;
     sl.port = port;
-    sl.answers_head = 0;
-    sl.answers_n = 0;
+    sl.answers.clear([](const mqtt::owed_answer&) {});
     sl.source.identity = who;
     sl.source.identity_key = who == no_identity ? 0 : policy.at(who).key;
     sl.will = will;
@@ -470,7 +424,7 @@ void mqtt_gateway::publish_in(io_state& io, lcore_ctx& lc, tcp_lite& tcp, uint32
             return;
         }
     }
-    answer* a = nullptr;
+    mqtt::owed_answer* a = nullptr;
     if (pk.qos != 0) {
         a = owe(sid, pk.qos == 1 ? packet_type::puback : packet_type::pubrec, pk.packet_id, now);
         if (a == nullptr) {
@@ -510,7 +464,8 @@ void mqtt_gateway::subscribe(io_state& io, lcore_ctx& lc, tcp_lite& tcp, uint32_
     if (mqtt::parse_subscribe(p.body, pk) == mqtt::decode_status::ok) {
         pk.for_each_subscription([&](std::string_view, uint8_t) { ++n; });
     }
-    answer* a = n != 0 && n <= max_filters_per_request ? owe(sid, packet_type::suback, pk.packet_id, now) : nullptr;
+    mqtt::owed_answer* a =
+        n != 0 && n <= mqtt::max_filters_per_request ? owe(sid, packet_type::suback, pk.packet_id, now) : nullptr;
     if (a == nullptr) {
         close(io, lc, tcp, sl.link, mqtt_stat::protocol_errors, now);
         return;
@@ -519,30 +474,18 @@ void mqtt_gateway::subscribe(io_state& io, lcore_ctx& lc, tcp_lite& tcp, uint32_
     pk.for_each_subscription([&](std::string_view text, uint8_t qos) {
         const size_t i = a->n_codes++;
         filter_spec f;
-        bool ok = parse_filter(bytes_of(text), io.settings.topic_len, f) == topic_check::ok && text.size() <= 255 &&
-                  (!policy.required() || policy.at(sl.source.identity).may_subscribe(f.filter));
-        auto it = std::find_if(sl.filters.begin(), sl.filters.end(),
-                               [&](const filter_entry& e) { return e.view() == text; });
-        if (ok && it == sl.filters.end()) {
-            if (sl.filters.size() == _s.max_filters) {
-                ok = false;
-            } else {
-                it = sl.filters.emplace(sl.filters.end());
-                std::memcpy(it->text.data(), text.data(), text.size());
-                it->len = static_cast<uint16_t>(text.size());
-            }
-        }
+        const bool ok = parse_filter(bytes_of(text), io.settings.topic_len, f) == topic_check::ok &&
+                        (!policy.required() || policy.at(sl.source.identity).may_subscribe(f.filter)) &&
+                        sl.subs.add(text, qos) != mqtt::subscription_set::add_result::full;
         if (!ok) {
             a->codes[i] = mqtt::suback_failure;
             lc.counters.count(mqtt_stat::subscribe_refused);
             return;
         }
-        it->qos = qos;
         a->codes[i] = qos; // every QoS is granted as asked
         ++a->waiting;
         route(io, lc, sid, op::sub, 0, uint64_t{a->serial} << 8 | i, text, {}, now);
     });
-    recount_qos(sl);
     send_answers(lc, tcp, sid);
 }
 
@@ -554,23 +497,20 @@ void mqtt_gateway::unsubscribe(io_state& io, lcore_ctx& lc, tcp_lite& tcp, uint3
     if (mqtt::parse_unsubscribe(p.body, pk) == mqtt::decode_status::ok) {
         pk.for_each_filter([&](std::string_view) { ++n; });
     }
-    answer* a = n != 0 && n <= max_filters_per_request ? owe(sid, packet_type::unsuback, pk.packet_id, now) : nullptr;
+    mqtt::owed_answer* a =
+        n != 0 && n <= mqtt::max_filters_per_request ? owe(sid, packet_type::unsuback, pk.packet_id, now) : nullptr;
     if (a == nullptr) {
         close(io, lc, tcp, sl.link, mqtt_stat::protocol_errors, now);
         return;
     }
     size_t i = 0;
     pk.for_each_filter([&](std::string_view text) {
-        const auto it = std::find_if(sl.filters.begin(), sl.filters.end(),
-                                     [&](const filter_entry& e) { return e.view() == text; });
-        if (it == sl.filters.end()) {
+        if (!sl.subs.remove(text)) {
             return; // never held: nothing to undo (UNSUBACK all the same, 3.10.4-5)
         }
-        sl.filters.erase(it);
         ++a->waiting;
         route(io, lc, sid, op::unsub, 0, uint64_t{a->serial} << 8 | i++, text, {}, now);
     });
-    recount_qos(sl);
     send_answers(lc, tcp, sid);
 }
 
@@ -578,14 +518,14 @@ void mqtt_gateway::deliver(lcore_ctx& lc, tcp_lite& tcp, uint32_t sid, rte_mbuf*
     slot& sl = _slots[sid];
     bool ok = false;
     const frame_view f = msg_of(m, ok);
-    const uint8_t granted = ok ? granted_qos(sl, f.topic) : no_match;
-    if (granted == no_match) {
-        lc.counters.count(drop::tcp_stale);
+    const std::optional<uint8_t> granted = ok ? sl.subs.granted(f.topic) : std::nullopt;
+    if (!granted) {
+        lc.counters.count(drop::tcp_stale); // an UNSUBSCRIBE crossed it
         rte_pktmbuf_free(m);
         return;
     }
     // The lower of the publish's and the subscription's (3.8.4).
-    const uint8_t qos = std::min<uint8_t>(f.qos(), granted);
+    const uint8_t qos = std::min(f.qos(), *granted);
     const bool connected = sl.link != no_id;
     if (qos == 0) {
         if (connected) {
@@ -661,7 +601,7 @@ void mqtt_gateway::detach(io_state& io, lcore_ctx& lc, tcp_lite& tcp, uint32_t s
     }
     // Answers owed to that connection go with it. A fresh QoS 2 PUB already
     // went to the workers: its id stays, so a resend is not delivered twice.
-    sl.answers_n = 0;
+    sl.answers.clear([](const mqtt::owed_answer&) {});
     if (sl.clean) {
         discard(io, lc, sid);
     }
@@ -671,8 +611,7 @@ void mqtt_gateway::discard(io_state& io, lcore_ctx& lc, uint32_t sid) noexcept {
     slot& sl = _slots[sid];
     _queued -= sl.s.queued();
     sl.s.clear([&](mqtt::msg_ref ref) { release(ref); });
-    sl.filters.clear();
-    recount_qos(sl);
+    sl.subs.clear();
     if (sl.will != nullptr) {
         rte_pktmbuf_free(std::exchange(sl.will, nullptr));
     }
@@ -751,18 +690,15 @@ void mqtt_gateway::housekeeping(io_state& io, lcore_ctx& lc, tcp_lite& tcp, uint
             close(io, lc, tcp, sl.link, mqtt_stat::keep_alive_expiries, now);
             continue;
         }
-        const answer& head = sl.answers[sl.answers_head];
-        if (sl.answers_n != 0 && head.waiting != 0 && now_ms - head.since_ms > _s.ack_timeout_ms) {
+        if (sl.answers.stalled(now_ms, _s.ack_timeout_ms)) {
             // Lost on the way to a worker (a full ring, an empty pool): the
             // client sends it again on its next connection, so a QoS 2 id
             // not through is freed for that.
-            for (uint32_t k = 0; k < sl.answers_n; ++k) {
-                const answer& a = sl.answers[(sl.answers_head + k) % max_answers];
+            sl.answers.clear([&](const mqtt::owed_answer& a) {
                 if (a.qos2_fresh && a.waiting != 0) {
                     sl.s.on_pubrel(a.id);
                 }
-            }
-            sl.answers_n = 0;
+            });
             close(io, lc, tcp, sl.link, mqtt_stat::ack_timeouts, now);
         }
     }

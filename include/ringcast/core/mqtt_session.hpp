@@ -5,13 +5,18 @@
 // rules for keep-alive (3.1.2.10) and the will (3.1.2.5). Messages are the
 // caller's handles (an mbuf reference each): nothing here copies a payload,
 // and storage is fixed when the session is made, so nothing allocates
-// after. Time is an argument. No DPDK.
+// after. Time is an argument. Also the session's subscriptions with their
+// granted QoS, and the acknowledgements it owes its client in order. No DPDK.
 #pragma once
 
+#include <ringcast/core/mqtt_codec.hpp>
+
+#include <array>
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
 #include <optional>
+#include <span>
 #include <string_view>
 #include <vector>
 
@@ -124,6 +129,94 @@ template <class Release> void session::clear(Release&& release) {
     _queue_head = 0;
     _queued_count = 0;
     _inbound_qos2.clear();
+}
+
+// The filters a session holds and the QoS granted to each (3.8.4). Filters
+// are at most 255 bytes (RCP/1's topic field), valid per parse_filter (the
+// caller's check). Storage is fixed when it is made.
+class subscription_set {
+public:
+    explicit subscription_set(size_t max_filters);
+
+    enum class add_result : uint8_t { added, updated, full };
+    add_result add(std::string_view filter, uint8_t qos);
+    bool remove(std::string_view filter) noexcept;
+    void clear() noexcept;
+    [[nodiscard]] size_t size() const noexcept { return _filters.size(); }
+
+    // The QoS a message on `topic` is delivered at: the highest granted by
+    // the filters that match it (overlapping subscriptions deliver it once,
+    // 3.3.5), or nothing when none does. When every filter grants the same,
+    // the worker's match is taken as it is and no filter is matched here.
+    [[nodiscard]] std::optional<uint8_t> granted(std::span<const std::byte> topic) const noexcept;
+
+private:
+    struct entry {
+        std::array<char, 255> text{};
+        uint8_t len = 0;
+        uint8_t qos = 0;
+        [[nodiscard]] std::string_view view() const noexcept { return {text.data(), len}; }
+    };
+    void recount() noexcept;
+
+    size_t _max;
+    std::vector<entry> _filters;
+    uint8_t _low = 0, _high = 0; // over _filters
+};
+
+// At most this many filters in one SUBSCRIBE or UNSUBSCRIBE.
+inline constexpr size_t max_filters_per_request = 32;
+
+// An acknowledgement the session owes its client (PUBACK, PUBREC, SUBACK,
+// UNSUBACK), due once the requests made for it are all answered.
+struct owed_answer {
+    uint32_t serial = 0; // the caller's name for it, in the requests it made
+    packet_type type = packet_type::puback;
+    uint16_t id = 0;
+    uint8_t waiting = 0;     // answers still to come
+    bool qos2_fresh = false; // a QoS 2 PUBLISH delivered onward: its id was recorded
+    uint8_t n_codes = 0;     // SUBACK's return codes
+    std::array<uint8_t, max_filters_per_request> codes{};
+    uint64_t since_ms = 0;
+};
+
+// The acknowledgements owed, in the order the client's packets came: sent
+// from the head as each is due (4.6), however the answers interleave.
+class answer_queue {
+public:
+    static constexpr size_t capacity = 64;
+
+    // A new one at the back; null when `capacity` are owed.
+    owed_answer* push(uint32_t serial, packet_type type, uint16_t id, uint64_t now_ms) noexcept;
+    [[nodiscard]] owed_answer* find(uint32_t serial) noexcept;
+    // f(const owed_answer&) for each due one at the head, which then goes.
+    template <class F> void pop_due(F&& f);
+    // Whether the oldest owed one still waits after `timeout_ms`.
+    [[nodiscard]] bool stalled(uint64_t now_ms, uint64_t timeout_ms) const noexcept;
+    // f(const owed_answer&) for each, then none is owed.
+    template <class F> void clear(F&& f);
+    [[nodiscard]] size_t size() const noexcept { return _n; }
+
+private:
+    [[nodiscard]] owed_answer& at(size_t i) noexcept { return _ring[(_head + i) % capacity]; }
+    std::array<owed_answer, capacity> _ring{};
+    size_t _head = 0, _n = 0;
+};
+
+template <class F> void answer_queue::pop_due(F&& f) {
+    while (_n != 0 && _ring[_head].waiting == 0) {
+        f(_ring[_head]);
+        _head = (_head + 1) % capacity;
+        --_n;
+    }
+}
+
+template <class F> void answer_queue::clear(F&& f) {
+    for (size_t i = 0; i < _n; ++i) {
+        f(at(i));
+    }
+    _head = 0;
+    _n = 0;
 }
 
 // Keep-alive (3.1.2.10): a client silent for one and a half times its

@@ -51,11 +51,6 @@ struct mqtt_settings {
 }
 [[nodiscard]] constexpr bool is_mqtt_session(const endpoint& e) noexcept { return is_tcp(e) && e.ip == 0; }
 
-// At most this many filters in one SUBSCRIBE or UNSUBSCRIBE; more closes the connection.
-inline constexpr size_t max_filters_per_request = 32;
-// Answers a session may owe at once (PUBACK, PUBREC, SUBACK, UNSUBACK awaiting the workers).
-inline constexpr size_t max_answers = 64;
-
 class mqtt_gateway {
 public:
     mqtt_gateway(const mqtt_settings& s, uint16_t io_index, rte_mempool* headers);
@@ -81,26 +76,11 @@ public:
     void drain() noexcept;
 
 private:
-    struct filter_entry {
-        std::array<char, 256> text{};
-        uint16_t len = 0;
-        uint8_t qos = 0;
-        [[nodiscard]] std::string_view view() const noexcept { return {text.data(), len}; }
-    };
-    // A reply owed to the client, sent once the workers answered (in order).
-    struct answer {
-        uint32_t serial = 0; // in the seq of the RCP/1 requests made for it
-        mqtt::packet_type type = mqtt::packet_type::puback;
-        uint16_t id = 0;
-        uint8_t waiting = 0; // RCP/1 answers still to come
-        bool qos2_fresh = false;
-        uint8_t n_codes = 0; // SUBACK
-        std::array<uint8_t, max_filters_per_request> codes{};
-        uint64_t since_ms = 0;
-    };
     struct slot {
-        explicit slot(const mqtt::session_limits& l) : s(l) {}
+        slot(const mqtt::session_limits& l, size_t max_filters) : s(l), subs(max_filters) {}
         mqtt::session s;
+        mqtt::subscription_set subs;
+        mqtt::answer_queue answers; // owed to the connection
         std::array<char, 256> id{};
         uint16_t id_len = 0;
         bool used = false;
@@ -112,10 +92,6 @@ private:
         uint16_t port = 0;           // the port its connection came in on (receive pool)
         rte_mbuf* will = nullptr;    // its PUB frame, ready to route
         mqtt::keep_alive alive{0, {}};
-        std::vector<filter_entry> filters;
-        uint8_t qos_low = 0, qos_high = 0; // over filters
-        std::array<answer, max_answers> answers{};
-        uint32_t answers_head = 0, answers_n = 0;
         [[nodiscard]] std::string_view client_id() const noexcept { return {id.data(), id_len}; }
     };
 
@@ -132,7 +108,7 @@ private:
     // The RCP/1 answer to request `seq` (ACK, or ERR with `refused`).
     void answered(lcore_ctx& lc, tcp_lite& tcp, uint32_t sid, uint64_t seq, bool refused) noexcept;
     // A place in the session's answers, in the order owed; null when full.
-    answer* owe(uint32_t sid, mqtt::packet_type type, uint16_t id, uint64_t now) noexcept;
+    mqtt::owed_answer* owe(uint32_t sid, mqtt::packet_type type, uint16_t id, uint64_t now) noexcept;
     // The answers at the head that the workers have all answered, sent.
     void send_answers(lcore_ctx& lc, tcp_lite& tcp, uint32_t sid) noexcept;
     // An RCP/1 frame in a receive mbuf of `port`; null when the pool is empty (counted).
@@ -158,10 +134,8 @@ private:
     void free_slot(uint32_t sid) noexcept;
     [[nodiscard]] uint32_t find(std::string_view client_id) const noexcept;
     [[nodiscard]] uint64_t ms(uint64_t now) const noexcept { return now / _s.ticks_per_ms; }
-    static void recount_qos(slot& sl) noexcept;
     // The connection closed on our side, counted under `why`.
     void close(io_state& io, lcore_ctx& lc, tcp_lite& tcp, uint32_t link, mqtt_stat why, uint64_t now) noexcept;
-    [[nodiscard]] uint8_t granted_qos(const slot& sl, std::span<const std::byte> topic) const noexcept;
     static void release(mqtt::msg_ref ref) noexcept;
 
     mqtt_settings _s;

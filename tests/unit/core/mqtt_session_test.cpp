@@ -4,6 +4,7 @@
 
 #include <set>
 #include <stdexcept>
+#include <string>
 #include <vector>
 
 using namespace ringcast::mqtt;
@@ -186,3 +187,79 @@ TEST(mqtt_client_id, emptyOnlyWithACleanSessionAndBounded) {
     EXPECT_EQ(check_client_id(std::string(23, 'a'), false, 23), 0);
     EXPECT_EQ(check_client_id(std::string(24, 'a'), false, 23), 2);
 }
+
+namespace ringcast::mqtt {
+namespace {
+
+std::span<const std::byte> topic(std::string_view t) {
+    return {reinterpret_cast<const std::byte*>(t.data()), t.size()};
+}
+
+TEST(mqtt_subscriptions, overlappingFiltersGrantTheHighestQosThatMatches) {
+    subscription_set s(8);
+    EXPECT_FALSE(s.granted(topic("a/b")).has_value());
+    EXPECT_EQ(s.add("a/#", 0), subscription_set::add_result::added);
+    // One QoS for all: the worker's match stands, nothing is matched again.
+    EXPECT_EQ(s.granted(topic("a/b")), 0);
+    EXPECT_EQ(s.add("a/+", 2), subscription_set::add_result::added);
+    EXPECT_EQ(s.add("+/b", 1), subscription_set::add_result::added);
+    EXPECT_EQ(s.granted(topic("a/b")), 2);
+    EXPECT_EQ(s.granted(topic("a/b/c")), 0);
+    EXPECT_EQ(s.granted(topic("x/b")), 1);
+    EXPECT_FALSE(s.granted(topic("x/y")).has_value()); // an UNSUBSCRIBE crossed it
+    EXPECT_EQ(s.add("$share/g/x/+", 1), subscription_set::add_result::added);
+    EXPECT_EQ(s.granted(topic("x/y")), 1); // a group's filter proper
+}
+
+TEST(mqtt_subscriptions, aFilterHeldAgainTakesTheNewQosAndRemoveForgetsIt) {
+    subscription_set s(2);
+    EXPECT_EQ(s.add("a", 2), subscription_set::add_result::added);
+    EXPECT_EQ(s.add("b", 0), subscription_set::add_result::added);
+    EXPECT_EQ(s.add("c", 0), subscription_set::add_result::full);
+    EXPECT_EQ(s.add(std::string(256, 'x'), 0), subscription_set::add_result::full);
+    EXPECT_EQ(s.add("a", 1), subscription_set::add_result::updated); // 3.8.4-3
+    EXPECT_EQ(s.size(), 2u);
+    EXPECT_EQ(s.granted(topic("a")), 1);
+    EXPECT_TRUE(s.remove("a"));
+    EXPECT_FALSE(s.remove("a"));
+    EXPECT_EQ(s.granted(topic("a")), 0); // only "b" left, at 0: taken as matched
+    s.clear();
+    EXPECT_FALSE(s.granted(topic("b")).has_value());
+}
+
+TEST(mqtt_answers, dueAnswersLeaveInTheClientsOrderHoweverTheyComplete) {
+    answer_queue q;
+    owed_answer* a = q.push(1, packet_type::puback, 10, 0);
+    owed_answer* b = q.push(2, packet_type::suback, 11, 0);
+    q.push(3, packet_type::pubrec, 12, 0); // due at once: a duplicate's PUBREC
+    a->waiting = 1;
+    b->waiting = 2;
+    std::vector<uint16_t> sent;
+    const auto send = [&](const owed_answer& x) { sent.push_back(x.id); };
+    q.find(2)->waiting = 0; // the SUBACK's workers answered first
+    q.pop_due(send);
+    EXPECT_TRUE(sent.empty()); // the PUBACK ahead of it is not due
+    q.find(1)->waiting = 0;
+    q.pop_due(send);
+    EXPECT_EQ(sent, (std::vector<uint16_t>{10, 11, 12}));
+    EXPECT_EQ(q.size(), 0u);
+    EXPECT_EQ(q.find(1), nullptr);
+}
+
+TEST(mqtt_answers, boundedAndStalledOnlyWhileTheHeadWaitsPastTheTimeout) {
+    answer_queue q;
+    for (uint32_t i = 0; i < answer_queue::capacity; ++i) {
+        ASSERT_NE(q.push(i + 1, packet_type::puback, 1, 100), nullptr);
+        q.find(i + 1)->waiting = 1;
+    }
+    EXPECT_EQ(q.push(999, packet_type::puback, 1, 100), nullptr);
+    EXPECT_FALSE(q.stalled(2100, 2000));
+    EXPECT_TRUE(q.stalled(2101, 2000));
+    size_t cleared = 0;
+    q.clear([&](const owed_answer&) { ++cleared; });
+    EXPECT_EQ(cleared, answer_queue::capacity);
+    EXPECT_FALSE(q.stalled(9999, 2000));
+}
+
+} // namespace
+} // namespace ringcast::mqtt

@@ -653,6 +653,36 @@ class Mqtt(tb.DaemonTestCase):
         self.settled()
 
 
+class MqttTwoWorkers(tb.DaemonTestCase):
+    """Topics spread over two workers: one SUBACK once both hold their
+    filters, and PUBACKs in the order of the PUBLISHes whichever worker
+    sequenced each."""
+
+    workers = [0, 1]
+    qpairs = 2
+
+    def test_10_acknowledgements_keep_the_clients_order_across_workers(self):
+        topics = [f"mw/t{i}" for i in range(16)]
+        sub = RawMqtt(self.bed)
+        sub.connect("mwsub")
+        self.assertEqual(sub.subscribe(1, *[(t, 1) for t in topics], ("mw/+/deep", 0)), [1] * 16 + [0])
+        pub = RawMqtt(self.bed)
+        pub.connect("mwpub")
+        pub.send(b"".join(publish_packet(t, t.encode(), qos=1, pid=i + 1) for i, t in enumerate(topics)))
+        acks = [pub.read() for _ in topics]
+        self.assertEqual([a[:3] for a in acks], [(PUBACK, 0, struct.pack(">H", i + 1)) for i in range(16)])
+        got = sub.publishes(16)
+        self.assertEqual(sorted(p["topic"] for p in got), sorted(topics))
+        for p in got:
+            sub.send(ack_packet(PUBACK, p["pid"]))
+        self.assertEqual(wait_mqtt(self.daemon, lambda m: m["in_flight"] == 0)["in_flight"], 0)
+        for c in (sub, pub):
+            c.send(packet(14, 0, b""))
+            c.closed_by_peer()
+        st = self.daemon.wait_stats(lambda s: s["subscriptions"] == 0, timeout=3)
+        self.assertEqual(st["subscriptions"], 0)
+
+
 class MqttCredentials(tb.DaemonTestCase):
     """With rcp.require_auth the CONNECT password is an identity's token
     (config/testbed.toml's), and the identity's ACL holds for MQTT too."""

@@ -96,6 +96,7 @@ MQTT_COUNTERS = {
     "keep_alive_expiries": "MQTT connections closed after 1.5 times their keep-alive unheard",
     "protocol_errors": "MQTT connections closed for a malformed or out-of-turn packet",
     "too_large": "MQTT connections closed for a packet over mqtt.max_packet or a PUBLISH too large for one MSG",
+    "unanswered_full": "MQTT connections closed with mqtt.max_unanswered packets outstanding",
     "ack_timeouts": "MQTT connections closed because a PUBLISH or SUBSCRIBE was lost on the way to the workers",
     "wills_sent": "MQTT will messages published",
     "publish_in": "MQTT PUBLISH packets handed to the workers",

@@ -415,6 +415,7 @@ void read_mqtt(section& s, mqtt_config& m, const tcp_lite_config& tcp) {
     s.integer("max_in_flight", m.max_in_flight, 1, 65'535);
     s.integer("max_queued", m.max_queued, 1, 1 << 20);
     s.integer("queued_total", m.queued_total, 1, 1 << 24);
+    s.integer("max_unanswered", m.max_unanswered, 16, 65'535);
     s.integer("ack_timeout_ms", m.ack_timeout_ms, 100, 60'000);
     if (m.enabled && m.port == tcp.port) {
         s.fail("port", "must differ from tcp.port (" + std::to_string(tcp.port) + ")");

@@ -23,7 +23,26 @@ in_flight_entry* session::find(uint16_t id) noexcept {
 }
 
 void session::erase(uint16_t id) noexcept {
-    std::erase_if(_in_flight, [id](const in_flight_entry& e) { return e.id == id; });
+    std::erase_if(_in_flight, [&](const in_flight_entry& e) {
+        if (e.id == id && e.unsent) {
+            --_unsent;
+        }
+        return e.id == id;
+    });
+}
+
+void session::mark_all_unsent() noexcept {
+    for (in_flight_entry& e : _in_flight) {
+        e.unsent = true;
+    }
+    _unsent = _in_flight.size();
+}
+
+void session::mark_unsent(uint16_t id) noexcept {
+    if (in_flight_entry* e = find(id); e != nullptr && !e->unsent) {
+        e->unsent = true;
+        ++_unsent;
+    }
 }
 
 // The next id not in flight, 1..65535 in turn (2.3.1: an id is reusable
@@ -175,12 +194,18 @@ std::optional<uint8_t> subscription_set::granted(std::span<const std::byte> topi
     return best;
 }
 
+answer_queue::answer_queue(size_t capacity) : _ring(capacity) {
+    if (capacity == 0) {
+        throw std::invalid_argument("mqtt answer queue: the capacity must be at least 1");
+    }
+}
+
 owed_answer* answer_queue::push(uint32_t serial, packet_type type, uint16_t id, uint64_t now_ms) noexcept {
-    if (_n == capacity) {
+    if (_n == _ring.size()) {
         return nullptr;
     }
     owed_answer& a = at(_n++);
-    a = owed_answer{.serial = serial, .type = type, .id = id, .since_ms = now_ms};
+    a = owed_answer{.serial = serial, .since_ms = static_cast<uint32_t>(now_ms), .id = id, .type = type};
     return &a;
 }
 
@@ -195,7 +220,7 @@ owed_answer* answer_queue::find(uint32_t serial) noexcept {
 
 bool answer_queue::stalled(uint64_t now_ms, uint64_t timeout_ms) const noexcept {
     const owed_answer& head = _ring[_head];
-    return _n != 0 && head.waiting != 0 && now_ms - head.since_ms > timeout_ms;
+    return _n != 0 && head.waiting != 0 && static_cast<uint32_t>(now_ms - head.since_ms) > timeout_ms;
 }
 
 } // namespace ringcast::mqtt

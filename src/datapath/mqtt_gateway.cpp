@@ -60,9 +60,10 @@ mqtt_settings mqtt_settings_for(const config& cfg) {
     s.max_filters = m.max_filters;
     s.queued_total = m.queued_total;
     s.ack_timeout_ms = m.ack_timeout_ms;
+    s.max_unanswered = m.max_unanswered;
     s.limits = mqtt::session_limits{.max_in_flight = static_cast<uint16_t>(m.max_in_flight),
                                     .max_queued = m.max_queued,
-                                    .max_inbound_qos2 = static_cast<uint16_t>(std::min<uint32_t>(65535, 2 * m.max_in_flight))};
+                                    .max_inbound_qos2 = static_cast<uint16_t>(m.max_unanswered)};
     return s;
 }
 
@@ -71,7 +72,7 @@ mqtt_gateway::mqtt_gateway(const mqtt_settings& s, uint16_t io_index, rte_mempoo
     _slots.reserve(s.sessions);
     _free.reserve(s.sessions);
     for (uint32_t i = 0; i < s.sessions; ++i) {
-        _slots.emplace_back(s.limits, s.max_filters);
+        _slots.emplace_back(s.limits, s.max_filters, s.max_unanswered);
     }
     for (uint32_t i = s.sessions; i-- > 0;) {
         _free.push_back(i);
@@ -119,20 +120,35 @@ bool mqtt_gateway::send_publish(lcore_ctx& lc, tcp_lite& tcp, uint32_t sid, rte_
     if (!ok || sl.link == no_id) {
         return false;
     }
-    rte_mbuf* h = rte_pktmbuf_alloc(_headers);
-    const size_t room = mqtt::publish_header_size(f.topic.size());
-    auto* p = h != nullptr ? rte_pktmbuf_append(h, static_cast<uint16_t>(room)) : nullptr;
-    if (p == nullptr) {
-        rte_pktmbuf_free(h);
-        lc.counters.count(drop::pool_empty);
-        return false;
+    rte_mbuf* h = nullptr;
+    if (qos == 0 && m == _shared_for) {
+        // The same bytes for every QoS 0 subscriber of this message: one header for all of them.
+        h = _shared_header;
+        rte_mbuf_refcnt_update(h, 1);
+    } else {
+        h = rte_pktmbuf_alloc(_headers);
+        const size_t room = mqtt::publish_header_size(f.topic.size());
+        auto* p = h != nullptr ? rte_pktmbuf_append(h, static_cast<uint16_t>(room)) : nullptr;
+        if (p == nullptr) {
+            rte_pktmbuf_free(h);
+            lc.counters.count(drop::pool_empty);
+            return false;
+        }
+        // What a new subscription was sent of the past (its retained value) keeps the retain flag (3.3.1-8).
+        const bool retained = (f.flags & flags::replayed) != 0;
+        const size_t n = mqtt::encode_publish_header(text_of(f.topic), qos, dup, retained, id, f.payload.size(),
+                                                     {reinterpret_cast<std::byte*>(p), room});
+        rte_pktmbuf_trim(h, static_cast<uint16_t>(room - n));
+        if (qos == 0) {
+            end_of_burst();
+            // Both held, so neither can be recycled into another message while the header stands for it.
+            rte_mbuf_refcnt_update(m, 1);
+            rte_mbuf_refcnt_update(h, 1);
+            _shared_for = m;
+            _shared_header = h;
+        }
     }
-    // What a new subscription was sent of the past (its retained value) keeps the retain flag (3.3.1-8).
-    const bool retained = (f.flags & flags::replayed) != 0;
-    const size_t n = mqtt::encode_publish_header(text_of(f.topic), qos, dup, retained, id, f.payload.size(),
-                                                 {reinterpret_cast<std::byte*>(p), room});
-    rte_pktmbuf_trim(h, static_cast<uint16_t>(room - n));
-    std::array<tcp_piece, 2> pieces{tcp_piece{h, static_cast<uint32_t>(n), 0}};
+    std::array<tcp_piece, 2> pieces{tcp_piece{h, rte_pktmbuf_data_len(h), 0}};
     size_t count = 1;
     if (!f.payload.empty()) {
         // The payload by reference: the shared frame, past its RCP/1 header and topic.
@@ -186,8 +202,12 @@ void mqtt_gateway::send_answers(lcore_ctx& lc, tcp_lite& tcp, uint32_t sid) noex
     slot& sl = _slots[sid];
     sl.answers.pop_due([&](const mqtt::owed_answer& a) {
         std::array<std::byte, 4 + mqtt::max_filters_per_request> out;
+        std::array<uint8_t, mqtt::max_filters_per_request> codes;
+        for (size_t i = 0; i < a.n_codes; ++i) {
+            codes[i] = a.code(i);
+        }
         const size_t n = a.type == packet_type::suback
-                             ? mqtt::encode_suback(a.id, std::span{a.codes.data(), a.n_codes}, out)
+                             ? mqtt::encode_suback(a.id, std::span{codes.data(), a.n_codes}, out)
                              : mqtt::encode_packet_id(a.type, a.id, out);
         (void)send_small(lc, tcp, sl.link, std::span{out.data(), n});
     });
@@ -201,8 +221,8 @@ void mqtt_gateway::answered(lcore_ctx& lc, tcp_lite& tcp, uint32_t sid, uint64_t
         return; // the will's, or owed to a connection gone since
     }
     const auto index = static_cast<size_t>(seq & 0xff);
-    if (refused && a->type == packet_type::suback && index < a->n_codes && a->codes[index] != mqtt::suback_failure) {
-        a->codes[index] = mqtt::suback_failure;
+    if (refused && a->type == packet_type::suback && index < a->n_codes && a->code(index) != mqtt::suback_failure) {
+        a->set_code(index, mqtt::suback_failure);
         lc.counters.count(mqtt_stat::subscribe_refused);
     }
     if (a->waiting != 0) {
@@ -250,7 +270,9 @@ void mqtt_gateway::packet(io_state& io, lcore_ctx& lc, tcp_lite& tcp, uint32_t l
             if (const auto done = sl.s.on_pubrec(id)) {
                 release(*done);
             }
-            (void)send_small(lc, tcp, link, std::span{out.data(), mqtt::encode_packet_id(packet_type::pubrel, id, out)});
+            if (!send_small(lc, tcp, link, std::span{out.data(), mqtt::encode_packet_id(packet_type::pubrel, id, out)})) {
+                sl.s.mark_unsent(id); // PUBREL again from housekeeping
+            }
         } else if (p.header.type == packet_type::pubcomp) {
             (void)sl.s.on_pubcomp(id);
             drain_queue(lc, tcp, sid);
@@ -420,7 +442,7 @@ void mqtt_gateway::publish_in(io_state& io, lcore_ctx& lc, tcp_lite& tcp, uint32
             lc.counters.count(mqtt_stat::qos2_duplicates);
             break;
         case mqtt::session::inbound::full:
-            close(io, lc, tcp, link, mqtt_stat::protocol_errors, now);
+            close(io, lc, tcp, link, mqtt_stat::unanswered_full, now);
             return;
         }
     }
@@ -431,7 +453,7 @@ void mqtt_gateway::publish_in(io_state& io, lcore_ctx& lc, tcp_lite& tcp, uint32
             if (pk.qos == 2 && fresh) {
                 sl.s.on_pubrel(pk.packet_id);
             }
-            close(io, lc, tcp, link, mqtt_stat::protocol_errors, now);
+            close(io, lc, tcp, link, mqtt_stat::unanswered_full, now);
             return;
         }
     }
@@ -467,7 +489,8 @@ void mqtt_gateway::subscribe(io_state& io, lcore_ctx& lc, tcp_lite& tcp, uint32_
     mqtt::owed_answer* a =
         n != 0 && n <= mqtt::max_filters_per_request ? owe(sid, packet_type::suback, pk.packet_id, now) : nullptr;
     if (a == nullptr) {
-        close(io, lc, tcp, sl.link, mqtt_stat::protocol_errors, now);
+        const bool well_formed = n != 0 && n <= mqtt::max_filters_per_request;
+        close(io, lc, tcp, sl.link, well_formed ? mqtt_stat::unanswered_full : mqtt_stat::protocol_errors, now);
         return;
     }
     const access_policy& policy = *io.policy;
@@ -478,11 +501,11 @@ void mqtt_gateway::subscribe(io_state& io, lcore_ctx& lc, tcp_lite& tcp, uint32_
                         (!policy.required() || policy.at(sl.source.identity).may_subscribe(f.filter)) &&
                         sl.subs.add(text, qos) != mqtt::subscription_set::add_result::full;
         if (!ok) {
-            a->codes[i] = mqtt::suback_failure;
+            a->set_code(i, mqtt::suback_failure);
             lc.counters.count(mqtt_stat::subscribe_refused);
             return;
         }
-        a->codes[i] = qos; // every QoS is granted as asked
+        a->set_code(i, qos); // every QoS is granted as asked
         ++a->waiting;
         route(io, lc, sid, op::sub, 0, uint64_t{a->serial} << 8 | i, text, {}, now);
     });
@@ -500,7 +523,8 @@ void mqtt_gateway::unsubscribe(io_state& io, lcore_ctx& lc, tcp_lite& tcp, uint3
     mqtt::owed_answer* a =
         n != 0 && n <= mqtt::max_filters_per_request ? owe(sid, packet_type::unsuback, pk.packet_id, now) : nullptr;
     if (a == nullptr) {
-        close(io, lc, tcp, sl.link, mqtt_stat::protocol_errors, now);
+        const bool well_formed = n != 0 && n <= mqtt::max_filters_per_request;
+        close(io, lc, tcp, sl.link, well_formed ? mqtt_stat::unanswered_full : mqtt_stat::protocol_errors, now);
         return;
     }
     size_t i = 0;
@@ -550,25 +574,31 @@ void mqtt_gateway::deliver(lcore_ctx& lc, tcp_lite& tcp, uint32_t sid, rte_mbuf*
         lc.counters.count(mqtt_stat::queue_dropped);
     }
     _queued = _queued + sl.s.queued() - before;
-    if (r.send) {
-        (void)send_publish(lc, tcp, sid, m, qos, r.id, false);
+    if (r.send && !send_publish(lc, tcp, sid, m, qos, r.id, false)) {
+        sl.s.mark_unsent(r.id); // tried again from housekeeping
     }
 }
 
 void mqtt_gateway::resume(lcore_ctx& lc, tcp_lite& tcp, uint32_t sid) noexcept {
-    slot& sl = _slots[sid];
     // What was in flight goes again first, in its order (4.4): PUBLISH with DUP, or PUBREL.
-    for (const mqtt::in_flight_entry& e : sl.s.in_flight()) {
+    _slots[sid].s.mark_all_unsent();
+    resend(lc, tcp, sid);
+    drain_queue(lc, tcp, sid);
+}
+
+void mqtt_gateway::resend(lcore_ctx& lc, tcp_lite& tcp, uint32_t sid) noexcept {
+    slot& sl = _slots[sid];
+    sl.s.resend_unsent([&](const mqtt::in_flight_entry& e) {
+        if (sl.link == no_id) {
+            return false;
+        }
         lc.counters.count(mqtt_stat::redelivered);
         if (e.state == mqtt::out_state::wait_pubcomp) {
             std::array<std::byte, 4> out;
-            (void)send_small(lc, tcp, sl.link,
-                             std::span{out.data(), mqtt::encode_packet_id(packet_type::pubrel, e.id, out)});
-        } else {
-            (void)send_publish(lc, tcp, sid, as_mbuf(e.msg), e.qos, e.id, true);
+            return send_small(lc, tcp, sl.link, std::span{out.data(), mqtt::encode_packet_id(packet_type::pubrel, e.id, out)});
         }
-    }
-    drain_queue(lc, tcp, sid);
+        return send_publish(lc, tcp, sid, as_mbuf(e.msg), e.qos, e.id, true);
+    });
 }
 
 void mqtt_gateway::drain_queue(lcore_ctx& lc, tcp_lite& tcp, uint32_t sid) noexcept {
@@ -579,7 +609,9 @@ void mqtt_gateway::drain_queue(lcore_ctx& lc, tcp_lite& tcp, uint32_t sid) noexc
             return;
         }
         --_queued;
-        (void)send_publish(lc, tcp, sid, as_mbuf(r->msg), r->qos, r->id, false);
+        if (!send_publish(lc, tcp, sid, as_mbuf(r->msg), r->qos, r->id, false)) {
+            sl.s.mark_unsent(r->id); // tried again from housekeeping
+        }
     }
 }
 
@@ -690,6 +722,9 @@ void mqtt_gateway::housekeeping(io_state& io, lcore_ctx& lc, tcp_lite& tcp, uint
             close(io, lc, tcp, sl.link, mqtt_stat::keep_alive_expiries, now);
             continue;
         }
+        if (sl.s.has_unsent()) {
+            resend(lc, tcp, sid); // what found no room on the connection (a pool, its send queue) before
+        }
         if (sl.answers.stalled(now_ms, _s.ack_timeout_ms)) {
             // Lost on the way to a worker (a full ring, an empty pool): the
             // client sends it again on its next connection, so a QoS 2 id
@@ -720,7 +755,15 @@ void mqtt_gateway::housekeeping(io_state& io, lcore_ctx& lc, tcp_lite& tcp, uint
     lc.counters.set(mqtt_gauge::queued, _queued);
 }
 
+void mqtt_gateway::end_of_burst() noexcept {
+    if (_shared_for != nullptr) {
+        rte_pktmbuf_free(std::exchange(_shared_for, nullptr));
+        rte_pktmbuf_free(std::exchange(_shared_header, nullptr));
+    }
+}
+
 void mqtt_gateway::drain() noexcept {
+    end_of_burst();
     for (slot& sl : _slots) {
         sl.s.clear([&](mqtt::msg_ref ref) { release(ref); });
         if (sl.will != nullptr) {

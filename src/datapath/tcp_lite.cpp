@@ -672,6 +672,9 @@ uint32_t tcp_lite::poll(io_state& io, lcore_ctx& lc, uint64_t now) noexcept {
         }
         work += n;
     }
+    if (_mqtt != nullptr) {
+        _mqtt->end_of_burst();
+    }
     close_finished(io, lc, now);
     for (const uint32_t id : _dirty) {
         _links[id].dirty = false;

@@ -186,6 +186,7 @@ struct mqtt_config {
     uint32_t max_in_flight = 32;    // QoS 1/2 messages sent to a client, not yet acknowledged
     uint32_t max_queued = 256;      // per session behind them (and while offline), oldest dropped first
     uint32_t queued_total = 4096;   // over all sessions of an io lcore; they hold receive mbufs
+    uint32_t max_unanswered = 1024; // a client's QoS 1/2 PUBLISHes and SUBSCRIBEs awaiting the workers, and QoS 2 ids unreleased
     uint32_t ack_timeout_ms = 2000; // a PUBLISH or SUBSCRIBE not through the workers by then closes the connection
 
     bool operator==(const mqtt_config&) const = default;

@@ -159,6 +159,7 @@ inline constexpr size_t metric_count = metric_names.size();
     X(keep_alive_expiries, "connections closed after 1.5 times their keep-alive unheard")                    \
     X(protocol_errors, "connections closed for a malformed or out-of-turn packet")                           \
     X(too_large, "connections closed for a packet over mqtt.max_packet, or a PUBLISH that cannot leave in one MSG") \
+    X(unanswered_full, "connections closed with mqtt.max_unanswered packets awaiting the workers, or as many QoS 2 ids unreleased") \
     X(ack_timeouts, "connections closed because a PUBLISH or SUBSCRIBE did not get through the workers in mqtt.ack_timeout_ms") \
     X(wills_sent, "will messages published (the connection ended without DISCONNECT)")                       \
     X(publish_in, "PUBLISH packets received and handed to the workers")                                      \

@@ -42,6 +42,7 @@ struct in_flight_entry {
     uint8_t qos = 0;
     out_state state = out_state::wait_puback;
     msg_ref msg = 0; // released by the caller once the state is wait_pubcomp or the entry is gone
+    bool unsent = false; // the caller could not put it on the connection: to be sent again
 };
 
 class session {
@@ -82,6 +83,15 @@ public:
     // send again: PUBLISH with DUP for wait_puback and wait_pubrec, PUBREL
     // for wait_pubcomp (4.4).
     [[nodiscard]] const std::vector<in_flight_entry>& in_flight() const noexcept { return _in_flight; }
+
+    // The PUBLISH (or PUBREL) of `id` did not leave: send(const
+    // in_flight_entry&) -> bool is called for it, and every other one so
+    // marked, by resend_unsent, oldest first, until one fails again.
+    void mark_unsent(uint16_t id) noexcept;
+    // Reconnected: everything in flight goes again.
+    void mark_all_unsent() noexcept;
+    template <class Send> void resend_unsent(Send&& send);
+    [[nodiscard]] bool has_unsent() const noexcept { return _unsent != 0; }
     [[nodiscard]] size_t queued() const noexcept { return _queued_count; }
 
     // A QoS 2 PUBLISH from the client with `id`.
@@ -114,7 +124,24 @@ private:
     size_t _queued_count = 0;
     std::vector<uint16_t> _inbound_qos2; // ids awaiting PUBREL
     uint16_t _next_id = 1;
+    size_t _unsent = 0; // in-flight entries marked unsent
 };
+
+template <class Send> void session::resend_unsent(Send&& send) {
+    for (in_flight_entry& e : _in_flight) {
+        if (_unsent == 0) {
+            return;
+        }
+        if (!e.unsent) {
+            continue;
+        }
+        if (!send(static_cast<const in_flight_entry&>(e))) {
+            return; // still no room: the rest wait behind it
+        }
+        e.unsent = false;
+        --_unsent;
+    }
+}
 
 template <class Release> void session::clear(Release&& release) {
     for (const in_flight_entry& e : _in_flight) {
@@ -123,6 +150,7 @@ template <class Release> void session::clear(Release&& release) {
         }
     }
     _in_flight.clear();
+    _unsent = 0;
     for (size_t i = 0; i < _queued_count; ++i) {
         release(_queue[(_queue_head + i) % _queue.size()].msg);
     }
@@ -168,23 +196,35 @@ private:
 inline constexpr size_t max_filters_per_request = 32;
 
 // An acknowledgement the session owes its client (PUBACK, PUBREC, SUBACK,
-// UNSUBACK), due once the requests made for it are all answered.
+// UNSUBACK), due once the requests made for it are all answered. 24 bytes:
+// a session may owe many (a client may pipeline as many as it likes).
 struct owed_answer {
-    uint32_t serial = 0; // the caller's name for it, in the requests it made
-    packet_type type = packet_type::puback;
+    uint32_t serial = 0;   // the caller's name for it, in the requests it made
+    uint32_t since_ms = 0; // when it was owed (the low 32 bits of ms: only differences are read)
+    uint64_t codes = 0;    // SUBACK's return codes, 2 bits each (3 stands for 0x80)
     uint16_t id = 0;
+    packet_type type = packet_type::puback;
     uint8_t waiting = 0;     // answers still to come
+    uint8_t n_codes = 0;
     bool qos2_fresh = false; // a QoS 2 PUBLISH delivered onward: its id was recorded
-    uint8_t n_codes = 0;     // SUBACK's return codes
-    std::array<uint8_t, max_filters_per_request> codes{};
-    uint64_t since_ms = 0;
+
+    void set_code(size_t i, uint8_t code) noexcept {
+        const uint64_t bits = code == suback_failure ? 3 : code & 3;
+        codes = (codes & ~(uint64_t{3} << 2 * i)) | bits << 2 * i;
+    }
+    [[nodiscard]] uint8_t code(size_t i) const noexcept {
+        const auto bits = static_cast<uint8_t>(codes >> 2 * i & 3);
+        return bits == 3 ? suback_failure : bits;
+    }
 };
+static_assert(sizeof(owed_answer) == 24);
 
 // The acknowledgements owed, in the order the client's packets came: sent
 // from the head as each is due (4.6), however the answers interleave.
 class answer_queue {
 public:
-    static constexpr size_t capacity = 64;
+    // Throws std::invalid_argument for a capacity of 0.
+    explicit answer_queue(size_t capacity);
 
     // A new one at the back; null when `capacity` are owed.
     owed_answer* push(uint32_t serial, packet_type type, uint16_t id, uint64_t now_ms) noexcept;
@@ -196,17 +236,18 @@ public:
     // f(const owed_answer&) for each, then none is owed.
     template <class F> void clear(F&& f);
     [[nodiscard]] size_t size() const noexcept { return _n; }
+    [[nodiscard]] size_t capacity() const noexcept { return _ring.size(); }
 
 private:
-    [[nodiscard]] owed_answer& at(size_t i) noexcept { return _ring[(_head + i) % capacity]; }
-    std::array<owed_answer, capacity> _ring{};
+    [[nodiscard]] owed_answer& at(size_t i) noexcept { return _ring[(_head + i) % _ring.size()]; }
+    std::vector<owed_answer> _ring;
     size_t _head = 0, _n = 0;
 };
 
 template <class F> void answer_queue::pop_due(F&& f) {
     while (_n != 0 && _ring[_head].waiting == 0) {
         f(_ring[_head]);
-        _head = (_head + 1) % capacity;
+        _head = (_head + 1) % _ring.size();
         --_n;
     }
 }

@@ -37,6 +37,7 @@ struct mqtt_settings {
     uint32_t client_id_max = 64;
     uint32_t max_filters = 32;
     uint32_t queued_total = 4096;
+    uint32_t max_unanswered = 1024;
     uint64_t ack_timeout_ms = 2000;
     mqtt::session_limits limits;
     uint64_t ticks_per_ms = 1; // TSC
@@ -72,12 +73,16 @@ public:
     // Keep-alive and answer timeouts (a slice of sessions per call), the
     // workers' notices that did not fit, gauges.
     void housekeeping(io_state& io, lcore_ctx& lc, tcp_lite& tcp, uint64_t now) noexcept;
+    // The inbox burst is over: the QoS 0 header shared by one message's
+    // subscribers is let go (a fan-out arrives within one burst).
+    void end_of_burst() noexcept;
     // Shutdown: every held reference freed.
     void drain() noexcept;
 
 private:
     struct slot {
-        slot(const mqtt::session_limits& l, size_t max_filters) : s(l), subs(max_filters) {}
+        slot(const mqtt::session_limits& l, size_t max_filters, size_t max_unanswered)
+            : s(l), subs(max_filters), answers(max_unanswered) {}
         mqtt::session s;
         mqtt::subscription_set subs;
         mqtt::answer_queue answers; // owed to the connection
@@ -125,6 +130,8 @@ private:
                       bool dup) noexcept;
     // Sends what the session has in flight again (reconnect), then what is queued.
     void resume(lcore_ctx& lc, tcp_lite& tcp, uint32_t sid) noexcept;
+    // Sends what is in flight and marked unsent, until one fails again.
+    void resend(lcore_ctx& lc, tcp_lite& tcp, uint32_t sid) noexcept;
     void drain_queue(lcore_ctx& lc, tcp_lite& tcp, uint32_t sid) noexcept;
     // The connection is gone from the session: the will when due, then
     // offline (clean session 0) or discarded.
@@ -149,6 +156,8 @@ private:
     uint64_t _queued = 0;        // over all sessions: at most queued_total
     uint32_t _cursor = 0;        // housekeeping's slice
     uint64_t _next_gauges = 0;
+    rte_mbuf* _shared_for = nullptr;    // the MSG frame whose QoS 0 PUBLISH header is
+    rte_mbuf* _shared_header = nullptr; // this one (a reference held on both)
 };
 
 } // namespace ringcast

@@ -155,6 +155,40 @@ TEST(mqtt_session, inboundQos2IsDeliveredOnceUntilReleased) {
     EXPECT_EQ(s.on_publish_qos2(8), session::inbound::duplicate);
 }
 
+TEST(mqtt_session, unsentInFlightGoesAgainOldestFirstUntilOneFailsAgain) {
+    session s(limits(4, 4));
+    const uint16_t a = s.offer(1, 1, true).id;
+    const uint16_t b = s.offer(2, 2, true).id;
+    const uint16_t c = s.offer(3, 1, true).id;
+    s.mark_unsent(b);
+    s.mark_unsent(c);
+    EXPECT_TRUE(s.has_unsent());
+    std::vector<uint16_t> tried;
+    s.resend_unsent([&](const in_flight_entry& e) {
+        tried.push_back(e.id);
+        return e.id != b; // still no room for b: c waits behind it
+    });
+    EXPECT_EQ(tried, (std::vector<uint16_t>{b}));
+    ASSERT_TRUE(s.on_pubrec(b).has_value()); // its PUBREC came all the same: PUBREL is owed
+    s.resend_unsent([&](const in_flight_entry& e) {
+        tried.push_back(e.id);
+        return true;
+    });
+    EXPECT_EQ(tried, (std::vector<uint16_t>{b, b, c}));
+    EXPECT_FALSE(s.has_unsent());
+    EXPECT_TRUE(s.on_puback(a).has_value());
+    s.mark_unsent(c);
+    EXPECT_TRUE(s.on_puback(c).has_value()); // acknowledged: nothing left to send
+    EXPECT_FALSE(s.has_unsent());
+    s.mark_all_unsent(); // a reconnect: all of it again
+    tried.clear();
+    s.resend_unsent([&](const in_flight_entry& e) {
+        tried.push_back(e.id);
+        return true;
+    });
+    EXPECT_EQ(tried, (std::vector<uint16_t>{b}));
+}
+
 TEST(mqtt_keep_alive, expiresAfterOneAndAHalfTimesTheInterval) {
     const keep_alive::clock::time_point t0{};
     keep_alive k(10, t0);
@@ -228,7 +262,7 @@ TEST(mqtt_subscriptions, aFilterHeldAgainTakesTheNewQosAndRemoveForgetsIt) {
 }
 
 TEST(mqtt_answers, dueAnswersLeaveInTheClientsOrderHoweverTheyComplete) {
-    answer_queue q;
+    answer_queue q(8);
     owed_answer* a = q.push(1, packet_type::puback, 10, 0);
     owed_answer* b = q.push(2, packet_type::suback, 11, 0);
     q.push(3, packet_type::pubrec, 12, 0); // due at once: a duplicate's PUBREC
@@ -247,8 +281,9 @@ TEST(mqtt_answers, dueAnswersLeaveInTheClientsOrderHoweverTheyComplete) {
 }
 
 TEST(mqtt_answers, boundedAndStalledOnlyWhileTheHeadWaitsPastTheTimeout) {
-    answer_queue q;
-    for (uint32_t i = 0; i < answer_queue::capacity; ++i) {
+    answer_queue q(64);
+    EXPECT_THROW(answer_queue(0), std::invalid_argument);
+    for (uint32_t i = 0; i < q.capacity(); ++i) {
         ASSERT_NE(q.push(i + 1, packet_type::puback, 1, 100), nullptr);
         q.find(i + 1)->waiting = 1;
     }
@@ -257,8 +292,22 @@ TEST(mqtt_answers, boundedAndStalledOnlyWhileTheHeadWaitsPastTheTimeout) {
     EXPECT_TRUE(q.stalled(2101, 2000));
     size_t cleared = 0;
     q.clear([&](const owed_answer&) { ++cleared; });
-    EXPECT_EQ(cleared, answer_queue::capacity);
+    EXPECT_EQ(cleared, q.capacity());
     EXPECT_FALSE(q.stalled(9999, 2000));
+}
+
+TEST(mqtt_answers, subackCodesPackTwoBitsEachAndKeepTheFailureCode) {
+    owed_answer a;
+    for (size_t i = 0; i < max_filters_per_request; ++i) {
+        a.set_code(i, static_cast<uint8_t>(i % 3));
+    }
+    a.set_code(5, suback_failure);
+    a.set_code(31, suback_failure);
+    a.set_code(30, 2);
+    for (size_t i = 0; i < max_filters_per_request; ++i) {
+        const uint8_t want = i == 5 || i == 31 ? suback_failure : i == 30 ? 2 : static_cast<uint8_t>(i % 3);
+        EXPECT_EQ(a.code(i), want) << i;
+    }
 }
 
 } // namespace

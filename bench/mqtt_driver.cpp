@@ -11,6 +11,8 @@
 // the run then drains until every delivery arrived or none came for 2 s,
 // and prints one JSON object. Exit 0: complete; 1: a connection failed or
 // deliveries are missing (the JSON still comes); 2: bad usage.
+#include "cpu_time.hpp"
+
 #include <ringcast/client/loadgen.hpp>
 #include <ringcast/core/wire.hpp>
 
@@ -36,6 +38,8 @@
 #include <vector>
 
 using namespace ringcast;
+using bench::own_cpu_s;
+using bench::process_cpu_s;
 
 namespace {
 
@@ -109,37 +113,6 @@ template <class T> T parse_number(std::string_view what, std::string_view text) 
         throw std::invalid_argument(std::string(what) + ": not a number: '" + std::string(text) + "'");
     }
     return v;
-}
-
-// The broker's CPU time so far (all its threads), from /proc/PID/stat.
-double process_cpu_s(int pid) {
-    std::ifstream in("/proc/" + std::to_string(pid) + "/stat");
-    std::string stat;
-    std::getline(in, stat);
-    // The command name (field 2) may hold spaces: count fields after its ')'.
-    const size_t close = stat.rfind(')');
-    if (!in || close == std::string::npos) {
-        throw std::runtime_error("cannot read /proc/" + std::to_string(pid) + "/stat");
-    }
-    std::istringstream fields(stat.substr(close + 2));
-    std::string f;
-    uint64_t utime = 0;
-    uint64_t stime = 0;
-    for (int field = 3; field <= 15 && fields >> f; ++field) {
-        if (field == 14) {
-            utime = std::stoull(f);
-        } else if (field == 15) {
-            stime = std::stoull(f);
-        }
-    }
-    return static_cast<double>(utime + stime) / static_cast<double>(sysconf(_SC_CLK_TCK));
-}
-
-double own_cpu_s() noexcept {
-    rusage ru{};
-    getrusage(RUSAGE_SELF, &ru);
-    const auto s = [](const timeval& tv) { return static_cast<double>(tv.tv_sec) + tv.tv_usec / 1e6; };
-    return s(ru.ru_utime) + s(ru.ru_stime);
 }
 
 options parse_options(int argc, char** argv) {

@@ -13,6 +13,8 @@
 // --duration seconds, then drains until every expected delivery arrived or
 // the subscribers fell silent for 2 s, and reports one results object.
 // Every phase has a deadline; a protocol error ends the run with exit 1.
+#include "cpu_time.hpp"
+
 #include <ringcast/client/loadgen.hpp>
 #include <ringcast/core/wire.hpp>
 
@@ -43,6 +45,8 @@
 #include <vector>
 
 using namespace ringcast;
+using bench::own_cpu_s;
+using bench::process_cpu_s;
 
 namespace {
 
@@ -313,37 +317,6 @@ options parse_options(int argc, char** argv) {
         }
     }
     return o;
-}
-
-// The broker's CPU time so far (all its threads), from /proc/PID/stat.
-double process_cpu_s(int pid) {
-    std::ifstream in("/proc/" + std::to_string(pid) + "/stat");
-    std::string stat;
-    std::getline(in, stat);
-    // The command name (field 2) may hold spaces: count fields after its ')'.
-    const size_t close = stat.rfind(')');
-    if (!in || close == std::string::npos) {
-        throw std::runtime_error("cannot read /proc/" + std::to_string(pid) + "/stat");
-    }
-    std::istringstream fields(stat.substr(close + 2));
-    std::string f;
-    uint64_t utime = 0;
-    uint64_t stime = 0;
-    for (int field = 3; field <= 15 && fields >> f; ++field) {
-        if (field == 14) {
-            utime = std::stoull(f);
-        } else if (field == 15) {
-            stime = std::stoull(f);
-        }
-    }
-    return static_cast<double>(utime + stime) / static_cast<double>(sysconf(_SC_CLK_TCK));
-}
-
-double own_cpu_s() noexcept {
-    rusage ru{};
-    getrusage(RUSAGE_SELF, &ru);
-    const auto s = [](const timeval& tv) { return static_cast<double>(tv.tv_sec) + tv.tv_usec / 1e6; };
-    return s(ru.ru_utime) + s(ru.ru_stime);
 }
 
 void put_be16(std::string& out, uint16_t v) {

@@ -11,7 +11,7 @@
 // the run then drains until every delivery arrived or none came for 2 s,
 // and prints one JSON object. Exit 0: complete; 1: a connection failed or
 // deliveries are missing (the JSON still comes); 2: bad usage.
-#include "cpu_time.hpp"
+#include "driver_common.hpp"
 
 #include <ringcast/client/loadgen.hpp>
 #include <ringcast/core/wire.hpp>
@@ -38,7 +38,9 @@
 #include <vector>
 
 using namespace ringcast;
+using bench::now_ns;
 using bench::own_cpu_s;
+using bench::parse_number;
 using bench::process_cpu_s;
 
 namespace {
@@ -98,22 +100,6 @@ struct options {
     std::string topic = "bench/t";
     double timeout_s = 60;
 };
-
-uint64_t now_ns() noexcept {
-    timespec ts{};
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return static_cast<uint64_t>(ts.tv_sec) * 1'000'000'000 + static_cast<uint64_t>(ts.tv_nsec);
-}
-
-// A number on the command line: a usage error when it is not one.
-template <class T> T parse_number(std::string_view what, std::string_view text) {
-    T v{};
-    const auto r = std::from_chars(text.data(), text.data() + text.size(), v);
-    if (r.ec != std::errc{} || r.ptr != text.data() + text.size()) {
-        throw std::invalid_argument(std::string(what) + ": not a number: '" + std::string(text) + "'");
-    }
-    return v;
-}
 
 options parse_options(int argc, char** argv) {
     options o;

@@ -13,7 +13,7 @@
 // --duration seconds, then drains until every expected delivery arrived or
 // the subscribers fell silent for 2 s, and reports one results object.
 // Every phase has a deadline; a protocol error ends the run with exit 1.
-#include "cpu_time.hpp"
+#include "driver_common.hpp"
 
 #include <ringcast/client/loadgen.hpp>
 #include <ringcast/core/wire.hpp>
@@ -45,8 +45,11 @@
 #include <vector>
 
 using namespace ringcast;
+using bench::now_ns;
 using bench::own_cpu_s;
+using bench::parse_number;
 using bench::process_cpu_s;
+using bench::to_number;
 
 namespace {
 
@@ -145,12 +148,6 @@ struct protocol_error : std::runtime_error {
     using std::runtime_error::runtime_error;
 };
 
-uint64_t now_ns() noexcept {
-    timespec ts{};
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return static_cast<uint64_t>(ts.tv_sec) * 1'000'000'000 + static_cast<uint64_t>(ts.tv_nsec);
-}
-
 uint64_t seconds_to_ns(double s) noexcept {
     return static_cast<uint64_t>(s * 1e9);
 }
@@ -175,20 +172,6 @@ std::string printable(std::string_view s) {
         }
     }
     return s.size() > 80 ? out + "..." : out;
-}
-
-template <class T> bool to_number(std::string_view text, T& v) noexcept {
-    const auto r = std::from_chars(text.data(), text.data() + text.size(), v);
-    return r.ec == std::errc{} && r.ptr == text.data() + text.size();
-}
-
-// A number on the command line: a usage error when it is not one.
-template <class T> T parse_number(std::string_view what, std::string_view text) {
-    T v{};
-    if (!to_number(text, v)) {
-        throw std::invalid_argument(std::string(what) + ": not a number: '" + std::string(text) + "'");
-    }
-    return v;
 }
 
 // A number on the wire: a protocol error when it is not one.

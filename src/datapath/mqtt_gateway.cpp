@@ -20,10 +20,6 @@ using mqtt::packet_type;
 // Sessions looked at per housekeeping call.
 constexpr uint32_t session_slice = 256;
 
-std::span<const std::byte> bytes_of(std::string_view s) noexcept {
-    return {reinterpret_cast<const std::byte*>(s.data()), s.size()};
-}
-
 std::string_view text_of(std::span<const std::byte> b) noexcept {
     return {reinterpret_cast<const char*>(b.data()), b.size()};
 }
@@ -52,36 +48,27 @@ mqtt::msg_ref as_ref(rte_mbuf* m) noexcept {
 
 mqtt_settings mqtt_settings_for(const config& cfg) {
     const mqtt_config& m = cfg.mqtt;
-    mqtt_settings s;
-    s.port = m.port;
-    s.sessions = m.sessions;
-    s.max_packet = m.max_packet;
-    s.client_id_max = m.client_id_max;
-    s.max_filters = m.max_filters;
-    s.queued_total = m.queued_total;
-    s.ack_timeout_ms = m.ack_timeout_ms;
-    s.max_unanswered = m.max_unanswered;
-    s.limits = mqtt::session_limits{.max_in_flight = static_cast<uint16_t>(m.max_in_flight),
-                                    .max_queued = m.max_queued,
-                                    .max_inbound_qos2 = static_cast<uint16_t>(m.max_unanswered)};
-    return s;
+    return mqtt_settings{.cfg = m,
+                         .limits = mqtt::session_limits{.max_in_flight = static_cast<uint16_t>(m.max_in_flight),
+                                                        .max_queued = m.max_queued,
+                                                        .max_inbound_qos2 = static_cast<uint16_t>(m.max_unanswered)}};
 }
 
 mqtt_gateway::mqtt_gateway(const mqtt_settings& s, uint16_t io_index, rte_mempool* headers)
-    : _s(s), _io_index(io_index), _headers(headers), _by_id(s.sessions) {
-    _slots.reserve(s.sessions);
-    _free.reserve(s.sessions);
-    for (uint32_t i = 0; i < s.sessions; ++i) {
-        _slots.emplace_back(s.limits, s.max_filters, s.max_unanswered);
+    : _s(s), _io_index(io_index), _headers(headers), _by_id(s.cfg.sessions) {
+    _slots.reserve(s.cfg.sessions);
+    _free.reserve(s.cfg.sessions);
+    for (uint32_t i = 0; i < s.cfg.sessions; ++i) {
+        _slots.emplace_back(s.limits, s.cfg.max_filters, s.cfg.max_unanswered);
     }
-    for (uint32_t i = s.sessions; i-- > 0;) {
+    for (uint32_t i = s.cfg.sessions; i-- > 0;) {
         _free.push_back(i);
     }
 }
 
 uint32_t mqtt_gateway::find(std::string_view client_id) const noexcept {
-    return _by_id.find(topic_hash(bytes_of(client_id)), [&](uint32_t sid) {
-        return _slots[sid].indexed && _slots[sid].client_id() == client_id;
+    return _by_id.find(topic_hash(as_bytes(client_id)), [&](uint32_t sid) {
+        return _slots[sid].client_id() == client_id; // the index holds live sessions only
     });
 }
 
@@ -171,7 +158,7 @@ rte_mbuf* mqtt_gateway::make_frame(lcore_ctx& lc, uint16_t port, op code, uint8_
     auto* p = m != nullptr && len <= rte_pktmbuf_tailroom(m) ? rte_pktmbuf_append(m, static_cast<uint16_t>(len))
                                                               : nullptr;
     if (p == nullptr ||
-        write_frame({reinterpret_cast<std::byte*>(p), len}, code, flag_bits, seq, bytes_of(topic), payload) == 0) {
+        write_frame({reinterpret_cast<std::byte*>(p), len}, code, flag_bits, seq, as_bytes(topic), payload) == 0) {
         rte_pktmbuf_free(m);
         lc.counters.count(drop::pool_empty);
         return nullptr;
@@ -325,7 +312,7 @@ void mqtt_gateway::connect(io_state& io, lcore_ctx& lc, tcp_lite& tcp, uint32_t 
         close(io, lc, tcp, link, mqtt_stat::protocol_errors, now);
         return;
     }
-    if (mqtt::check_client_id(c.client_id, c.clean_session, _s.client_id_max) != 0) {
+    if (mqtt::check_client_id(c.client_id, c.clean_session, _s.cfg.client_id_max) != 0) {
         refuse(mqtt::connack_code::identifier_rejected);
         return;
     }
@@ -390,12 +377,11 @@ void mqtt_gateway::connect(io_state& io, lcore_ctx& lc, tcp_lite& tcp, uint32_t 
         std::memcpy(sl.id.data(), client_id.data(), client_id.size());
         sl.id_len = static_cast<uint16_t>(client_id.size());
         sl.used = true;
-        sl.indexed = true;
         sl.notice_pending = false;
         sl.subs.clear();
         sl.source = source_record{.ep = mqtt_session_endpoint(sid, _io_index),
                                   .err_bucket = token_bucket(policy.err_per_s, policy.err_per_s, io.settings.hz, now)};
-        _by_id.insert(topic_hash(bytes_of(client_id)), sid);
+        _by_id.insert(topic_hash(as_bytes(client_id)), sid);
     }
     slot& sl = _slots[sid];
     sl.clean = c.clean_session;
@@ -460,8 +446,8 @@ void mqtt_gateway::publish_in(io_state& io, lcore_ctx& lc, tcp_lite& tcp, uint32
     const access_policy& policy = *io.policy;
     // $ topics and what the identity may not publish are acknowledged and
     // dropped, as RCP/1 refuses them: the client is not left waiting.
-    const bool refused = check_pub_topic(bytes_of(pk.topic), io.settings.topic_len) != topic_check::ok ||
-                         (policy.required() && !policy.at(sl.source.identity).may_publish(bytes_of(pk.topic)));
+    const bool refused = check_pub_topic(as_bytes(pk.topic), io.settings.topic_len) != topic_check::ok ||
+                         (policy.required() && !policy.at(sl.source.identity).may_publish(as_bytes(pk.topic)));
     if (refused) {
         lc.counters.count(mqtt_stat::publish_refused);
     }
@@ -478,6 +464,19 @@ void mqtt_gateway::publish_in(io_state& io, lcore_ctx& lc, tcp_lite& tcp, uint32
     send_answers(lc, tcp, sid);
 }
 
+mqtt::owed_answer* mqtt_gateway::owe_request(io_state& io, lcore_ctx& lc, tcp_lite& tcp, uint32_t sid,
+                                              packet_type type, uint16_t id, size_t n, uint64_t now) noexcept {
+    if (n == 0 || n > mqtt::max_filters_per_request) {
+        close(io, lc, tcp, _slots[sid].link, mqtt_stat::protocol_errors, now);
+        return nullptr;
+    }
+    mqtt::owed_answer* a = owe(sid, type, id, now);
+    if (a == nullptr) {
+        close(io, lc, tcp, _slots[sid].link, mqtt_stat::unanswered_full, now);
+    }
+    return a;
+}
+
 void mqtt_gateway::subscribe(io_state& io, lcore_ctx& lc, tcp_lite& tcp, uint32_t sid, const mqtt::packet_view& p,
                              uint64_t now) noexcept {
     slot& sl = _slots[sid];
@@ -486,18 +485,15 @@ void mqtt_gateway::subscribe(io_state& io, lcore_ctx& lc, tcp_lite& tcp, uint32_
     if (mqtt::parse_subscribe(p.body, pk) == mqtt::decode_status::ok) {
         pk.for_each_subscription([&](std::string_view, uint8_t) { ++n; });
     }
-    mqtt::owed_answer* a =
-        n != 0 && n <= mqtt::max_filters_per_request ? owe(sid, packet_type::suback, pk.packet_id, now) : nullptr;
+    mqtt::owed_answer* a = owe_request(io, lc, tcp, sid, packet_type::suback, pk.packet_id, n, now);
     if (a == nullptr) {
-        const bool well_formed = n != 0 && n <= mqtt::max_filters_per_request;
-        close(io, lc, tcp, sl.link, well_formed ? mqtt_stat::unanswered_full : mqtt_stat::protocol_errors, now);
         return;
     }
     const access_policy& policy = *io.policy;
     pk.for_each_subscription([&](std::string_view text, uint8_t qos) {
         const size_t i = a->n_codes++;
         filter_spec f;
-        const bool ok = parse_filter(bytes_of(text), io.settings.topic_len, f) == topic_check::ok &&
+        const bool ok = parse_filter(as_bytes(text), io.settings.topic_len, f) == topic_check::ok &&
                         (!policy.required() || policy.at(sl.source.identity).may_subscribe(f.filter)) &&
                         sl.subs.add(text, qos) != mqtt::subscription_set::add_result::full;
         if (!ok) {
@@ -520,11 +516,8 @@ void mqtt_gateway::unsubscribe(io_state& io, lcore_ctx& lc, tcp_lite& tcp, uint3
     if (mqtt::parse_unsubscribe(p.body, pk) == mqtt::decode_status::ok) {
         pk.for_each_filter([&](std::string_view) { ++n; });
     }
-    mqtt::owed_answer* a =
-        n != 0 && n <= mqtt::max_filters_per_request ? owe(sid, packet_type::unsuback, pk.packet_id, now) : nullptr;
+    mqtt::owed_answer* a = owe_request(io, lc, tcp, sid, packet_type::unsuback, pk.packet_id, n, now);
     if (a == nullptr) {
-        const bool well_formed = n != 0 && n <= mqtt::max_filters_per_request;
-        close(io, lc, tcp, sl.link, well_formed ? mqtt_stat::unanswered_full : mqtt_stat::protocol_errors, now);
         return;
     }
     size_t i = 0;
@@ -561,7 +554,7 @@ void mqtt_gateway::deliver(lcore_ctx& lc, tcp_lite& tcp, uint32_t sid, rte_mbuf*
         return;
     }
     const bool goes_now = connected && sl.s.queued() == 0 && sl.s.in_flight().size() < _s.limits.max_in_flight;
-    if (!goes_now && _queued >= _s.queued_total) {
+    if (!goes_now && _queued >= _s.cfg.queued_total) {
         lc.counters.count(mqtt_stat::queue_full);
         rte_pktmbuf_free(m);
         return;
@@ -647,11 +640,7 @@ void mqtt_gateway::discard(io_state& io, lcore_ctx& lc, uint32_t sid) noexcept {
     if (sl.will != nullptr) {
         rte_pktmbuf_free(std::exchange(sl.will, nullptr));
     }
-    if (sl.indexed) {
-        const std::string_view id = sl.client_id();
-        (void)_by_id.erase(topic_hash(bytes_of(id)), [&](uint32_t s) { return s == sid; });
-        sl.indexed = false;
-    }
+    (void)_by_id.erase(topic_hash(as_bytes(sl.client_id())), [&](uint32_t s) { return s == sid; });
     // The slot is reused only once every worker has dropped what it held
     // for it: a new session's SUBs must not be overtaken by that notice.
     if (sl.source.has_subs && !io_tell_workers(io, lc, sl.source.ep, item_kind::lapsed)) {
@@ -683,7 +672,7 @@ void mqtt_gateway::inbox(io_state& io, lcore_ctx& lc, tcp_lite& tcp, const endpo
     const uint32_t sid = to.port;
     bool ok = false;
     const frame_view f = msg_of(m, ok);
-    if (sid >= _slots.size() || !_slots[sid].used || !_slots[sid].indexed || !ok) {
+    if (sid >= _slots.size() || !_slots[sid].live() || !ok) {
         lc.counters.count(drop::tcp_stale);
         rte_pktmbuf_free(m);
         return;
@@ -725,7 +714,7 @@ void mqtt_gateway::housekeeping(io_state& io, lcore_ctx& lc, tcp_lite& tcp, uint
         if (sl.s.has_unsent()) {
             resend(lc, tcp, sid); // what found no room on the connection (a pool, its send queue) before
         }
-        if (sl.answers.stalled(now_ms, _s.ack_timeout_ms)) {
+        if (sl.answers.stalled(now_ms, _s.cfg.ack_timeout_ms)) {
             // Lost on the way to a worker (a full ring, an empty pool): the
             // client sends it again on its next connection, so a QoS 2 id
             // not through is freed for that.
@@ -743,7 +732,7 @@ void mqtt_gateway::housekeeping(io_state& io, lcore_ctx& lc, tcp_lite& tcp, uint
     _next_gauges = now_ms + 100;
     uint64_t connected = 0, offline = 0, in_flight = 0;
     for (const slot& sl : _slots) {
-        if (!sl.used || !sl.indexed) {
+        if (!sl.live()) {
             continue;
         }
         ++(sl.link != no_id ? connected : offline);

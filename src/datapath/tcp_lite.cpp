@@ -82,7 +82,6 @@ tcp_lite_settings tcp_settings_for(const config& cfg, uint64_t hz) {
     // Held segments are receive mbufs: a sixteenth of the pool, the rest for new traffic.
     s.max_held = cfg.mempool.mbufs / 16;
     s.ticks_per_ms = std::max<uint64_t>(1, hz / 1000);
-    s.mqtt = cfg.tcp.enabled && cfg.mqtt.enabled;
     s.mqtt_s = mqtt_settings_for(cfg);
     s.mqtt_s.ticks_per_ms = s.ticks_per_ms;
     return s;
@@ -95,14 +94,14 @@ tcp_lite::tcp_lite(const tcp_lite_settings& s, uint16_t io_index, rte_ring* inbo
       _wheel(s.table.connections * static_cast<uint32_t>(tcp_timer_kinds), 4096, now / s.ticks_per_ms) {
     _links.reserve(s.table.connections);
     // An MQTT packet buffer only where MQTT is served.
-    const size_t max_packet = s.mqtt ? s.mqtt_s.max_packet : mqtt::max_fixed_header;
+    const size_t max_packet = s.mqtt_s.cfg.enabled ? s.mqtt_s.cfg.max_packet : mqtt::max_fixed_header;
     for (uint32_t i = 0; i < s.table.connections; ++i) {
         _links.emplace_back(s.max_frame, max_packet);
     }
     _dirty.reserve(s.table.connections);
     _notices.reserve(s.table.connections);
     _finished.reserve(s.table.connections);
-    if (s.mqtt) {
+    if (s.mqtt_s.cfg.enabled) {
         _mqtt = std::make_unique<mqtt_gateway>(s.mqtt_s, io_index, headers);
     }
     // The secret only has to be unguessable from outside and live as long as
@@ -285,7 +284,7 @@ void tcp_lite::open(io_state& io, lcore_ctx& lc, rte_mbuf* m, const tcp_segment_
     l.dirty = false;
     l.in_time_wait = false;
     l.seen = {};
-    l.mqtt = _mqtt != nullptr && t.local_port == _mqtt->settings().port;
+    l.mqtt = _mqtt != nullptr && t.local_port == mqtt_port();
     l.session = no_id;
     l.packets.reset();
     l.live = true;
@@ -313,9 +312,9 @@ void tcp_lite::deliver(io_state& io, lcore_ctx& lc, uint32_t id, rte_mbuf* m, co
             }
         });
         if (!v.ok() && !l.broken) {
+            // The end below (act) leaves the session, as for a protocol error.
             lc.counters.count(v.status == mqtt::decode_status::too_long ? mqtt_stat::too_large
                                                                         : mqtt_stat::protocol_errors);
-            _mqtt->ended(io, lc, *this, id, mqtt::close_reason::protocol_error, now);
             l.broken = true;
         }
         _table.conn(id).consumed(_acts.deliver_len, ms(now), _acts);
@@ -577,30 +576,19 @@ void tcp_lite::queue(io_state& io, lcore_ctx& lc, const tcp_item& item, uint64_t
         return;
     }
     const uint32_t len = rte_pktmbuf_data_len(item.m);
-    const tcp_state st = conn.state();
-    if (st != tcp_state::established && st != tcp_state::close_wait) {
-        c.count(drop::tcp_stale);
+    if (const std::optional<drop> why = refusal(id, len, 1)) {
         rte_pktmbuf_free(item.m);
-        return;
-    }
-    if (len > _params.cfg.snd_queue - std::min(_params.cfg.snd_queue, conn.queued())) {
-        rte_pktmbuf_free(item.m);
-        if (_s.slow == slow_consumer_policy::close) {
+        if (*why == drop::tcp_slow_consumer && _s.slow == slow_consumer_policy::close) {
             c.count(tcp_stat::slow_consumer_closes);
             conn.abort(ms(now), _acts);
             act(io, lc, id, nullptr, nullptr, now);
         } else {
-            c.count(drop::tcp_slow_consumer);
+            c.count(*why);
         }
         return;
     }
-    if (!_queues.push(l.queue, item.m, len)) {
-        c.count(drop::tcp_queue_full);
-        rte_pktmbuf_free(item.m);
-        return;
-    }
-    (void)conn.send(len);
-    mark_dirty(id);
+    const std::array piece{tcp_piece{item.m, len, 0}};
+    enqueue(id, piece);
 }
 
 void tcp_lite::mark_dirty(uint32_t id) noexcept {
@@ -610,35 +598,44 @@ void tcp_lite::mark_dirty(uint32_t id) noexcept {
     }
 }
 
+std::optional<drop> tcp_lite::refusal(uint32_t id, uint32_t len, size_t entries) noexcept {
+    const tcp_conn& conn = _table.conn(id);
+    const tcp_state st = conn.state();
+    if (!_links[id].live || (st != tcp_state::established && st != tcp_state::close_wait)) {
+        return drop::tcp_stale;
+    }
+    if (len > _params.cfg.snd_queue - std::min(_params.cfg.snd_queue, conn.queued())) {
+        return drop::tcp_slow_consumer;
+    }
+    if (_queues.available() < entries) {
+        return drop::tcp_queue_full;
+    }
+    return std::nullopt;
+}
+
+void tcp_lite::enqueue(uint32_t id, std::span<const tcp_piece> pieces) noexcept {
+    uint32_t len = 0;
+    for (const tcp_piece& p : pieces) {
+        (void)_queues.push(_links[id].queue, p.m, p.len, p.skip); // refusal() checked the room
+        len += p.len;
+    }
+    (void)_table.conn(id).send(len);
+    mark_dirty(id);
+}
+
 bool tcp_lite::send(lcore_ctx& lc, uint32_t id, std::span<const tcp_piece> pieces) noexcept {
-    tcp_link& l = _links[id];
-    tcp_conn& conn = _table.conn(id);
     uint32_t len = 0;
     for (const tcp_piece& p : pieces) {
         len += p.len;
     }
-    const tcp_state st = conn.state();
-    drop why = drop::tcp_stale;
-    bool ok = l.live && (st == tcp_state::established || st == tcp_state::close_wait);
-    if (ok && len > _params.cfg.snd_queue - std::min(_params.cfg.snd_queue, conn.queued())) {
-        ok = false;
-        why = drop::tcp_slow_consumer;
-    } else if (ok && _queues.available() < pieces.size()) {
-        ok = false;
-        why = drop::tcp_queue_full;
-    }
-    if (!ok) {
-        lc.counters.count(why);
+    if (const std::optional<drop> why = refusal(id, len, pieces.size())) {
+        lc.counters.count(*why);
         for (const tcp_piece& p : pieces) {
             rte_pktmbuf_free(p.m);
         }
         return false;
     }
-    for (const tcp_piece& p : pieces) {
-        (void)_queues.push(l.queue, p.m, p.len, p.skip); // room was checked
-    }
-    (void)conn.send(len);
-    mark_dirty(id);
+    enqueue(id, pieces);
     return true;
 }
 

@@ -36,12 +36,7 @@ def mqtt(daemon):
 
 
 def wait_mqtt(daemon, predicate, timeout=3.0):
-    deadline = time.monotonic() + timeout
-    while True:
-        m = mqtt(daemon)
-        if predicate(m) or time.monotonic() > deadline:
-            return m
-        time.sleep(0.05)
+    return daemon.wait_telemetry("/ringcast/mqtt", predicate, timeout)
 
 
 # ---- MQTT written by hand, for what stock clients never send ---------------------------------------------

@@ -22,12 +22,7 @@ def tcp(daemon):
 
 
 def wait_tcp(daemon, predicate, timeout=3.0):
-    deadline = time.monotonic() + timeout
-    while True:
-        t = tcp(daemon)
-        if predicate(t) or time.monotonic() > deadline:
-            return t
-        time.sleep(0.05)
+    return daemon.wait_telemetry("/ringcast/tcp", predicate, timeout)
 
 
 def payloads_for(topic, n, size=None):

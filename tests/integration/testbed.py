@@ -559,9 +559,14 @@ class Daemon:
     def wait_stats(self, predicate, timeout=2.0):
         """Polls /ringcast/stats until predicate(stats) holds; returns the
         last stats either way, for the caller's assertion."""
+        return self.wait_telemetry("/ringcast/stats", predicate, timeout)
+
+    def wait_telemetry(self, command, predicate, timeout=2.0):
+        """Polls `command` until predicate(answer) holds; returns the last
+        answer either way, for the caller's assertion."""
         deadline = time.monotonic() + timeout
         while True:
-            s = self.stats()
+            s = self.telemetry(command)
             if predicate(s) or time.monotonic() > deadline:
                 return s
             time.sleep(0.05)

@@ -31,16 +31,9 @@ struct io_state; // io_loop.hpp
 class tcp_lite;  // tcp_lite.hpp
 
 struct mqtt_settings {
-    uint16_t port = 1883;
-    uint32_t sessions = 1024;
-    uint32_t max_packet = 4096;
-    uint32_t client_id_max = 64;
-    uint32_t max_filters = 32;
-    uint32_t queued_total = 4096;
-    uint32_t max_unanswered = 1024;
-    uint64_t ack_timeout_ms = 2000;
-    mqtt::session_limits limits;
-    uint64_t ticks_per_ms = 1; // TSC
+    mqtt_config cfg;
+    mqtt::session_limits limits; // from cfg
+    uint64_t ticks_per_ms = 1;   // TSC
 };
 
 [[nodiscard]] mqtt_settings mqtt_settings_for(const config& cfg);
@@ -58,7 +51,6 @@ public:
     mqtt_gateway(const mqtt_gateway&) = delete;
     mqtt_gateway& operator=(const mqtt_gateway&) = delete;
 
-    [[nodiscard]] const mqtt_settings& settings() const noexcept { return _s; }
 
     // One whole packet from connection `link`'s stream.
     void packet(io_state& io, lcore_ctx& lc, tcp_lite& tcp, uint32_t link, const mqtt::packet_view& p,
@@ -89,15 +81,16 @@ private:
         std::array<char, 256> id{};
         uint16_t id_len = 0;
         bool used = false;
-        bool indexed = false;
         bool clean = false;
-        bool notice_pending = false; // the workers are yet to hear the session went
+        bool notice_pending = false; // discarded; the workers are yet to hear it went
         uint32_t link = no_id;       // the connection, or none: offline
         source_record source;        // identity, ERR bucket, has_subs
         uint16_t port = 0;           // the port its connection came in on (receive pool)
         rte_mbuf* will = nullptr;    // its PUB frame, ready to route
         mqtt::keep_alive alive{0, {}};
         [[nodiscard]] std::string_view client_id() const noexcept { return {id.data(), id_len}; }
+        // In the index by client id, and the endpoint's deliveries its own.
+        [[nodiscard]] bool live() const noexcept { return used && !notice_pending; }
     };
 
     void connect(io_state& io, lcore_ctx& lc, tcp_lite& tcp, uint32_t link, const mqtt::packet_view& p,
@@ -114,6 +107,10 @@ private:
     void answered(lcore_ctx& lc, tcp_lite& tcp, uint32_t sid, uint64_t seq, bool refused) noexcept;
     // A place in the session's answers, in the order owed; null when full.
     mqtt::owed_answer* owe(uint32_t sid, mqtt::packet_type type, uint16_t id, uint64_t now) noexcept;
+    // What a SUBSCRIBE or UNSUBSCRIBE of `n` filters (0: it did not parse)
+    // is owed; null, and the connection closed, when it cannot be.
+    mqtt::owed_answer* owe_request(io_state& io, lcore_ctx& lc, tcp_lite& tcp, uint32_t sid, mqtt::packet_type type,
+                                   uint16_t id, size_t n, uint64_t now) noexcept;
     // The answers at the head that the workers have all answered, sent.
     void send_answers(lcore_ctx& lc, tcp_lite& tcp, uint32_t sid) noexcept;
     // An RCP/1 frame in a receive mbuf of `port`; null when the pool is empty (counted).

@@ -28,6 +28,8 @@
 #include <array>
 #include <cstdint>
 #include <memory>
+#include <optional>
+#include <span>
 #include <vector>
 
 namespace ringcast {
@@ -46,8 +48,7 @@ struct tcp_lite_settings {
     uint32_t loss_ppm = 0;        // debug.inject_loss: data segments not sent, per million
     uint32_t max_held = 1024;     // segments kept beyond holes, over all connections (receive mbufs)
     uint64_t ticks_per_ms = 1;    // TSC
-    bool mqtt = false;            // serve MQTT on mqtt.port too
-    mqtt_settings mqtt_s;
+    mqtt_settings mqtt_s;         // MQTT on mqtt.port too, when mqtt_s.cfg.enabled
 };
 
 [[nodiscard]] tcp_lite_settings tcp_settings_for(const config& cfg, uint64_t hz);
@@ -114,7 +115,7 @@ public:
     void drain() noexcept;
 
     [[nodiscard]] const tcp_table& table() const noexcept { return _table; }
-    [[nodiscard]] uint16_t mqtt_port() const noexcept { return _mqtt != nullptr ? _mqtt->settings().port : 0; }
+    [[nodiscard]] uint16_t mqtt_port() const noexcept { return _mqtt != nullptr ? _s.mqtt_s.cfg.port : 0; }
 
     // For the MQTT gateway. Queues the pieces on connection `id` (each a
     // reference it takes), all or none: false, and every piece freed and
@@ -138,6 +139,11 @@ private:
     void deliver(io_state& io, lcore_ctx& lc, uint32_t id, rte_mbuf* m, const tcp_segment_view& seg,
                  uint64_t now) noexcept;
     void queue(io_state& io, lcore_ctx& lc, const tcp_item& item, uint64_t now) noexcept;
+    // Why connection `id` cannot take `len` more bytes in `entries` more
+    // references now (gone or closing, its send queue, the lcore's entries), or nothing.
+    [[nodiscard]] std::optional<drop> refusal(uint32_t id, uint32_t len, size_t entries) noexcept;
+    // Queues the pieces refusal() let through and marks the connection for sending.
+    void enqueue(uint32_t id, std::span<const tcp_piece> pieces) noexcept;
     void mark_dirty(uint32_t id) noexcept;
     // The connections finish() was asked to close.
     void close_finished(io_state& io, lcore_ctx& lc, uint64_t now) noexcept;

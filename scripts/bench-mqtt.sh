@@ -69,11 +69,11 @@ vdev="net_af_packet on veth $RC_IF_APP (qpairs=1, framecnt=8192)"
 machine="$(uname -n), $(nproc) cores, $(awk -F': ' '/model name/ {print $2; exit}' /proc/cpuinfo)"
 
 work=$(mktemp -d /tmp/ringcast-bench-mqtt.XXXXXX)
-broker_pid='' broker_name='' bed_up=0
+bed_up=0
 cleanup() {
     local rc=$?
     set +e
-    stop_broker
+    rc_broker_stop
     (( bed_up )) && "$top/scripts/testbed.sh" down >/dev/null
     rm -rf "$work" "/var/run/dpdk/$prefix"
     rm -f /dev/hugepages/"$prefix"map_* 2>/dev/null
@@ -82,7 +82,6 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
-app() { ip netns exec "$RC_NS_APP" "$@"; }
 cli() { ip netns exec "$RC_NS_CLI" "$@"; }
 
 # ringcastd's config (rc_bench_config: core 1, nothing retained, rings of
@@ -114,53 +113,17 @@ bed_up=1
 "$top/scripts/testbed.sh" up >/dev/null
 "$ringcastd" -c "$work/ringcastd.toml" --check >/dev/null || rc_die "ringcastd --check refused the bench config"
 
-stop_broker() {
-    [[ -n $broker_pid ]] || return 0
-    rc_stop_child "$broker_pid"
-    broker_pid=
-    if [[ $broker_name != ringcast ]]; then
-        ip -n "$RC_NS_APP" addr del "$addr/24" dev "$RC_IF_APP" 2>/dev/null || true
-    fi
-    broker_name=
-}
-
-# The CPU figures read /proc/$broker_pid: it must be the broker itself.
-check_pid() {
-    local comm
-    comm=$(cat "/proc/$broker_pid/comm" 2>/dev/null || true)
-    [[ $comm == "$1"* ]] || rc_die "pid $broker_pid is '$comm', not $1"
-}
-
-# Starts one broker on core 1 in the appliance namespace and sets broker_pid
-# (ip netns exec and taskset exec, so $! is the broker itself).
+# Starts one broker (lib.sh's rc_broker_*), on $addr:$port.
 start_broker() {
     local name=$1 log=$work/$1.log
-    broker_name=$name
-    if [[ $name == ringcast ]]; then
-        ip netns exec "$RC_NS_APP" taskset -c 1 "$ringcastd" -c "$work/ringcastd.toml" >"$log" 2>&1 &
-        broker_pid=$!
-        for _ in $(seq 400); do
-            grep -q '^ringcastd: ready$' "$log" && { check_pid ringcastd; return 0; }
-            kill -0 "$broker_pid" 2>/dev/null || break
-            sleep 0.05
-        done
-    else
-        ip -n "$RC_NS_APP" addr add "$addr/24" dev "$RC_IF_APP"
-        if [[ $name == mosquitto ]]; then
-            ip netns exec "$RC_NS_APP" taskset -c 1 mosquitto -c "$work/mosquitto.conf" >"$log" 2>&1 &
-        else
+    case $name in
+        ringcast) rc_broker_start_ringcastd "$ringcastd" "$work/ringcastd.toml" "$log" ;;
+        mosquitto) rc_broker_start_kernel "$addr" "$port" mosquitto "$log" mosquitto -c "$work/mosquitto.conf" ;;
+        nats)
             rm -rf "$work/js"
-            ip netns exec "$RC_NS_APP" taskset -c 1 nats-server -c "$work/nats.conf" >"$log" 2>&1 &
-        fi
-        broker_pid=$!
-        for _ in $(seq 200); do
-            [[ -n $(app ss -Htln "sport = :$port") ]] && { check_pid "${name/nats/nats-server}"; return 0; }
-            kill -0 "$broker_pid" 2>/dev/null || break
-            sleep 0.05
-        done
-    fi
-    tail -n 20 "$log" >&2
-    rc_die "$name did not start in $RC_NS_APP"
+            rc_broker_start_kernel "$addr" "$port" nats-server "$log" nats-server -c "$work/nats.conf"
+            ;;
+    esac
 }
 
 failures=0
@@ -170,7 +133,7 @@ run_cell() {
     # Warm-up, not recorded: first connections, first allocations.
     cli taskset -c 0 "$driver" --host "$addr" --port "$port" --subscribers 10 --qos "$qos" --count 5000 \
         >/dev/null 2>&1 || rc_warn "$system: the warm-up run failed"
-    cli taskset -c 0 "$driver" --host "$addr" --port "$port" --broker-pid "$broker_pid" --subscribers "$subs" \
+    cli taskset -c 0 "$driver" --host "$addr" --port "$port" --broker-pid "$rc_broker_pid" --subscribers "$subs" \
         --qos "$qos" --size 64 --count "$count" --timeout 60 >"$work/line.json" 2>"$work/driver.err" || status=$?
     if [[ ! -s $work/line.json ]]; then
         sed 's/^/    /' "$work/driver.err" >&2
@@ -211,7 +174,7 @@ for rep in $(seq "$reps"); do
                 rc_say "rep $rep/$reps: $system, $subs subscribers, QoS $qos"
                 start_broker "$system"
                 run_cell "$system" "$subs" "$qos" "$rep"
-                stop_broker
+                rc_broker_stop
             done
             cell=$(( cell + 1 ))
         done

@@ -67,11 +67,11 @@ machine="$(uname -n), $(nproc) cores, $(awk -F': ' '/model name/ {print $2; exit
 phase_timeout=20
 
 work=$(mktemp -d /tmp/ringcast-bench-tcp.XXXXXX)
-broker_pid='' broker_name='' bed_up=0
+bed_up=0
 cleanup() {
     local rc=$?
     set +e
-    stop_broker
+    rc_broker_stop
     (( bed_up )) && "$top/scripts/testbed.sh" down >/dev/null
     rm -rf "$work" "/var/run/dpdk/$prefix"
     rm -f /dev/hugepages/"$prefix"map_* 2>/dev/null
@@ -80,7 +80,6 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
-app() { ip netns exec "$RC_NS_APP" "$@"; }
 cli() { ip netns exec "$RC_NS_CLI" "$@"; }
 
 # ringcastd's config (rc_bench_config: core 1, nothing retained, rings of
@@ -96,60 +95,24 @@ bed_up=1
 "$top/scripts/testbed.sh" up >/dev/null
 "$ringcastd" -c "$work/ringcastd.toml" --check >/dev/null || rc_die "ringcastd --check refused the bench config"
 
-stop_broker() {
-    [[ -n $broker_pid ]] || return 0
-    rc_stop_child "$broker_pid"
-    broker_pid=
-    if [[ $broker_name != ringcast ]]; then
-        ip -n "$RC_NS_APP" addr del "$addr/24" dev "$RC_IF_APP" 2>/dev/null || true
-    fi
-    broker_name=
-}
-
-# The CPU figures read /proc/$broker_pid: it must be the broker itself.
-check_pid() {
-    local comm
-    comm=$(cat "/proc/$broker_pid/comm" 2>/dev/null || true)
-    [[ $comm == "$1"* ]] || rc_die "pid $broker_pid is '$comm', not $1"
-}
-
-# Starts one broker on core 1 in the appliance namespace; sets broker_pid
-# (ip netns exec and taskset exec, so $! is the broker itself; never through
-# a shell function, whose $! would be a subshell) and port.
+# Starts one broker (lib.sh's rc_broker_*) and sets its port.
 start_broker() {
     local name=$1 log=$work/$1.log
-    broker_name=$name
     case $name in
         ringcast)
             port=7700
-            ip netns exec "$RC_NS_APP" taskset -c 1 "$ringcastd" -c "$work/ringcastd.toml" >"$log" 2>&1 &
-            broker_pid=$!
-            for _ in $(seq 400); do
-                grep -q '^ringcastd: ready$' "$log" && { check_pid ringcastd; return 0; }
-                kill -0 "$broker_pid" 2>/dev/null || break
-                sleep 0.05
-            done
+            rc_broker_start_ringcastd "$ringcastd" "$work/ringcastd.toml" "$log"
             ;;
-        nats|redis)
-            ip -n "$RC_NS_APP" addr add "$addr/24" dev "$RC_IF_APP"
-            if [[ $name == nats ]]; then
-                port=4222
-                ip netns exec "$RC_NS_APP" taskset -c 1 nats-server -a "$addr" -p "$port" >"$log" 2>&1 &
-            else
-                port=6379
-                ip netns exec "$RC_NS_APP" taskset -c 1 redis-server --bind "$addr" --port "$port" --protected-mode no \
-                    --save '' --appendonly no --dir "$work" >"$log" 2>&1 &
-            fi
-            broker_pid=$!
-            for _ in $(seq 200); do
-                [[ -n $(app ss -Htln "sport = :$port") ]] && { check_pid "${name/nats/nats-server}"; return 0; }
-                kill -0 "$broker_pid" 2>/dev/null || break
-                sleep 0.05
-            done
+        nats)
+            port=4222
+            rc_broker_start_kernel "$addr" "$port" nats-server "$log" nats-server -a "$addr" -p "$port"
+            ;;
+        redis)
+            port=6379
+            rc_broker_start_kernel "$addr" "$port" redis-server "$log" redis-server --bind "$addr" --port "$port" \
+                --protected-mode no --save '' --appendonly no --dir "$work"
             ;;
     esac
-    tail -n 20 "$log" >&2
-    rc_die "$name did not start in $RC_NS_APP"
 }
 
 failures=0
@@ -167,7 +130,7 @@ run_cell() {
         --count 20000 --timeout "$phase_timeout" --json /dev/null --quiet; then
         rc_warn "$system: the warm-up run failed"
     fi
-    cli taskset -c 0 "$driver" --system "$system" --host "$addr" --port "$port" --broker-pid "$broker_pid" \
+    cli taskset -c 0 "$driver" --system "$system" --host "$addr" --port "$port" --broker-pid "$rc_broker_pid" \
         --subscribers "$subs" --payload "$payload" --duration "$secs" --timeout "$phase_timeout" \
         --scenario "$scenario" --machine "$machine" --json "$work/line.json" 2>&1 | sed 's/^/    /' \
         || status=$?
@@ -202,7 +165,7 @@ for rep in $(seq "$reps"); do
                 rc_say "rep $rep/$reps: $system, $subs subscribers, $payload B"
                 start_broker "$system"
                 run_cell "$system" "$subs" "$payload" "$rep"
-                stop_broker
+                rc_broker_stop
             done
             cell=$(( cell + 1 ))
         done

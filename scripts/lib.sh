@@ -128,6 +128,64 @@ rc_bench_config() {
     printf '%s\n' "$text"
 }
 
+# The bench scripts' brokers on the veth bed (bench-tcp.sh, bench-mqtt.sh):
+# one at a time in $RC_NS_APP, pinned to core 1, its pid in rc_broker_pid.
+# ip netns exec and taskset both exec, so $! is the broker itself, whose CPU
+# time is read from /proc (started from a function like app(), $! would be
+# a subshell). A kernel broker is given the bed's address on $RC_IF_APP
+# while it runs; ringcastd owns the address itself through net_af_packet.
+rc_broker_pid='' rc_broker_addr=''
+
+# The CPU figures read /proc/$rc_broker_pid: it must be COMM itself.
+rc_broker_check() {
+    local comm
+    comm=$(cat "/proc/$rc_broker_pid/comm" 2>/dev/null || true)
+    [[ $comm == "$1"* ]] || rc_die "pid $rc_broker_pid is '$comm', not $1"
+}
+
+# usage: rc_broker_start_ringcastd RINGCASTD CONFIG LOG
+rc_broker_start_ringcastd() {
+    local log=$3
+    ip netns exec "$RC_NS_APP" taskset -c 1 "$1" -c "$2" >"$log" 2>&1 &
+    rc_broker_pid=$!
+    for _ in $(seq 400); do
+        grep -q '^ringcastd: ready$' "$log" && { rc_broker_check ringcastd; return 0; }
+        kill -0 "$rc_broker_pid" 2>/dev/null || break
+        sleep 0.05
+    done
+    tail -n 20 "$log" >&2
+    rc_die "ringcastd did not start in $RC_NS_APP"
+}
+
+# COMMAND listens on ADDR:PORT once it is up; COMM is its name in /proc.
+# usage: rc_broker_start_kernel ADDR PORT COMM LOG COMMAND...
+rc_broker_start_kernel() {
+    local addr=$1 port=$2 comm=$3 log=$4
+    shift 4
+    ip -n "$RC_NS_APP" addr add "$addr/24" dev "$RC_IF_APP"
+    rc_broker_addr=$addr
+    ip netns exec "$RC_NS_APP" taskset -c 1 "$@" >"$log" 2>&1 &
+    rc_broker_pid=$!
+    for _ in $(seq 200); do
+        [[ -n $(ip netns exec "$RC_NS_APP" ss -Htln "sport = :$port") ]] && { rc_broker_check "$comm"; return 0; }
+        kill -0 "$rc_broker_pid" 2>/dev/null || break
+        sleep 0.05
+    done
+    tail -n 20 "$log" >&2
+    rc_die "$comm did not start in $RC_NS_APP"
+}
+
+rc_broker_stop() {
+    if [[ -n $rc_broker_pid ]]; then
+        rc_stop_child "$rc_broker_pid"
+        rc_broker_pid=
+    fi
+    if [[ -n $rc_broker_addr ]]; then
+        ip -n "$RC_NS_APP" addr del "$rc_broker_addr/24" dev "$RC_IF_APP" 2>/dev/null || true
+        rc_broker_addr=
+    fi
+}
+
 # Builds TARGETs in build-bench (configured first when it is not), quietly;
 # dies naming them when the build fails. From the source root.
 # usage: rc_bench_build TARGET...
